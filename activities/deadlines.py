@@ -1,0 +1,46 @@
+"""Plans deadlines as absolute UTC moments, outside the workflow sandbox (DESIGN.md, clocks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date
+from functools import cache
+
+from temporalio import activity
+
+from activities.settings import Settings
+from domain.clocks import DeadlineRequest, DeadlineRule, PlannedDeadline
+from domain.working_days import WorkingCalendar
+
+
+@cache
+def _calendar(closures: frozenset[date]) -> WorkingCalendar:
+    return WorkingCalendar(closures=closures)
+
+
+def calendar_from_settings(settings: Settings | None = None) -> WorkingCalendar:
+    """The England calendar with the landlord's closure days; one per process per closure set."""
+    settings = settings or Settings.from_env()
+    return _calendar(frozenset(settings.closure_days))
+
+
+def plan(rule: DeadlineRule, calendar: WorkingCalendar) -> PlannedDeadline:
+    if rule.after is not None and rule.working_days is not None:
+        due = calendar.due_after(rule.after, rule.working_days)
+    else:
+        assert rule.on_date is not None  # DeadlineRule's validator guarantees one or the other
+        due = calendar.close_of_business(calendar.last_working_day_on_or_before(rule.on_date))
+    due_day = due.date()
+    remind_at = calendar.opening_time(calendar.add_working_days(due_day, -1))
+    return PlannedDeadline(
+        key=rule.key,
+        due=due.astimezone(UTC),
+        remind_at=remind_at.astimezone(UTC),
+        due_day=due_day,
+        counted_from=calendar.received_on(rule.after) if rule.after is not None else None,
+    )
+
+
+@activity.defn(name="plan_deadlines")
+async def plan_deadlines(request: DeadlineRequest) -> list[PlannedDeadline]:
+    calendar = calendar_from_settings(Settings.from_env())
+    return [plan(rule, calendar) for rule in request.rules]

@@ -1,0 +1,71 @@
+"""Configuration from environment variables; every default is documented in .env.example."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Landlord(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str = "West Kent Housing Association"
+    address: str = "101 London Road, Sevenoaks, Kent, TN13 1AX"
+    phone: str = "01732 749400"
+    email: str = "help@wkha.org.uk"
+    team_name: str = "Customer Resolution Team"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "complaints"
+    database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'records.db'}"
+    outbox_dir: Path = REPO_ROOT / "var" / "outbox"
+    sendgrid_api_key: str | None = None
+    sendgrid_host: str = "https://api.sendgrid.com"
+    sendgrid_sandbox: bool = False
+    mail_from: str = "complaints@wkha.org.uk"
+    team_inbox: str = "customer.resolution@wkha.org.uk"
+    closure_days: tuple[date, ...] = Field(default=())
+    landlord: Landlord = Landlord()
+
+    @field_validator("closure_days", mode="before")
+    @classmethod
+    def _split_dates(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(date.fromisoformat(p.strip()) for p in value.split(",") if p.strip())
+        return value
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        fields = {
+            "temporal_address": "TEMPORAL_ADDRESS",
+            "temporal_namespace": "TEMPORAL_NAMESPACE",
+            "task_queue": "TASK_QUEUE",
+            "database_url": "DATABASE_URL",
+            "outbox_dir": "OUTBOX_DIR",
+            "sendgrid_api_key": "SENDGRID_API_KEY",
+            "sendgrid_host": "SENDGRID_HOST",
+            "sendgrid_sandbox": "SENDGRID_SANDBOX",
+            "mail_from": "MAIL_FROM",
+            "team_inbox": "TEAM_INBOX",
+            "closure_days": "CLOSURE_DAYS",
+        }
+        values: dict[str, object] = {k: env[v] for k, v in fields.items() if env.get(v)}
+        landlord = {
+            k: env[f"LANDLORD_{k.upper()}"]
+            for k in Landlord.model_fields
+            if env.get(f"LANDLORD_{k.upper()}")
+        }
+        if landlord:
+            values["landlord"] = Landlord(**landlord)
+        return cls(**values)

@@ -1,0 +1,287 @@
+"""The two-stage complaints process: its states, the steps each state allows, and the messages
+that start a complaint and move it on. Pure data; the workflow enforces it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from domain.clocks import Clock
+from domain.letters import PointDecision, Remedies
+from domain.people import Channel, Resident, StaffMember, Strict
+
+
+class Stage(StrEnum):
+    triage = "triage"
+    stage1 = "stage1"
+    stage2 = "stage2"
+    closed = "closed"
+
+
+class Status(StrEnum):
+    awaiting_triage = "awaiting_triage"
+    awaiting_acknowledgement = "awaiting_acknowledgement"
+    investigating = "investigating"
+    escalation_window = "escalation_window"  # stage 1 answered; the resident may ask for stage 2
+    closed = "closed"
+
+
+class Step(StrEnum):
+    accept = "accept"
+    decline = "decline"
+    record_service_request = "record_service_request"
+    record_contact = "record_contact"
+    assign = "assign"
+    acknowledge = "acknowledge"
+    extend = "extend"
+    respond = "respond"
+    escalate = "escalate"
+    raise_new_issues = "raise_new_issues"
+    withdraw = "withdraw"
+
+
+class ClosureReason(StrEnum):
+    declined = "declined"
+    service_request = "service_request"
+    withdrawn = "withdrawn"
+    escalation_window_lapsed = "escalation_window_lapsed"
+    final_response = "final_response"
+
+
+# The state machine, visible in one place: which steps each (stage, status) allows.
+ALLOWED_STEPS: dict[tuple[Stage, Status], frozenset[Step]] = {
+    (Stage.triage, Status.awaiting_triage): frozenset(
+        {
+            Step.accept,
+            Step.decline,
+            Step.record_service_request,
+            Step.record_contact,
+            Step.assign,
+            Step.withdraw,
+        }
+    ),
+    (Stage.stage1, Status.awaiting_acknowledgement): frozenset(
+        {Step.acknowledge, Step.record_contact, Step.assign, Step.decline, Step.withdraw}
+    ),
+    (Stage.stage1, Status.investigating): frozenset(
+        {Step.record_contact, Step.extend, Step.respond, Step.assign, Step.withdraw}
+    ),
+    (Stage.stage1, Status.escalation_window): frozenset(
+        {Step.escalate, Step.assign, Step.withdraw}
+    ),
+    (Stage.stage2, Status.awaiting_acknowledgement): frozenset(
+        {Step.acknowledge, Step.record_contact, Step.assign, Step.raise_new_issues, Step.withdraw}
+    ),
+    (Stage.stage2, Status.investigating): frozenset(
+        {
+            Step.record_contact,
+            Step.extend,
+            Step.respond,
+            Step.assign,
+            Step.raise_new_issues,
+            Step.withdraw,
+        }
+    ),
+}
+# A case closed because nobody asked for stage 2 in time can still be escalated late, with
+# exceptional circumstances recorded, until the late-escalation grace period ends.
+LATE_ESCALATION_STEPS = frozenset({Step.escalate})
+
+
+class DeclineReason(StrEnum):
+    """The complaints policy's "complaints we may not accept"."""
+
+    first_report = "first_report"
+    over_12_months = "over_12_months"
+    already_considered = "already_considered"
+    more_appropriate_route = "more_appropriate_route"
+    alternative_policy_process = "alternative_policy_process"
+    legal_proceedings = "legal_proceedings"
+    about_policy = "about_policy"
+    actions_of_resident = "actions_of_resident"
+    outside_our_control = "outside_our_control"
+    not_our_service = "not_our_service"
+    unreasonable_manner = "unreasonable_manner"
+
+
+DECLINE_REASON_TEXT: dict[DeclineReason, str] = {
+    DeclineReason.first_report: (
+        "it is about an issue being reported to us for the first time, so we will deal with it "
+        "as a service request"
+    ),
+    DeclineReason.over_12_months: (
+        "it was made more than 12 months after the incident, or after you became aware of it"
+    ),
+    DeclineReason.already_considered: (
+        "it is about an issue that has already been considered through our complaints process"
+    ),
+    DeclineReason.more_appropriate_route: (
+        "there is a more appropriate route, such as the First-tier Tribunal for rent or service "
+        "charge concerns, or the Information Commissioner's Office for how we manage data"
+    ),
+    DeclineReason.alternative_policy_process: (
+        "it is covered by another of our processes, such as antisocial behaviour or mutual exchange"
+    ),
+    DeclineReason.legal_proceedings: (
+        "it is already subject to legal proceedings where a claim has been submitted to court"
+    ),
+    DeclineReason.about_policy: (
+        "it is about one of our policies rather than how the policy has been applied"
+    ),
+    DeclineReason.actions_of_resident: "it is about the actions of one of our residents",
+    DeclineReason.outside_our_control: (
+        "it is about an individual or organisation that we have no control over"
+    ),
+    DeclineReason.not_our_service: "it is about a service we are not responsible for",
+    DeclineReason.unreasonable_manner: (
+        "it was communicated to us in a manner that was unreasonable, threatening or abusive"
+    ),
+}
+
+
+class LodgeComplaint(Strict):
+    """Everything needed to open a complaint. `received_at` is when the resident got in touch,
+    which may be earlier than when it was logged (and outside office hours)."""
+
+    reference: str = Field(pattern=r"^[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+    resident: Resident
+    channel: Channel
+    received_at: AwareDatetime
+    description: str = Field(min_length=1, max_length=20000)
+    points: list[str] = Field(default_factory=list, max_length=30)
+    outcome_sought: str | None = Field(default=None, max_length=5000)
+    incident_date: date | None = None
+    became_aware_date: date | None = None
+    owner: StaffMember | None = None
+    lodged_by: str | None = None
+    linked_reference: str | None = None
+    late_escalation_grace_days: int = Field(default=90, ge=0, le=730)
+
+
+class StaffStep(Strict):
+    by: str = Field(min_length=1, max_length=80, description="staff id of who did the step")
+
+
+class Accept(StaffStep):
+    pass
+
+
+class Decline(StaffStep):
+    reason: DeclineReason
+    explanation: str = Field(min_length=1, max_length=5000)
+
+
+class RecordServiceRequest(StaffStep):
+    notes: str = Field(min_length=1, max_length=5000)
+
+
+class RecordContact(StaffStep):
+    at: AwareDatetime | None = None  # defaults to now
+    method: str = Field(default="phone", pattern="^(phone|email|in_person|letter|video)$")
+    notes: str = Field(min_length=1, max_length=5000)
+
+
+class Assign(StaffStep):
+    owner: StaffMember
+
+
+class Acknowledge(StaffStep):
+    points: list[str] = Field(min_length=1, max_length=30)
+    outcome_sought: str = Field(min_length=1, max_length=5000)
+
+    @model_validator(mode="after")
+    def _no_blank_points(self) -> Acknowledge:
+        if any(not p.strip() for p in self.points):
+            raise ValueError("each point of the complaint must say something")
+        return self
+
+
+class Extend(StaffStep):
+    """Standard extension: up to 10 (stage 1) or 20 (stage 2) working days, discussed with the
+    resident. Exceptional: only after that, with the resident's agreement and an agreed date."""
+
+    reasons: str = Field(min_length=1, max_length=5000)
+    working_days: int | None = Field(default=None, ge=1, le=20)
+    discussed_with_resident: bool = False
+    exceptional: bool = False
+    resident_agreed: bool = False
+    agreed_date: date | None = None
+
+
+class Respond(StaffStep):
+    decisions: list[PointDecision] = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=10000)
+    remedies: Remedies = Remedies()
+
+
+class Escalate(StaffStep):
+    requested_at: AwareDatetime | None = None  # when the resident asked; defaults to now
+    exceptional_circumstances: str | None = Field(default=None, max_length=5000)
+    reviewer: StaffMember | None = None
+
+
+class RaiseNewIssues(StaffStep):
+    points: list[str] = Field(min_length=1, max_length=30)
+    outcome_sought: str | None = Field(default=None, max_length=5000)
+
+
+class Withdraw(StaffStep):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class TimelineItem(Strict):
+    at: datetime
+    step: str
+    actor: str | None = None
+    summary: str
+
+
+class ComplaintStatus(Strict):
+    """The whole case as the `status` Query returns it."""
+
+    reference: str
+    workflow_id: str
+    stage: Stage
+    status: Status
+    closure_reason: ClosureReason | None = None
+    owner: StaffMember | None = None
+    resident: Resident
+    channel: Channel
+    received_at: datetime
+    received_on: date | None = None
+    description: str
+    points: list[str]
+    outcome_sought: str | None = None
+    clocks: list[Clock]
+    next_deadline: Clock | None = None
+    overdue: bool
+    allowed_steps: list[Step]
+    stage1_participants: list[str]
+    decisions: dict[str, list[PointDecision]] = Field(default_factory=dict)
+    linked_references: list[str] = Field(default_factory=list)
+    letters: list[str] = Field(default_factory=list)
+    pending_effects: int = 0  # letters and records queued but not yet done
+    timeline: list[TimelineItem]
+    closed_at: datetime | None = None
+
+
+# What each step's Update takes: the starter, the admin UI and the API all validate against it.
+STEP_MODELS: dict[Step, type[StaffStep]] = {
+    Step.accept: Accept,
+    Step.decline: Decline,
+    Step.record_service_request: RecordServiceRequest,
+    Step.record_contact: RecordContact,
+    Step.assign: Assign,
+    Step.acknowledge: Acknowledge,
+    Step.extend: Extend,
+    Step.respond: Respond,
+    Step.escalate: Escalate,
+    Step.raise_new_issues: RaiseNewIssues,
+    Step.withdraw: Withdraw,
+}
+
+
+def workflow_id(reference: str) -> str:
+    return f"complaint-{reference}"

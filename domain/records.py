@@ -1,0 +1,51 @@
+"""What the workflow hands the records activity: the case as it now stands and what happened."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from domain.people import Strict
+
+
+class TimelineEntry(Strict):
+    """One thing that happened on a case. `seq` counts from 1 within the case and, with the
+    reference, makes writing the entry idempotent."""
+
+    seq: int = Field(ge=1)
+    at: datetime
+    step: str
+    actor: str | None = None
+    summary: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseSnapshot(Strict):
+    """The projection the admin UI lists and reports read. Personal data lives only here and in
+    the case's (encrypted) workflow payloads, never in search attributes or logs."""
+
+    reference: str
+    kind: str = "complaint"
+    workflow_id: str
+    stage: str
+    status: str
+    owner_id: str | None = None
+    resident_name: str
+    postcode: str | None = None
+    channel: str
+    received_at: datetime
+    next_deadline: datetime | None = None
+    next_deadline_label: str | None = None
+    overdue: bool = False
+    closure_reason: str | None = None
+    closed_at: datetime | None = None
+    linked_references: list[str] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)  # the full status, for the case page
+    updated_at: datetime
+
+
+class RecordRequest(Strict):
+    snapshot: CaseSnapshot
+    events: list[TimelineEntry] = Field(default_factory=list)

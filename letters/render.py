@@ -1,0 +1,458 @@
+"""Render a letter from its template: a subject, an HTML letter and a plain-text alternative.
+
+One Jinja2 template per `LetterKind` in `letters/templates/<kind>.html`, each extending the
+shared layout `_base.html` (letterhead, reference, date, and A4 print styles for post letters).
+Shared wording (the Housing Ombudsman's details, how to contact us, decisions and remedies) lives
+in `_parts.html`, and the Ombudsman's details themselves only in `OMBUDSMAN` below.
+
+What each kind needs from `LetterContext` (checked before rendering; see `REQUIRED_FIELDS`):
+
+| kind | needs | also uses, if given |
+|---|---|---|
+| stage1/stage2_acknowledgement | points, outcome_sought, due | owner_name |
+| extension | due, previous_due, reasons | stage |
+| exceptional_extension | due, reasons | previous_due, stage |
+| stage1_response | decisions, escalation_deadline | reasons (summary), remedies, owner_name |
+| stage2_response | decisions | reasons (summary), remedies, owner_name |
+| refusal | decline_reason | explanation, points |
+| service_request | — | explanation (what happens next), due, points |
+| withdrawal | — | reasons (the resident's reason) |
+| escalation_received | — | due (stage 2 acknowledgement date), owner_name |
+| new_complaint_opened | linked_reference | points (the new issues) |
+| case_closed | — | escalation_deadline |
+| deadline_reminder / deadline_breach (staff) | clock_label, due | — |
+
+Staff letters are rendered from the reference, clock label and due date only: the resident's name
+and the complaint's details are never handed to their templates.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup, escape
+from pydantic import BaseModel, ConfigDict
+
+from activities.settings import Settings
+from domain.letters import (
+    STAFF_LETTERS,
+    Decision,
+    Delivery,
+    LetterContext,
+    LetterKind,
+    LetterRequest,
+)
+
+LONDON = ZoneInfo("Europe/London")
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+class Ombudsman(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    address: str
+    telephone: str
+    email: str
+    website: str
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.website}"
+
+
+# Exactly as the complaints policy gives them ("What if I'm still not happy?"). The only copy.
+OMBUDSMAN = Ombudsman(
+    name="Housing Ombudsman Service",
+    address="PO Box 1484, Unit D, Preston, PR2 0ET",
+    telephone="0300 111 3000",
+    email="info@housing-ombudsman.org.uk",
+    website="www.housing-ombudsman.org.uk",
+)
+
+DECISION_LABELS: dict[Decision, tuple[str, str]] = {
+    Decision.upheld: ("Upheld", "This means we agree that we got this wrong."),
+    Decision.partly_upheld: (
+        "Partly upheld",
+        "This means we agree that we got some of this wrong.",
+    ),
+    Decision.not_upheld: ("Not upheld", "This means we do not think we got this wrong."),
+}
+
+REQUIRED_FIELDS: dict[LetterKind, tuple[str, ...]] = {
+    LetterKind.stage1_acknowledgement: ("points", "outcome_sought", "due"),
+    LetterKind.stage2_acknowledgement: ("points", "outcome_sought", "due"),
+    LetterKind.extension: ("due", "previous_due", "reasons"),
+    LetterKind.exceptional_extension: ("due", "reasons"),
+    LetterKind.stage1_response: ("decisions", "escalation_deadline"),
+    LetterKind.stage2_response: ("decisions",),
+    LetterKind.refusal: ("decline_reason",),
+    LetterKind.service_request: (),
+    LetterKind.withdrawal: (),
+    LetterKind.escalation_received: (),
+    LetterKind.new_complaint_opened: ("linked_reference",),
+    LetterKind.case_closed: (),
+    LetterKind.deadline_reminder: ("clock_label", "due"),
+    LetterKind.deadline_breach: ("clock_label", "due"),
+}
+
+
+class RenderedLetter(BaseModel):
+    subject: str
+    html: str
+    text: str  # the plain-text alternative of `html`
+
+
+class LetterDataError(ValueError):
+    """The request cannot make this letter (a field the kind needs is missing). Retrying will not
+    help: the case data must be corrected. The message names fields, never their values."""
+
+
+class StaffNotice(BaseModel):
+    """All a staff letter's template is given: no resident data at all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reference: str
+    clock_label: str
+    due: datetime
+
+
+# ----------------------------------------------------------------------------- filters
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _london(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC (the workflow keeps absolute UTC moments)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(LONDON)
+
+
+def _to_date(value: object) -> date:
+    if isinstance(value, str):
+        text = value.strip()
+        value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    if isinstance(value, datetime):
+        return _london(value).date()
+    if isinstance(value, date):
+        return value
+    raise TypeError(f"longdate needs a date, datetime or ISO 8601 string, not {value!r}")
+
+
+def longdate(value: object) -> str:
+    """`Tuesday 29 December 2026`; datetimes are shown as their date in Europe/London."""
+    day = _to_date(value)
+    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def london_time(value: object) -> str:
+    """GOV.UK style time of day in Europe/London: `5:15pm`, `9am`, `midday`, `midnight`."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.strip())
+    if not isinstance(value, datetime):
+        raise TypeError(f"london_time needs a datetime or ISO 8601 string, not {value!r}")
+    moment = _london(value)
+    if (moment.hour, moment.minute) == (12, 0):
+        return "midday"
+    if (moment.hour, moment.minute) == (0, 0):
+        return "midnight"
+    hour = moment.hour % 12 or 12
+    suffix = "am" if moment.hour < 12 else "pm"
+    return f"{hour}{suffix}" if moment.minute == 0 else f"{hour}:{moment.minute:02d}{suffix}"
+
+
+def money(value: object) -> str:
+    """`£1,234.50`: pounds with thousands separators and always two decimal places."""
+    if isinstance(value, bool) or value is None:
+        raise TypeError(f"money needs an amount, not {value!r}")
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation as err:
+        raise ValueError(f"money needs an amount, not {value!r}") from err
+    if not amount.is_finite():
+        raise ValueError(f"money needs a finite amount, not {value!r}")
+    pence = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "-" if pence < 0 else ""
+    return f"{sign}£{abs(pence):,.2f}"
+
+
+def paragraphs(value: object) -> Markup:
+    """Free text typed by staff or residents as HTML paragraphs: blank lines separate
+    paragraphs, single newlines become line breaks; everything is escaped."""
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", str(value).strip()) if b.strip()]
+    return Markup("\n").join(
+        Markup("<p>{}</p>").format(Markup("<br>\n").join(escape(line) for line in b.splitlines()))
+        for b in blocks
+    )
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["longdate"] = longdate
+    env.filters["london_time"] = london_time
+    env.filters["money"] = money
+    env.filters["paragraphs"] = paragraphs
+    env.globals["ombudsman"] = OMBUDSMAN
+    env.globals["decision_labels"] = DECISION_LABELS
+    return env
+
+
+# ----------------------------------------------------------------------------- subjects
+
+
+def _stage_words(context: LetterContext) -> str:
+    return f"stage {context.stage} " if context.stage else ""
+
+
+_SUBJECTS: dict[LetterKind, Callable[[LetterContext], str]] = {
+    LetterKind.stage1_acknowledgement: lambda c: "We have received your complaint",
+    LetterKind.stage2_acknowledgement: lambda c: "Your stage 2 complaint: our acknowledgement",
+    LetterKind.extension: lambda c: (
+        f"We need more time to respond to your {_stage_words(c)}complaint"
+    ),
+    LetterKind.exceptional_extension: lambda c: "The new response date we agreed with you",
+    LetterKind.stage1_response: lambda c: "Our response to your complaint",
+    LetterKind.stage2_response: lambda c: "Our final response to your complaint",
+    LetterKind.refusal: lambda c: "We cannot accept your complaint",
+    LetterKind.service_request: lambda c: "We have logged your request",
+    LetterKind.withdrawal: lambda c: "Your complaint has been withdrawn",
+    LetterKind.escalation_received: lambda c: "We have received your request for a stage 2 review",
+    LetterKind.new_complaint_opened: lambda c: (
+        f"We have opened a new complaint, reference {c.linked_reference}"
+    ),
+    LetterKind.case_closed: lambda c: "Your complaint is now closed",
+    LetterKind.deadline_reminder: lambda c: f"Reminder: {c.clock_label} due {longdate(c.due)}",
+    LetterKind.deadline_breach: lambda c: f"Missed deadline: {c.clock_label}",
+}
+
+
+def subject_for(kind: LetterKind, context: LetterContext) -> str:
+    what = _SUBJECTS[kind](context)
+    where = "case" if kind in STAFF_LETTERS else "reference"
+    return " ".join(f"{what} – {where} {context.reference}".split())  # one line, no CR/LF
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def _missing(context: LetterContext, kind: LetterKind) -> list[str]:
+    missing = []
+    for name in REQUIRED_FIELDS[kind]:
+        value = getattr(context, name)
+        if value is None or (isinstance(value, (str, list)) and not value):
+            missing.append(name)
+    return missing
+
+
+def render_letter(
+    request: LetterRequest, settings: Settings, *, now: datetime | None = None
+) -> RenderedLetter:
+    """Render `request` as its kind's letter. `now` dates the letter (default: the current time);
+    pass it to make rendering reproducible. Raises `LetterDataError` when the context lacks what
+    the kind needs."""
+    kind, context = request.kind, request.context
+    if context.reference != request.reference:
+        raise LetterDataError(
+            f"Letter '{request.key}' for case {request.reference} carries a context for another "
+            "case reference; the letter was not made."
+        )
+    missing = _missing(context, kind)
+    if missing:
+        raise LetterDataError(
+            f"The {kind.value} letter '{request.key}' for case {request.reference} cannot be made: "
+            f"it needs {', '.join(missing)}, which the case did not supply."
+        )
+    staff = kind in STAFF_LETTERS
+    letter: LetterContext | StaffNotice
+    if staff:
+        assert context.clock_label is not None and context.due is not None  # checked above
+        letter = StaffNotice(
+            reference=request.reference, clock_label=context.clock_label, due=context.due
+        )
+    else:
+        letter = context
+    subject = subject_for(kind, context)
+    variables: dict[str, Any] = {
+        "letter": letter,
+        "subject": subject,
+        "reference": request.reference,
+        "landlord": settings.landlord,
+        "letter_date": now or datetime.now(UTC),
+        "for_post": request.delivery is Delivery.post,
+        "staff": staff,
+        "recipient_name": request.recipient.name,
+        "recipient_address": request.recipient.address,
+    }
+    html = environment().get_template(f"{kind.value}.html").render(**variables)
+    return RenderedLetter(subject=subject, html=html, text=html_to_text(html))
+
+
+# ----------------------------------------------------------------------------- plain text
+
+_SKIP = frozenset({"head", "style", "script", "title", "template"})
+_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "header",
+        "footer",
+        "main",
+        "article",
+        "aside",
+        "nav",
+        "address",
+        "blockquote",
+        "table",
+        "tr",
+        "dl",
+        "dt",
+        "dd",
+        "hr",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+    }
+)
+_UNDERLINED = {"h1": "=", "h2": "-"}
+
+
+class _TextWriter(HTMLParser):
+    """HTML to readable plain text: paragraphs, underlined headings, bulleted and numbered
+    lists, and link targets in brackets where they differ from the link text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self._skip = 0
+        self._lists: list[list[Any]] = []  # [tag, items so far]
+        self._links: list[tuple[str | None, int]] = []
+        self._heading: tuple[str, int] | None = None
+        self._after_bullet = False
+        self._hanging: list[str] = []  # continuation indent of each open list item
+
+    def _tail(self) -> str:
+        return self.out[-1][-1:] if self.out and self.out[-1] else ""
+
+    def _break(self, lines: int) -> None:
+        if self._after_bullet or not self.out:
+            return
+        text = "".join(self.out[-3:])
+        have = len(text) - len(text.rstrip("\n"))
+        if have < lines:
+            self.out.append("\n" * (lines - have))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self._skip += 1
+        elif self._skip:
+            return
+        elif tag == "br":
+            self.out.append("\n" + (self._hanging[-1] if self._hanging else ""))
+        elif tag in ("ul", "ol"):
+            self._break(1 if self._lists else 2)
+            self._lists.append([tag, 0])
+        elif tag == "li":
+            self._break(1)
+            current = self._lists[-1] if self._lists else ["ul", 0]
+            current[1] += 1
+            indent = "   " * (len(self._lists) - 1)
+            bullet = f"{current[1]}. " if current[0] == "ol" else "- "
+            self.out.append(indent + bullet)
+            self._hanging.append(" " * len(indent + bullet))
+            self._after_bullet = True
+        elif tag in _UNDERLINED:
+            self._break(2)
+            self._heading = (tag, len(self.out))
+        elif tag == "a":
+            self._links.append((dict(attrs).get("href"), len(self.out)))
+        elif tag in _BLOCKS:
+            self._break(2)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP:
+            self._skip = max(0, self._skip - 1)
+        elif self._skip:
+            return
+        elif tag in ("ul", "ol"):
+            if self._lists:
+                self._lists.pop()
+            self._break(1 if self._lists else 2)
+        elif tag == "li":
+            if self._hanging:
+                self._hanging.pop()
+            self._after_bullet = False
+            self._break(1)
+        elif tag in _UNDERLINED and self._heading and self._heading[0] == tag:
+            title = "".join(self.out[self._heading[1] :]).strip()
+            self._heading = None
+            self.out.append("\n" + _UNDERLINED[tag] * len(title))
+            self._break(2)
+        elif tag == "a" and self._links:
+            href, start = self._links.pop()
+            text = "".join(self.out[start:]).strip()
+            target = (href or "").strip()
+            shown = re.sub(r"^(mailto:|tel:|https?://)", "", target).rstrip("/")
+            if target and shown and shown != text and target != text:
+                self.out.append(f" ({shown if target.startswith('mailto:') else target})")
+        elif tag in _BLOCKS:
+            self._break(2)
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        text = re.sub(r"\s+", " ", data)
+        if not text.strip() and (not self.out or self._tail() in ("\n", " ", "")):
+            return
+        if self._tail() in ("\n", " ", "") or self._after_bullet:
+            text = text.lstrip()
+        if text:
+            self.out.append(text)
+            self._after_bullet = False
+
+    def text(self) -> str:
+        joined = "".join(self.out)
+        joined = re.sub(r"[ \t]+\n", "\n", joined)
+        joined = re.sub(r"\n{3,}", "\n\n", joined)
+        return joined.strip() + "\n"
+
+
+def html_to_text(html: str) -> str:
+    writer = _TextWriter()
+    writer.feed(html)
+    writer.close()
+    return writer.text()

@@ -1,0 +1,146 @@
+"""The records database: the projection of each case that lists, search and reports read, the
+append-only log of what happened on it, and the ledger that makes every letter exactly-once.
+
+Only the records activity writes cases and events; only the letters activity writes letters.
+Every datetime is stored and returned timezone-aware in UTC, whatever the backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Deterministic constraint names, the same on SQLite and PostgreSQL, so migrations can name them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s_%(column_1_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+LETTER_CLAIMED = "claimed"
+LETTER_SENT = "sent"
+
+
+def utc(value: datetime) -> datetime:
+    """The same instant in UTC; a naive datetime is taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def postcode_key(postcode: str | None) -> str | None:
+    """A postcode as search compares it: upper case, no spaces ("tn13 1ax" -> "TN131AX")."""
+    if postcode is None:
+        return None
+    key = "".join(postcode.split()).upper()
+    return key or None
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """`DateTime(timezone=True)` that always binds and returns aware UTC datetimes.
+
+    SQLite keeps no time zone, so values are converted to UTC before they are written (which also
+    keeps its text ordering correct) and marked as UTC when read back."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else utc(value)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy's documented class attribute
+        datetime: UTCDateTime(),
+    }
+
+
+class Case(Base):
+    """One row per case, overwritten by each newer snapshot from the case's workflow."""
+
+    __tablename__ = "cases"
+
+    reference: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(60))
+    owner_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    resident_name: Mapped[str] = mapped_column(String(200), index=True)
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    postcode_key: Mapped[str | None] = mapped_column(String(16), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime]
+    next_deadline: Mapped[datetime | None] = mapped_column(index=True)
+    next_deadline_label: Mapped[str | None] = mapped_column(String(200))
+    overdue: Mapped[bool] = mapped_column(Boolean, index=True, default=False)
+    closure_reason: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None]
+    linked_references: Mapped[list[str]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class CaseEvent(Base):
+    """The append-only timeline of a case. Rows are inserted once and never changed."""
+
+    __tablename__ = "case_events"
+    # The unique constraint's index leads with `reference`, so it also serves lookups by case.
+    __table_args__ = (UniqueConstraint("reference", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(40), ForeignKey("cases.reference"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    step: Mapped[str] = mapped_column(String(80))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    recorded_at: Mapped[datetime]
+
+
+class Letter(Base):
+    """The letters ledger: one row per (case, letter key), claimed before sending and marked sent
+    after, so a retried activity never sends the same letter twice.
+
+    No foreign key to `cases`: a letter may be claimed before the case is first recorded."""
+
+    __tablename__ = "letters"
+    __table_args__ = (UniqueConstraint("reference", "letter_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(40))
+    letter_key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(60))
+    delivery: Mapped[str] = mapped_column(String(20))
+    recipient_role: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    provider_id: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(Text)
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,0 +1,394 @@
+"""The records store: the only code that reads and writes the records database.
+
+Writes are idempotent so activities can be retried freely:
+- `record` upserts a case from its workflow's snapshot (never rolling it back to an older one)
+  and appends timeline entries once each, keyed by (reference, seq);
+- `claim_letter` / `mark_letter_sent` keep the letters ledger keyed by (reference, letter key).
+
+SQLite (the default, a file) and PostgreSQL (production) are both supported with portable SQL.
+On SQLite every write transaction starts with BEGIN IMMEDIATE, so writers queue on the busy
+timeout instead of failing when a read lock cannot be upgraded; on PostgreSQL rows are locked
+with SELECT ... FOR UPDATE and a lost insert race is retried once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Engine, create_engine, event, or_, select
+from sqlalchemy import text as sql
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.letters import Delivery, LetterKind, LetterRequest
+from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
+from records.schema import (
+    LETTER_CLAIMED,
+    LETTER_SENT,
+    Case,
+    CaseEvent,
+    Letter,
+    postcode_key,
+    utc,
+)
+
+if TYPE_CHECKING:
+    from activities.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Any constant will do: it only has to be the same in every process that migrates.
+_MIGRATION_LOCK_ID = 7_311_001
+
+_WRITE = "records_write"  # execution option: this connection's transaction will write
+T = TypeVar("T")
+
+
+class LetterNotClaimed(LookupError):
+    """A letter was marked sent without having been claimed first."""
+
+
+class LetterRow(BaseModel):
+    """One row of the letters ledger, as the letters activity and the admin UI see it."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    id: int
+    reference: str
+    letter_key: str
+    kind: LetterKind
+    delivery: Delivery
+    recipient_role: str
+    recipient: str
+    subject: str
+    body_html: str | None
+    status: Literal["claimed", "sent"]
+    provider_id: str | None
+    location: str | None
+    claimed_at: datetime
+    sent_at: datetime | None
+    attempts: int
+
+    @property
+    def sent(self) -> bool:
+        return self.status == LETTER_SENT
+
+
+def make_engine(database_url: str | URL) -> Engine:
+    """An engine for the records database. For SQLite: the file's folder is created, and every
+    connection gets WAL, foreign keys and a busy timeout."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see "begin").
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        writes = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    return engine
+
+
+def alembic_config(connection: Any | None = None) -> Config:
+    """Alembic configuration built in code, independent of the current directory. With a
+    connection, migrations run on it (inside its transaction)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+class RecordsStore:
+    def __init__(self, database_url: str) -> None:
+        self.engine = make_engine(database_url)
+        self._writer = self.engine.execution_options(**{_WRITE: True})
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RecordsStore:
+        return cls(settings.database_url)
+
+    def dispose(self) -> None:
+        """Close pooled connections (tests, shutdown)."""
+        self.engine.dispose()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Bring the schema up to date (`alembic upgrade head`); safe to run at every start-up,
+        from several processes at once."""
+        with self._writer.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    sql("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+                )
+            command.upgrade(alembic_config(connection), "head")
+
+    # -- cases ----------------------------------------------------------------------------
+
+    def record(self, request: RecordRequest) -> None:
+        """Upsert the case and append its new timeline entries, in one transaction."""
+        self._write(lambda session: self._record(session, request))
+
+    def get_case(self, reference: str) -> CaseSnapshot | None:
+        with Session(self.engine) as session:
+            row = session.get(Case, reference)
+            return None if row is None else _snapshot(row)
+
+    def events(self, reference: str) -> list[TimelineEntry]:
+        query = select(CaseEvent).where(CaseEvent.reference == reference).order_by(CaseEvent.seq)
+        with Session(self.engine) as session:
+            return [_entry(row) for row in session.scalars(query)]
+
+    def search_cases(self, text: str, limit: int = 50) -> list[CaseSnapshot]:
+        """Cases whose reference starts with `text`, whose resident's name contains it, or whose
+        postcode starts with it (ignoring case and spaces); newest first. Blank text lists the
+        newest cases."""
+        query = select(Case).order_by(Case.received_at.desc(), Case.reference).limit(limit)
+        text = text.strip()
+        if text:
+            matches = [
+                Case.reference.istartswith(text, autoescape=True),
+                Case.resident_name.icontains(text, autoescape=True),
+            ]
+            key = postcode_key(text)
+            if key:
+                matches.append(Case.postcode_key.startswith(key, autoescape=True))
+            query = query.where(or_(*matches))
+        with Session(self.engine) as session:
+            return [_snapshot(row) for row in session.scalars(query)]
+
+    # -- letters ledger ---------------------------------------------------------------------
+
+    def claim_letter(self, request: LetterRequest, recipient: str, subject: str) -> LetterRow:
+        """Claim the letter (reference, key) before sending it. The first claim inserts the row;
+        every later one counts an attempt and returns the same row, so the caller can see
+        whether it was already sent. While unsent, the row takes the latest recipient and
+        subject."""
+        return self._write(lambda session: self._claim(session, request, recipient, subject))
+
+    def mark_letter_sent(
+        self,
+        reference: str,
+        letter_key: str,
+        *,
+        body_html: str,
+        provider_id: str | None,
+        location: str | None,
+        sent_at: datetime,
+    ) -> None:
+        """Record that a claimed letter went out. Marking it again keeps the first sending."""
+
+        def mark(session: Session) -> None:
+            row = _letter_for_update(session, reference, letter_key)
+            if row is None:
+                raise LetterNotClaimed(
+                    f"Letter {letter_key!r} for case {reference} was never claimed; "
+                    "claim it before sending it."
+                )
+            if row.status == LETTER_SENT:
+                return
+            row.status = LETTER_SENT
+            row.body_html = body_html
+            row.provider_id = provider_id
+            row.location = location
+            row.sent_at = utc(sent_at)
+
+        self._write(mark)
+
+    def get_letter(self, reference: str, letter_key: str) -> LetterRow | None:
+        query = select(Letter).where(Letter.reference == reference, Letter.letter_key == letter_key)
+        with Session(self.engine) as session:
+            row = session.scalars(query).one_or_none()
+            return None if row is None else LetterRow.model_validate(row)
+
+    def letters(self, reference: str) -> list[LetterRow]:
+        query = (
+            select(Letter)
+            .where(Letter.reference == reference)
+            .order_by(Letter.claimed_at, Letter.id)
+        )
+        with Session(self.engine) as session:
+            return [LetterRow.model_validate(row) for row in session.scalars(query)]
+
+    # -- internals ------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _write(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one write transaction; if it lost an insert race to another writer
+        (a unique constraint failed), run it once more, when it will find the other's row."""
+        try:
+            with self._transaction() as session:
+                return work(session)
+        except IntegrityError:
+            with self._transaction() as session:
+                return work(session)
+
+    @staticmethod
+    def _record(session: Session, request: RecordRequest) -> None:
+        snapshot = request.snapshot
+        values = _case_values(snapshot)
+        row = session.scalars(
+            select(Case).where(Case.reference == snapshot.reference).with_for_update()
+        ).one_or_none()
+        if row is None:
+            session.add(Case(**values, created_at=datetime.now(UTC)))
+            session.flush()
+        elif utc(snapshot.updated_at) >= row.updated_at:
+            for name, value in values.items():
+                setattr(row, name, value)
+
+        if not request.events:
+            return
+        stored = set(
+            session.scalars(select(CaseEvent.seq).where(CaseEvent.reference == snapshot.reference))
+        )
+        now = datetime.now(UTC)
+        for entry in request.events:
+            if entry.seq in stored:
+                continue
+            stored.add(entry.seq)
+            data = entry.model_dump(mode="json", include={"details"})
+            session.add(
+                CaseEvent(
+                    reference=snapshot.reference,
+                    seq=entry.seq,
+                    at=utc(entry.at),
+                    step=entry.step,
+                    actor=entry.actor,
+                    summary=entry.summary,
+                    details=data["details"],
+                    recorded_at=now,
+                )
+            )
+
+    @staticmethod
+    def _claim(session: Session, request: LetterRequest, recipient: str, subject: str) -> LetterRow:
+        row = _letter_for_update(session, request.reference, request.key)
+        if row is None:
+            row = Letter(
+                reference=request.reference,
+                letter_key=request.key,
+                status=LETTER_CLAIMED,
+                claimed_at=datetime.now(UTC),
+                attempts=1,
+            )
+            session.add(row)
+        else:
+            row.attempts += 1
+        if row.status == LETTER_CLAIMED:
+            row.kind = request.kind.value
+            row.delivery = request.delivery.value
+            row.recipient_role = request.recipient.role
+            row.recipient = recipient
+            row.subject = subject
+        session.flush()
+        return LetterRow.model_validate(row)
+
+
+def _letter_for_update(session: Session, reference: str, letter_key: str) -> Letter | None:
+    query = (
+        select(Letter)
+        .where(Letter.reference == reference, Letter.letter_key == letter_key)
+        .with_for_update()
+    )
+    return session.scalars(query).one_or_none()
+
+
+def _case_values(snapshot: CaseSnapshot) -> dict[str, Any]:
+    """Column values for a snapshot; JSON fields as plain JSON (dates become ISO strings)."""
+    as_json = snapshot.model_dump(mode="json", include={"data", "linked_references"})
+    return {
+        "reference": snapshot.reference,
+        "kind": snapshot.kind,
+        "workflow_id": snapshot.workflow_id,
+        "stage": snapshot.stage,
+        "status": snapshot.status,
+        "owner_id": snapshot.owner_id,
+        "resident_name": snapshot.resident_name,
+        "postcode": snapshot.postcode,
+        "postcode_key": postcode_key(snapshot.postcode),
+        "channel": snapshot.channel,
+        "received_at": utc(snapshot.received_at),
+        "next_deadline": _utc_or_none(snapshot.next_deadline),
+        "next_deadline_label": snapshot.next_deadline_label,
+        "overdue": snapshot.overdue,
+        "closure_reason": snapshot.closure_reason,
+        "closed_at": _utc_or_none(snapshot.closed_at),
+        "linked_references": as_json["linked_references"],
+        "data": as_json["data"],
+        "updated_at": utc(snapshot.updated_at),
+    }
+
+
+def _utc_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else utc(value)
+
+
+def _snapshot(row: Case) -> CaseSnapshot:
+    return CaseSnapshot(
+        reference=row.reference,
+        kind=row.kind,
+        workflow_id=row.workflow_id,
+        stage=row.stage,
+        status=row.status,
+        owner_id=row.owner_id,
+        resident_name=row.resident_name,
+        postcode=row.postcode,
+        channel=row.channel,
+        received_at=row.received_at,
+        next_deadline=row.next_deadline,
+        next_deadline_label=row.next_deadline_label,
+        overdue=row.overdue,
+        closure_reason=row.closure_reason,
+        closed_at=row.closed_at,
+        linked_references=list(row.linked_references or []),
+        data=dict(row.data or {}),
+        updated_at=row.updated_at,
+    )
+
+
+def _entry(row: CaseEvent) -> TimelineEntry:
+    return TimelineEntry(
+        seq=row.seq,
+        at=row.at,
+        step=row.step,
+        actor=row.actor,
+        summary=row.summary,
+        details=dict(row.details or {}),
+    )
+
+
+def migrate(database_url: str) -> None:
+    """`alembic upgrade head` on the records database at `database_url`."""
+    store = RecordsStore(database_url)
+    try:
+        store.migrate()
+    finally:
+        store.dispose()

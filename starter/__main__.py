@@ -1,0 +1,236 @@
+"""`python -m starter`: lodge complaints, perform staff steps and show a case from the shell.
+
+    python -m starter lodge --name "Ann Example" --email ann@example.org --channel phone \\
+        --description "Repair not done" --point "Boiler repair missed twice"
+    python -m starter lodge --json complaint.json
+    python -m starter step CMP-ABCD-EFGH accept --by officer.jo
+    python -m starter step CMP-ABCD-EFGH acknowledge --json ack.json
+    python -m starter status CMP-ABCD-EFGH
+
+Exit codes: 0 done, 1 the case refused the step or was not found, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from activities.settings import Settings
+from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint
+from domain.people import Channel, ComplainantType, ContactMethod
+from starter.cases import (
+    CaseNotFound,
+    StepRejected,
+    describe_validation_error,
+    lodge,
+    new_complaint_reference,
+    perform_step,
+    status,
+)
+from worker.client import connect
+
+LONDON = ZoneInfo("Europe/London")
+
+
+class BadInput(Exception):
+    pass
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m starter", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    lo = sub.add_parser("lodge", help="lodge a complaint and print its reference")
+    lo.add_argument("--json", type=Path, help="a JSON file with the whole complaint (- for stdin)")
+    lo.add_argument("--reference", help="normally generated")
+    lo.add_argument("--name")
+    lo.add_argument("--email")
+    lo.add_argument("--phone")
+    lo.add_argument("--address-line", action="append", dest="address_lines", default=[])
+    lo.add_argument("--postcode")
+    lo.add_argument("--preferred-contact", choices=[c.value for c in ContactMethod])
+    lo.add_argument("--complainant-type", choices=[c.value for c in ComplainantType])
+    lo.add_argument("--third-party-consent", action="store_true", default=None)
+    lo.add_argument("--acting-for")
+    lo.add_argument("--adjustments", help="reasonable adjustments the resident needs")
+    lo.add_argument("--channel", choices=[c.value for c in Channel])
+    lo.add_argument(
+        "--received-at",
+        help="when the resident got in touch, ISO 8601 (no offset = UK time); default now",
+    )
+    lo.add_argument("--description")
+    lo.add_argument("--point", action="append", dest="points", default=[])
+    lo.add_argument("--outcome", help="the outcome the resident is looking for")
+    lo.add_argument("--incident-date", help="YYYY-MM-DD")
+    lo.add_argument("--aware-date", help="YYYY-MM-DD: when the resident became aware")
+    lo.add_argument("--lodged-by", help="staff id")
+
+    st = sub.add_parser("step", help="perform a staff step on a case")
+    st.add_argument("reference")
+    st.add_argument("step", choices=[s.value for s in STEP_MODELS])
+    st.add_argument("--json", type=Path, help="the step's fields as a JSON file (- for stdin)")
+    st.add_argument("--by", help="staff id of who does the step")
+    st.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a field of the step (VALUE parsed as JSON where it can be)",
+    )
+
+    ss = sub.add_parser("status", help="show a case")
+    ss.add_argument("reference")
+    ss.add_argument("--json", action="store_true", help="print the whole status as JSON")
+    return p
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text()
+    except OSError as err:
+        raise BadInput(f"--json: cannot read {path}: {err.strerror}") from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise BadInput(f"--json: {path} is not valid JSON ({err.msg}, line {err.lineno})") from err
+    if not isinstance(data, dict):
+        raise BadInput(f"--json: {path} must hold a JSON object")
+    return data
+
+
+def _received_at(text: str | None) -> str:
+    if not text:
+        return datetime.now(LONDON).isoformat()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise BadInput(
+            f"--received-at: '{text}' is not a date and time; use e.g. 2026-12-18T17:05"
+        ) from err
+    return (moment if moment.tzinfo else moment.replace(tzinfo=LONDON)).isoformat()
+
+
+def complaint_from_args(args: argparse.Namespace) -> LodgeComplaint:
+    data: dict[str, Any] = _read_json(args.json) if args.json else {}
+    resident: dict[str, Any] = dict(data.get("resident", {}))
+    for field, value in (
+        ("name", args.name),
+        ("email", args.email),
+        ("phone", args.phone),
+        ("preferred_contact", args.preferred_contact),
+        ("complainant_type", args.complainant_type),
+        ("third_party_consent", args.third_party_consent),
+        ("acting_for", args.acting_for),
+        ("reasonable_adjustments", args.adjustments),
+    ):
+        if value is not None:
+            resident[field] = value
+    if args.address_lines or args.postcode:
+        resident["address"] = {"lines": args.address_lines, "postcode": args.postcode}
+    if "preferred_contact" not in resident and "email" not in resident and "address" in resident:
+        resident["preferred_contact"] = "post"
+    data["resident"] = resident
+    for field, value in (
+        ("reference", args.reference),
+        ("channel", args.channel),
+        ("description", args.description),
+        ("outcome_sought", args.outcome),
+        ("incident_date", args.incident_date),
+        ("became_aware_date", args.aware_date),
+        ("lodged_by", args.lodged_by),
+    ):
+        if value is not None:
+            data[field] = value
+    if args.points:
+        data["points"] = args.points
+    data.setdefault("reference", new_complaint_reference())
+    if args.received_at or "received_at" not in data:
+        data["received_at"] = _received_at(args.received_at)
+    return LodgeComplaint.model_validate(data)
+
+
+def step_payload(args: argparse.Namespace) -> dict[str, Any]:
+    data: dict[str, Any] = _read_json(args.json) if args.json else {}
+    if args.by:
+        data["by"] = args.by
+    for item in args.set:
+        field, sep, raw = item.partition("=")
+        if not sep or not field:
+            raise BadInput(f"--set: '{item}' should look like FIELD=VALUE")
+        try:
+            data[field] = json.loads(raw)
+        except json.JSONDecodeError:
+            data[field] = raw
+    return data
+
+
+def show(case: ComplaintStatus) -> str:
+    lines = [
+        f"{case.reference}  {case.stage.value} / {case.status.value}"
+        + (f" ({case.closure_reason.value})" if case.closure_reason else ""),
+        f"owner: {case.owner.name + ' (' + case.owner.id + ')' if case.owner else 'unassigned'}",
+        f"overdue: {'YES' if case.overdue else 'no'}",
+        "deadlines:",
+    ]
+    for c in case.clocks:
+        state = (
+            "met"
+            if c.met_at
+            else "lapsed"
+            if c.lapsed_at
+            else "stopped"
+            if c.stopped_at
+            else "open"
+        )
+        flag = " BREACHED" if c.breached_at else ""
+        lines.append(f"  {c.label:<34} due {c.due_day:%a %d %b %Y}  {state}{flag}")
+    lines.append("steps possible now: " + (", ".join(case.allowed_steps) or "none"))
+    lines.append("timeline:")
+    lines += [f"  {t.at:%Y-%m-%d %H:%M}Z  {t.summary}" for t in case.timeline]
+    return "\n".join(lines)
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "lodge":
+        complaint = complaint_from_args(args)
+        client = await connect(settings)
+        print(await lodge(client, complaint, settings.task_queue))
+        return 0
+    if args.command == "step":
+        payload = step_payload(args)
+        client = await connect(settings)
+        case = await perform_step(client, args.reference, args.step, payload)
+        print(show(case))
+        return 0
+    client = await connect(settings)
+    case = await status(client, args.reference)
+    print(case.model_dump_json(indent=2) if args.json else show(case))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return asyncio.run(run(args, Settings.from_env()))
+    except BadInput as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ValidationError as err:
+        for line in describe_validation_error(err):
+            print(f"error: {line}", file=sys.stderr)
+        return 2
+    except (StepRejected, CaseNotFound) as err:
+        print(f"refused: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

