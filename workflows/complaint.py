@@ -66,9 +66,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.references import new_reference
     from workflows import search_attributes as sa
 
-DEADLINES_TIMEOUT = timedelta(seconds=30)
-LETTER_TIMEOUT = timedelta(minutes=2)
-RECORD_TIMEOUT = timedelta(seconds=60)
+DEADLINES_TIMEOUT = timedelta(seconds=10)
+LETTER_TIMEOUT = timedelta(seconds=45)
+RECORD_TIMEOUT = timedelta(seconds=15)
 # Retry side effects for as long as it takes (nothing lost), backing off to every 10 minutes;
 # a letter the provider refuses outright is recorded on the case and raised with staff.
 EFFECT_RETRY = RetryPolicy(
@@ -319,6 +319,12 @@ class ComplaintWorkflow:
             else:
                 rule = DeadlineRule(key=clock.key, after=clock.due, working_days=step.working_days)
             (planned,) = await self._plan([rule])
+            if planned.due_day <= clock.due_day:
+                raise _rejected(
+                    f"{step.agreed_date:%d %B %Y} is not a working day, and the last working day "
+                    f"before it ({_day(planned.due_day)}) is not after the current due date. "
+                    "Agree a later date with the resident."
+                )
             previous = clock.due
             clock.due, clock.due_day = planned.due, planned.due_day
             clock.remind_at = planned.remind_at
@@ -546,8 +552,9 @@ class ComplaintWorkflow:
 
     def _allowed(self) -> frozenset[Step]:
         if self._stage is Stage.closed:
-            if self._closure is ClosureReason.escalation_window_lapsed and self._grace_ends:
-                return LATE_ESCALATION_STEPS
+            grace = self._grace_ends
+            if self._closure is ClosureReason.escalation_window_lapsed and grace:
+                return LATE_ESCALATION_STEPS if workflow.now() < grace else frozenset()
             return frozenset()
         return ALLOWED_STEPS[(self._stage, self._status)]
 
@@ -634,14 +641,14 @@ class ComplaintWorkflow:
         return min(times, default=None)
 
     def _finished(self) -> bool:
-        if self._stage is not Stage.closed:
-            return False
-        return self._grace_ends is None or workflow.now() >= self._grace_ends
+        return self._stage is Stage.closed and self._grace_ends is None
 
     async def _keep_clocks(self) -> None:
-        while not self._finished():
+        while True:
             async with self._lock:
                 self._ring_alarms()
+            if self._finished():
+                return
             alarm = self._next_alarm()
             self._changed = False
             timeout = (alarm - workflow.now()) if alarm else None
@@ -653,6 +660,10 @@ class ComplaintWorkflow:
     def _ring_alarms(self) -> None:
         now = workflow.now()
         touched = False
+        if self._grace_ends and now >= self._grace_ends:
+            self._grace_ends = None
+            self._log("late_escalation_ended", None, "The time to ask for a late escalation ended")
+            touched = True
         for c in list(self._clocks.values()):
             if not c.open:
                 continue

@@ -43,6 +43,7 @@ async def test_stage_one_over_christmas_2026() -> None:
         due=utc(2026, 12, 24, 17, 15),  # Thursday 24th
         remind_at=utc(2026, 12, 23, 8, 45),
         due_day=date(2026, 12, 24),
+        counted_from=date(2026, 12, 21),
     )
     # 22, 23, 24, (25 Christmas, 28 Boxing Day substitute), 29, 30.
     assert ack == PlannedDeadline(
@@ -50,6 +51,7 @@ async def test_stage_one_over_christmas_2026() -> None:
         due=utc(2026, 12, 30, 17, 15),
         remind_at=utc(2026, 12, 29, 8, 45),
         due_day=date(2026, 12, 30),
+        counted_from=date(2026, 12, 21),
     )
     assert contact.due.utcoffset() == contact.remind_at.utcoffset() == UTC.utcoffset(None)
 
@@ -68,6 +70,7 @@ async def test_on_date_saturday_falls_back_to_friday() -> None:
     assert planned.due_day == date(2027, 1, 15)
     assert planned.due == utc(2027, 1, 15, 16, 45)  # Friday close, GMT
     assert planned.remind_at == utc(2027, 1, 14, 8, 45)
+    assert planned.counted_from is None
 
 
 async def test_on_date_in_summer_time_is_an_hour_earlier_in_utc() -> None:
@@ -102,6 +105,7 @@ async def test_due_in_utc_across_the_clock_change() -> None:
     )
     assert planned.due == utc(2026, 10, 28, 17, 15)
     assert planned.remind_at == utc(2026, 10, 27, 8, 45)
+    assert planned.counted_from == date(2026, 10, 23)
 
 
 async def test_results_survive_the_pydantic_data_converter() -> None:

@@ -3,7 +3,6 @@ realistic letter requests for every kind."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -13,13 +12,8 @@ from typing import Any, Protocol
 
 import pytest
 
-# `tests.fakes` is shared by every test folder; make it importable however pytest is started.
-_ROOT = Path(__file__).resolve().parents[2]
-if str(_ROOT) not in sys.path:
-    sys.path.append(str(_ROOT))
-
-from activities.settings import Settings  # noqa: E402
-from domain.letters import (  # noqa: E402
+from activities.settings import Settings
+from domain.letters import (
     STAFF_LETTERS,
     Decision,
     Delivery,
@@ -31,8 +25,8 @@ from domain.letters import (  # noqa: E402
     Remedies,
     RemedyAction,
 )
-from domain.people import Address  # noqa: E402
-from tests.fakes.sendgrid_server import FakeSendGrid  # noqa: E402
+from domain.people import Address
+from tests.fakes.sendgrid_server import FakeSendGrid
 
 REFERENCE = "CMP-2026-0042"
 RESIDENT_NAME = "Eleanor Quigley-Adebayo"
