@@ -91,6 +91,18 @@ def worker_process(stack_env: dict[str, str], tmp_path: Path) -> Iterator[Worker
     w.stop()
 
 
+async def listed(env: WorkflowEnvironment, query: str) -> list[str]:
+    """Workflow ids a visibility query finds; visibility is eventually consistent, so a few
+    real-time tries (bounded) before giving up."""
+    found: list[str] = []
+    for _ in range(50):
+        found = [w.id async for w in env.client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    return found
+
+
 def starter(
     env: dict[str, str], *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess:
@@ -131,14 +143,10 @@ async def test_lodge_and_close_a_case_through_the_starter(dev_env, stack_env, wo
     desc = await handle.describe()
     assert desc.typed_search_attributes.get(sa.CASE_STAGE) == "triage"
     assert desc.typed_search_attributes.get(sa.NEXT_DEADLINE) is not None
-    found = [
-        w.id
-        async for w in dev_env.client.list_workflows(
-            'CaseType = "complaint" AND CaseStatus = "awaiting_triage" '
-            f'AND WorkflowId = "{handle.id}"'
-        )
-    ]
-    assert found == [handle.id]
+    query = (
+        f'CaseType = "complaint" AND CaseStatus = "awaiting_triage" AND WorkflowId = "{handle.id}"'
+    )
+    assert await listed(dev_env, query) == [handle.id]
 
     def run_step(name: str, **payload: object) -> str:
         return ok(starter(stack_env, "step", ref, name, "--json", "-", stdin=json.dumps(payload)))

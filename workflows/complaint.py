@@ -791,7 +791,8 @@ class ComplaintWorkflow:
                     closure_reason=self._closure.value if self._closure else None,
                     closed_at=self._closed_at,
                     linked_references=list(self._linked),
-                    data=status.model_dump(mode="json"),
+                    # the timeline goes to the event log; the rest is the case page's data
+                    data=status.model_dump(mode="json", exclude={"timeline"}),
                     updated_at=workflow.now(),
                 ),
                 events=entries,
