@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from activities.settings import Settings
 from domain.complaint import workflow_id
 from records.store import RecordsStore
+from starter.__main__ import exit_now
 from tests.support import JO, SAM, complaint, london, settle, step, travel_to
 from worker.__main__ import build_worker
 from worker.setup import register_search_attributes
@@ -103,3 +104,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    exit_now(0)
