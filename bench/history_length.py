@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from activities.settings import Settings
 from domain.complaint import workflow_id
 from records.store import RecordsStore
-from starter.__main__ import exit_now
 from tests.support import JO, SAM, complaint, london, settle, step, travel_to
 from worker.__main__ import build_worker
+from worker.client import exit_now
 from worker.setup import register_search_attributes
 
 BIN = Path(sys.executable).parent

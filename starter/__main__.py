@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +35,7 @@ from starter.cases import (
     perform_step,
     status,
 )
-from worker.client import connect
+from worker.client import connect, exit_now
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -231,14 +230,6 @@ def main(argv: list[str] | None = None) -> int:
     except (StepRejected, CaseNotFound) as err:
         print(f"refused: {err}", file=sys.stderr)
         return 1
-
-
-def exit_now(code: int) -> None:
-    """Exit without interpreter teardown: the Temporal client's Rust threads can crash a
-    finalising interpreter (temporalio/sdk-python#300), turning a finished command into SIGSEGV."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from activities.letters import LetterActivities
 from activities.records import record_case, set_store
 from activities.settings import Settings
 from records.store import RecordsStore
-from worker.client import connect
+from worker.client import connect, exit_now
 from workflows.complaint import ComplaintWorkflow
 
 log = logging.getLogger("worker")
@@ -63,3 +63,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    exit_now(0)
