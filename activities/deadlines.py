@@ -40,7 +40,10 @@ def plan(rule: DeadlineRule, calendar: WorkingCalendar) -> PlannedDeadline:
     )
 
 
-@activity.defn(name="plan_deadlines")
-async def plan_deadlines(request: DeadlineRequest) -> list[PlannedDeadline]:
-    calendar = calendar_from_settings(Settings.from_env())
-    return [plan(rule, calendar) for rule in request.rules]
+class DeadlineActivities:
+    def __init__(self, settings: Settings) -> None:
+        self.calendar = calendar_from_settings(settings)
+
+    @activity.defn(name="plan_deadlines")
+    async def plan_deadlines(self, request: DeadlineRequest) -> list[PlannedDeadline]:
+        return [plan(rule, self.calendar) for rule in request.rules]

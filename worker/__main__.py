@@ -11,9 +11,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.deadlines import plan_deadlines
+from activities.deadlines import DeadlineActivities
 from activities.letters import LetterActivities
-from activities.records import record_case, set_store
+from activities.records import RecordActivities
 from activities.settings import Settings
 from records.store import RecordsStore
 from worker.client import connect, exit_now
@@ -25,13 +25,17 @@ log = logging.getLogger("worker")
 def build_worker(
     client: Client, settings: Settings, store: RecordsStore, executor: ThreadPoolExecutor
 ) -> Worker:
-    set_store(store)
     letters = LetterActivities(settings, store)
+    records = RecordActivities(store)
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[ComplaintWorkflow],
-        activities=[plan_deadlines, record_case, letters.send_letter],
+        activities=[
+            DeadlineActivities(settings).plan_deadlines,
+            records.record_case,
+            letters.send_letter,
+        ],
         activity_executor=executor,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(

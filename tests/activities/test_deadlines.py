@@ -3,11 +3,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment
 
-from activities.deadlines import calendar_from_settings, plan_deadlines
+from activities.deadlines import DeadlineActivities, calendar_from_settings
 from activities.settings import Settings
 from domain.clocks import ClockKey, DeadlineRequest, DeadlineRule, PlannedDeadline
 
@@ -18,13 +17,11 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _no_closures(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("CLOSURE_DAYS", raising=False)
-
-
-async def plan(*rules: DeadlineRule) -> list[PlannedDeadline]:
-    return await ActivityEnvironment().run(plan_deadlines, DeadlineRequest(rules=list(rules)))
+async def plan(*rules: DeadlineRule, settings: Settings | None = None) -> list[PlannedDeadline]:
+    activities = DeadlineActivities(settings or Settings())
+    return await ActivityEnvironment().run(
+        activities.plan_deadlines, DeadlineRequest(rules=list(rules))
+    )
 
 
 def stage_one(received: datetime) -> list[DeadlineRule]:
@@ -56,9 +53,11 @@ async def test_stage_one_over_christmas_2026() -> None:
     assert contact.due.utcoffset() == contact.remind_at.utcoffset() == UTC.utcoffset(None)
 
 
-async def test_closure_days_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CLOSURE_DAYS", "2026-12-29, 2026-12-31")
-    contact, ack = await plan(*stage_one(datetime(2026, 12, 18, 17, 0, tzinfo=LONDON)))
+async def test_closure_days_come_from_settings() -> None:
+    settings = Settings.from_env({"CLOSURE_DAYS": "2026-12-29, 2026-12-31"})
+    contact, ack = await plan(
+        *stage_one(datetime(2026, 12, 18, 17, 0, tzinfo=LONDON)), settings=settings
+    )
     assert contact.due_day == date(2026, 12, 24)
     # 22, 23, 24, 30, then 31 closed and 1 January a bank holiday → Monday 4 January.
     assert ack.due_day == date(2027, 1, 4)

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities import records as records_activity
-from activities.records import get_store, record_case, set_store
+from activities.records import RecordActivities
 from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
 from records.store import RecordsStore
 
@@ -34,41 +31,18 @@ def request(status: str = "awaiting_acknowledgement", hours: int = 0) -> RecordR
     )
 
 
-@pytest.fixture(autouse=True)
-def fresh_store() -> Iterator[None]:
-    set_store(None)
-    yield
-    store = records_activity._store
-    set_store(None)
-    if store is not None:
-        store.dispose()
-
-
-def test_record_case_migrates_on_first_use_and_is_idempotent(tmp_path: Path) -> None:
-    store = RecordsStore(f"sqlite:///{tmp_path / 'records.db'}")  # deliberately not migrated
-    set_store(store)
+def test_record_case_is_idempotent_and_never_rolls_back(tmp_path: Path) -> None:
+    store = RecordsStore(f"sqlite:///{tmp_path / 'records.db'}")
+    store.migrate()
+    activities = RecordActivities(store)
     env = ActivityEnvironment()
 
-    env.run(record_case, request())
-    env.run(record_case, request())  # a retry changes nothing
-    env.run(record_case, request("acknowledged", hours=1))
+    env.run(activities.record_case, request())
+    env.run(activities.record_case, request())  # a retry changes nothing
+    env.run(activities.record_case, request("acknowledged", hours=1))
+    env.run(activities.record_case, request("awaiting_acknowledgement"))  # late retry of the first
 
     case = store.get_case("CMP-2025-0042")
     assert case is not None and case.status == "acknowledged"
     assert [e.summary for e in store.events("CMP-2025-0042")] == ["Complaint received by email"]
-
-
-def test_store_is_built_lazily_from_the_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url = f"sqlite:///{tmp_path / 'env' / 'records.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-
-    ActivityEnvironment().run(record_case, request())
-
-    assert get_store() is get_store()
-    reader = RecordsStore(url)
-    try:
-        assert reader.get_case("CMP-2025-0042") is not None
-    finally:
-        reader.dispose()
+    store.dispose()
