@@ -36,6 +36,17 @@ class Settings(BaseModel):
     team_inbox: str = "customer.resolution@wkha.org.uk"
     closure_days: tuple[date, ...] = Field(default=())
     landlord: Landlord = Landlord()
+    # admin web app
+    app_env: str = Field(default="development", pattern="^(development|production)$")
+    admin_secret_key: str | None = None
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 8000
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
 
     @field_validator("closure_days", mode="before")
     @classmethod
@@ -59,6 +70,12 @@ class Settings(BaseModel):
             "mail_from": "MAIL_FROM",
             "team_inbox": "TEAM_INBOX",
             "closure_days": "CLOSURE_DAYS",
+            "app_env": "APP_ENV",
+            "admin_secret_key": "ADMIN_SECRET_KEY",
+            "admin_host": "ADMIN_HOST",
+            "admin_port": "ADMIN_PORT",
+            "temporal_ui_url": "TEMPORAL_UI_URL",
+            "public_base_url": "PUBLIC_BASE_URL",
         }
         values: dict[str, object] = {k: env[v] for k, v in fields.items() if env.get(v)}
         landlord = {

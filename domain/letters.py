@@ -13,6 +13,7 @@ from domain.people import Address, Strict
 
 class LetterKind(StrEnum):
     # to the resident
+    complaint_received = "complaint_received"
     stage1_acknowledgement = "stage1_acknowledgement"
     stage2_acknowledgement = "stage2_acknowledgement"
     extension = "extension"

@@ -9,6 +9,7 @@ What each kind needs from `LetterContext` (checked before rendering; see `REQUIR
 
 | kind | needs | also uses, if given |
 |---|---|---|
+| complaint_received | due (the acknowledgement date) | points |
 | stage1/stage2_acknowledgement | points, outcome_sought, due | owner_name |
 | extension | due, previous_due, reasons | stage |
 | exceptional_extension | due, reasons | previous_due, stage |
@@ -89,6 +90,7 @@ DECISION_LABELS: dict[Decision, tuple[str, str]] = {
 }
 
 REQUIRED_FIELDS: dict[LetterKind, tuple[str, ...]] = {
+    LetterKind.complaint_received: ("due",),
     LetterKind.stage1_acknowledgement: ("points", "outcome_sought", "due"),
     LetterKind.stage2_acknowledgement: ("points", "outcome_sought", "due"),
     LetterKind.extension: ("due", "previous_due", "reasons"),
@@ -238,6 +240,7 @@ def _stage_words(context: LetterContext) -> str:
 
 
 _SUBJECTS: dict[LetterKind, Callable[[LetterContext], str]] = {
+    LetterKind.complaint_received: lambda c: "Your complaint reference",
     LetterKind.stage1_acknowledgement: lambda c: "We have received your complaint",
     LetterKind.stage2_acknowledgement: lambda c: "Your stage 2 complaint: our acknowledgement",
     LetterKind.extension: lambda c: (

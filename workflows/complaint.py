@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         PointDecision,
         Recipient,
     )
+    from domain.people import Channel
     from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
     from domain.references import new_reference
     from workflows import search_attributes as sa
@@ -78,6 +79,8 @@ EFFECT_RETRY = RetryPolicy(
     non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
 )
 
+# Contacts made without a person at the other end get the reference in writing at once.
+RECEIPT_CHANNELS = frozenset({Channel.online_form, Channel.email})
 STAGE_NUMBER = {Stage.stage1: 1, Stage.stage2: 2}
 RESPONSE_CLOCK = {Stage.stage1: ClockKey.s1_response, Stage.stage2: ClockKey.s2_response}
 CONTACT_CLOCK = {
@@ -170,6 +173,12 @@ class ComplaintWorkflow:
             + (received if self._received_on else ""),
             {"linked_reference": lodge.linked_reference} if lodge.linked_reference else {},
         )
+        if lodge.channel in RECEIPT_CHANNELS and workflow.patched("complaint-received-letter"):
+            self._letter(
+                LetterKind.complaint_received,
+                "complaint_received",
+                due=self._clocks[ClockKey.s1_acknowledgement].due,
+            )
         self._ready = True
         self._commit()
         effects = asyncio.create_task(self._perform_effects())

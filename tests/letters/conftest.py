@@ -85,6 +85,7 @@ def context_for(kind: LetterKind, **overrides: Any) -> LetterContext:
         compensation=Decimal("1234.50"),
     )
     per_kind: dict[LetterKind, dict[str, Any]] = {
+        LetterKind.complaint_received: {"due": due},
         LetterKind.stage1_acknowledgement: {"due": due, "owner_name": OWNER_NAME},
         LetterKind.stage2_acknowledgement: {
             "stage": 2,

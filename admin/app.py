@@ -1,0 +1,158 @@
+"""The staff and public web app: FastAPI with server-rendered Jinja2 pages (plain forms, no
+front-end build), reading lists from the records database and changing cases only through
+workflow Updates."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+from temporalio.client import Client
+
+from activities.settings import Settings
+from admin.accounts import ROLE_LABELS, AccountStore
+from admin.security import (
+    CSRF_FIELD,
+    Forbidden,
+    LoginLimiter,
+    SignInRequired,
+    csrf_protect,
+    csrf_token,
+)
+from records.store import RecordsStore
+
+HERE = Path(__file__).resolve().parent
+LONDON = ZoneInfo("Europe/London")
+templates = Jinja2Templates(directory=HERE / "templates")
+
+
+def _london(value: datetime | str | None, fmt: str = "%a %d %b %Y %H:%M") -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(LONDON).strftime(fmt)
+
+
+def _words(value: object) -> str:
+    return str(getattr(value, "value", value) or "").replace("_", " ")
+
+
+templates.env.filters["london"] = _london
+templates.env.filters["day"] = lambda v: _london(v, "%a %d %b %Y") if v else ""
+templates.env.filters["words"] = _words
+templates.env.globals["csrf_field"] = CSRF_FIELD
+templates.env.globals["role_labels"] = ROLE_LABELS
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page with what every page needs: the signed-in account (if any) and the CSRF token."""
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "account": getattr(request.state, "account", None),
+            "csrf": csrf_token(request),
+            "settings": request.app.state.settings,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+ClientFactory = Callable[[Settings], Awaitable[Client]]
+
+
+def create_app(
+    settings: Settings,
+    store: RecordsStore,
+    client: Client | None = None,
+    connect: ClientFactory | None = None,
+) -> FastAPI:
+    """`client` (tests) or `connect` (production: worker.client.connect) gives the Temporal
+    client; the records store must already be migrated."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.temporal is None and connect is not None:
+            app.state.temporal = await connect(settings)
+        yield
+
+    app = FastAPI(
+        title="Complaints admin",
+        description="Staff steps and case lists. Every unsafe request needs the session's "
+        "CSRF token in the X-CSRF-Token header; sign in at /login first.",
+        lifespan=lifespan,
+        dependencies=[Depends(csrf_protect)],
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    secret = settings.admin_secret_key
+    if not secret:
+        raise RuntimeError("ADMIN_SECRET_KEY is not set")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="complaints_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=settings.production,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.accounts = AccountStore(store)
+    app.state.temporal = client
+    app.state.login_limiter = LoginLimiter()
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": "Sign in first."}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.message}, status_code=403)
+        return render(request, "error.html", 403, title="Not allowed", message=exc.message)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/") or not isinstance(exc.detail, str):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        titles = {403: "Not allowed", 404: "Page not found", 429: "Too many attempts"}
+        return render(
+            request,
+            "error.html",
+            exc.status_code,
+            title=titles.get(exc.status_code, "Something went wrong"),
+            message=exc.detail,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "message": e["msg"]}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    from admin.routes import register
+
+    register(app)
+    return app

@@ -1,0 +1,7 @@
+"""The residents' online complaint form: open to everyone."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,141 @@
+"""Sign-in, roles, CSRF and login rate limiting for the admin app.
+
+Sessions are Starlette's signed cookies (itsdangerous). Every unsafe request (POST, PUT, PATCH,
+DELETE) must carry the session's CSRF token, as the form field `csrf_token` or the header
+`X-CSRF-Token`; the check is a dependency of the whole app, so no route can forget it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+
+from fastapi import Depends, HTTPException, Request
+
+from admin.accounts import Account, AccountStore, Role
+from domain.complaint import Step
+
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class SignInRequired(Exception):
+    """Raised by `current_account`; the app turns it into a redirect (pages) or a 401 (API)."""
+
+
+class Forbidden(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def csrf_protect(request: Request) -> None:
+    if request.method not in UNSAFE:
+        return
+    expected = request.session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    if not expected or not sent or not hmac.compare_digest(expected, sent):
+        raise HTTPException(
+            status_code=403,
+            detail="This form has expired or did not come from this site. "
+            "Go back, reload the page and try again.",
+        )
+
+
+def accounts(request: Request) -> AccountStore:
+    return request.app.state.accounts
+
+
+def current_account(request: Request) -> Account:
+    account_id = request.session.get("uid")
+    account = request.app.state.accounts.get(account_id) if account_id else None
+    if account is None or not account.active:
+        request.session.pop("uid", None)
+        raise SignInRequired()
+    request.state.account = account
+    return account
+
+
+def require_role(*roles: Role) -> Callable[..., Account]:
+    def check(account: Account = Depends(current_account)) -> Account:
+        if account.role not in roles:
+            names = ", ".join(r.value.replace("_", " ") for r in roles)
+            raise Forbidden(f"Only a {names} can do this.")
+        return account
+
+    return check
+
+
+def require_step(account: Account, step: Step) -> None:
+    if not account.may(step):
+        raise Forbidden(
+            f"Your role ({account.role.value.replace('_', ' ')}) cannot "
+            f"'{step.value.replace('_', ' ')}'. Ask a colleague whose role can."
+        )
+
+
+def sign_in(request: Request, account: Account) -> None:
+    request.session.clear()  # a new session on sign-in: no fixation
+    request.session["uid"] = account.id
+    csrf_token(request)
+
+
+def sign_out(request: Request) -> None:
+    request.session.clear()
+
+
+class LoginLimiter:
+    """At most `attempts` failed sign-ins per account id and per client address in `window`
+    seconds. In memory: one admin process; behind several, put a shared limiter in front."""
+
+    def __init__(self, attempts: int = 5, window: float = 900.0) -> None:
+        self.attempts, self.window = attempts, window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._failures[key]
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return q
+
+    def retry_after(self, *keys: str) -> int:
+        """Seconds until another attempt is allowed (0: allowed now)."""
+        now = time.monotonic()
+        with self._lock:
+            waits = [
+                int(self.window - (now - q[0])) + 1
+                for q in (self._recent(k, now) for k in keys)
+                if len(q) >= self.attempts
+            ]
+        return max(waits, default=0)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for k in keys:
+                self._recent(k, now).append(now)
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for k in keys:
+                self._failures.pop(k, None)
