@@ -311,6 +311,26 @@ class RecordsStore:
         session.flush()
         return LetterRow.model_validate(row)
 
+    # -- lists for the admin UI -------------------------------------------------------------
+
+    def list_cases(
+        self,
+        where: tuple[Any, ...] | list[Any] = (),
+        order_by: tuple[Any, ...] | list[Any] = (),
+        *,
+        offset: int = 0,
+        limit: int = 25,
+    ) -> tuple[list[CaseSnapshot], int]:
+        """One page of cases: those meeting every SQLAlchemy condition in `where` (on
+        `records.schema.Case`), in `order_by` order; and how many meet them in all."""
+        from sqlalchemy import func
+
+        query = select(Case).where(*where).order_by(*order_by).offset(offset).limit(limit)
+        count = select(func.count()).select_from(Case).where(*where)
+        with Session(self.engine) as session:
+            total = session.scalar(count) or 0
+            return [_snapshot(row) for row in session.scalars(query)], total
+
 
 def _letter_for_update(session: Session, reference: str, letter_key: str) -> Letter | None:
     query = (

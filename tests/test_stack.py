@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,10 +21,9 @@ from domain.complaint import ClosureReason, workflow_id
 from records.store import RecordsStore
 from starter.cases import lodge, perform_step
 from tests.conftest import DEV_SERVER
+from tests.processes import REPO, ServiceProcess
 from tests.support import JO, SAM, complaint, settle, status
 from workflows import search_attributes as sa
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -53,39 +50,9 @@ def stack_env(dev_env: WorkflowEnvironment, tmp_path: Path) -> dict[str, str]:
     }
 
 
-class WorkerProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log, self.proc = env, log, None
-
-    def start(self) -> None:
-        with self.log.open("a") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "worker"],
-                cwd=REPO,
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while "polling task queue" not in self.log.read_text():
-            assert self.proc.poll() is None, self.log.read_text()
-            assert time.monotonic() < deadline, "worker did not start"
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
-
-
 @pytest.fixture
-def worker_process(stack_env: dict[str, str], tmp_path: Path) -> Iterator[WorkerProcess]:
-    w = WorkerProcess(stack_env, tmp_path / "worker.log")
+def worker_process(stack_env: dict[str, str], tmp_path: Path) -> Iterator[ServiceProcess]:
+    w = ServiceProcess("worker", stack_env, tmp_path / "worker.log", ready="polling task queue")
     w.start()
     yield w
     w.stop()

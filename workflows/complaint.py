@@ -261,7 +261,11 @@ class ComplaintWorkflow:
             clock = self._clocks.get(CONTACT_CLOCK[self._stage])
             if clock and clock.open:
                 clock.met_at = at
-            self._log(Step.record_contact, step.by, f"Contacted the resident by {step.method}")
+            self._log(
+                Step.record_contact,
+                step.by,
+                f"Contacted the resident by {step.method}: {step.notes}",
+            )
         return self._status_model()
 
     @record_contact.validator

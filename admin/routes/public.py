@@ -1,7 +1,436 @@
-"""The residents' online complaint form: open to everyone."""
+"""The residents' online complaint form: open to everyone, no sign-in.
+
+GOV.UK Design System patterns: one question per labelled field, an error summary at the top that
+links to each field with a problem, the message again beside the field, and the resident's input
+kept. The form is checked by building the same `LodgeComplaint` every other intake builds; each
+problem is put in plain English against the field it belongs to.
+
+The resident gets the reference on screen here and in writing: for online forms the workflow
+sends the `complaint_received` letter itself, so this module sends nothing.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from admin.app import LONDON, render
+from domain.complaint import LodgeComplaint
+from domain.people import Channel, ComplainantType, ContactMethod
+from domain.references import PATTERN
+from starter.cases import lodge, new_complaint_reference
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+
+MAX_POINTS = 5
+POINT_FIELDS = tuple(f"point_{n}" for n in range(1, MAX_POINTS + 1))
+MAX_POINT_LENGTH = 5000
+HONEYPOT = "website"  # hidden from people; bots fill it in
+TEXT_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "address_line_1",
+    "address_line_2",
+    "address_town",
+    "postcode",
+    "preferred_contact",
+    "complainant_type",
+    "acting_for",
+    "description",
+    *POINT_FIELDS,
+    "outcome_sought",
+    "reasonable_adjustments",
+)
+DATE_FIELDS = ("incident_date", "became_aware_date")
+DATE_PARTS = ("day", "month", "year")
+
+# The order the questions appear in, so the error summary follows the page.
+FIELD_ORDER = (
+    "name",
+    "email",
+    "phone",
+    "address_line_1",
+    "address_line_2",
+    "address_town",
+    "postcode",
+    "preferred_contact",
+    "complainant_type",
+    "acting_for",
+    "third_party_consent",
+    "description",
+    *POINT_FIELDS,
+    "outcome_sought",
+    "incident_date",
+    "became_aware_date",
+    "reasonable_adjustments",
+    "form",
+)
+
+# What each field is called in a message ("Your name must be 200 characters or fewer").
+FIELD_NOUN = {
+    "name": "Your name",
+    "email": "Your email address",
+    "phone": "Your phone number",
+    "address_line_1": "Your address",
+    "address_line_2": "Your address",
+    "address_town": "Your town or city",
+    "postcode": "Your postcode",
+    "preferred_contact": "How you would like us to contact you",
+    "complainant_type": "Who is making the complaint",
+    "acting_for": "The name of the person you are complaining for",
+    "description": "What your complaint is about",
+    "outcome_sought": "What you would like us to do",
+    "reasonable_adjustments": "The support you need",
+    "incident_date": "When it happened",
+    "became_aware_date": "When you found out about it",
+    **{f: f"Point {n}" for n, f in enumerate(POINT_FIELDS, start=1)},
+}
+REQUIRED = {
+    "name": "Enter your full name",
+    "preferred_contact": "Select how you would like us to contact you",
+    "complainant_type": "Select who is making the complaint",
+    "acting_for": "Enter the name of the person you are complaining for",
+    "third_party_consent": (
+        "Confirm that the person you are complaining for has given us permission to talk to you"
+    ),
+    "description": "Enter what your complaint is about",
+    "point_1": "Tell us at least one thing that went wrong",
+}
+EMAIL_FORMAT = "Enter your email address in the correct format, like name@example.com"
+EMAIL_OR_ADDRESS = "Enter an email address or a postal address, so we can write to you"
+NEED_EMAIL = "Enter your email address, or choose another way for us to contact you"
+NEED_ADDRESS = "Enter your postal address, or choose another way for us to contact you"
+NEED_PHONE = "Enter your phone number, or choose another way for us to contact you"
+POSTCODE_FORMAT = "Enter a real postcode, like TN13 1AX"
+UK_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
+
+CONTACT_CHOICES = (
+    (ContactMethod.email.value, "Email"),
+    (ContactMethod.post.value, "Post"),
+    (ContactMethod.phone.value, "Phone"),
+)
+COMPLAINANT_CHOICES = (
+    (ComplainantType.resident.value, "I live in one of your homes", None),
+    (
+        ComplainantType.neighbour.value,
+        "I live near one of your homes, but I am not your resident",
+        None,
+    ),
+    (ComplainantType.service_user.value, "I use one of your community or support services", None),
+    (
+        ComplainantType.group.value,
+        "I am complaining for a group of residents",
+        "For example, a residents' association",
+    ),
+    (
+        ComplainantType.third_party.value,
+        "I am complaining for someone else, with their permission",
+        "For example, as a relative, a carer, an advocate or a support organisation",
+    ),
+)
+
+
+@dataclass
+class FormProblems:
+    """Problems keyed by field name, each with the id of the element the summary links to."""
+
+    messages: dict[str, str] = field(default_factory=dict)
+    targets: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, message: str, target: str | None = None) -> None:
+        if name not in self.messages:  # the first problem found with a field is the one shown
+            self.messages[name] = message
+            self.targets[name] = target or _default_target(name)
+
+    def summary(self) -> list[dict[str, str]]:
+        def order(name: str) -> int:
+            return FIELD_ORDER.index(name) if name in FIELD_ORDER else len(FIELD_ORDER)
+
+        return [
+            {"field": name, "href": f"#{self.targets[name]}", "text": self.messages[name]}
+            for name in sorted(self.messages, key=order)
+        ]
+
+    def __bool__(self) -> bool:
+        return bool(self.messages)
+
+
+def _default_target(name: str) -> str:
+    # A fieldset's error links to its first input: the first radio, or the day of a date.
+    if name in DATE_FIELDS:
+        return f"{name}-day"
+    if name == "form":
+        return "name"
+    return name
+
+
+@router.get("/complain", include_in_schema=False)
+async def complain_page(request: Request) -> Response:
+    return _form_page(request, values={}, problems=FormProblems())
+
+
+@router.post("/complain", include_in_schema=False)
+async def complain(request: Request) -> Response:
+    form = await request.form()
+    values = _values(form)
+    if values.get(HONEYPOT):
+        # Only a bot fills in the hidden field: look as if it worked, lodge nothing.
+        return RedirectResponse(f"/complain/done/{new_complaint_reference()}", status_code=303)
+    problems = FormProblems()
+    complaint = _complaint(values, problems)
+    if complaint is None:
+        return _form_page(request, values, problems, status_code=400)
+
+    client = request.app.state.temporal
+    settings = request.app.state.settings
+    try:
+        if client is None:
+            raise RuntimeError("no Temporal client")
+        try:
+            await lodge(client, complaint, settings.task_queue)
+        except WorkflowAlreadyStartedError:
+            # A new reference collided with an existing case (1 in 32^8): draw another.
+            complaint = complaint.model_copy(update={"reference": new_complaint_reference()})
+            await lodge(client, complaint, settings.task_queue)
+    except (RPCError, WorkflowAlreadyStartedError, RuntimeError):
+        log.exception("could not lodge online complaint %s", complaint.reference)
+        landlord = settings.landlord
+        problems.add(
+            "form",
+            "Sorry, we could not send your complaint just now. Your answers are still here: "
+            f"try again in a few minutes, or call us on {landlord.phone}.",
+        )
+        return _form_page(request, values, problems, status_code=503)
+    return RedirectResponse(f"/complain/done/{complaint.reference}", status_code=303)
+
+
+@router.get("/complain/done/{reference}", include_in_schema=False)
+async def complain_done(request: Request, reference: str) -> Response:
+    # Only the reference from the address, and only if it looks like one: nothing about the
+    # case is looked up, so this page cannot show anyone's complaint.
+    if not PATTERN.fullmatch(reference):
+        return render(
+            request,
+            "error.html",
+            404,
+            title="Page not found",
+            message="If you typed the web address, check it is correct.",
+        )
+    return render(request, "complain_done.html", title="Complaint sent", reference=reference)
+
+
+def _form_page(
+    request: Request,
+    values: dict[str, str],
+    problems: FormProblems,
+    status_code: int = 200,
+) -> Response:
+    title = "Make a complaint"
+    response = render(
+        request,
+        "complain.html",
+        status_code,
+        title=f"Error: {title}" if problems else title,
+        heading=title,
+        values=values,
+        errors=problems.messages,
+        error_summary=problems.summary(),
+        point_fields=POINT_FIELDS,
+        contact_choices=CONTACT_CHOICES,
+        complainant_choices=COMPLAINANT_CHOICES,
+        honeypot=HONEYPOT,
+    )
+    response.headers["Cache-Control"] = "no-store"  # the page holds the resident's answers
+    return response
+
+
+def _values(form: FormData) -> dict[str, str]:
+    def text(name: str) -> str:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) else ""
+
+    values = {name: text(name) for name in TEXT_FIELDS}
+    for name in DATE_FIELDS:
+        for part in DATE_PARTS:
+            values[f"{name}-{part}"] = text(f"{name}-{part}")
+    values["third_party_consent"] = "yes" if text("third_party_consent") == "yes" else ""
+    values[HONEYPOT] = text(HONEYPOT)
+    return values
+
+
+def _complaint(values: dict[str, str], problems: FormProblems) -> LodgeComplaint | None:
+    """The complaint the form describes, or None with every problem recorded in `problems`."""
+    _check_contact(values, problems)
+    _check_complainant(values, problems)
+    if not values["description"]:
+        problems.add("description", REQUIRED["description"])
+    point_fields = [f for f in POINT_FIELDS if values[f]]
+    if not point_fields:
+        problems.add("point_1", REQUIRED["point_1"])
+    for f in point_fields:
+        if len(values[f]) > MAX_POINT_LENGTH:
+            problems.add(f, f"{FIELD_NOUN[f]} must be {MAX_POINT_LENGTH:,} characters or fewer")
+    dates = {name: _date(values, name, problems) for name in DATE_FIELDS}
+
+    lines = [values[f] for f in ("address_line_1", "address_line_2", "address_town") if values[f]]
+    postcode = _postcode(values["postcode"])
+    third_party = values["complainant_type"] == ComplainantType.third_party.value
+    data: dict[str, Any] = {
+        "reference": new_complaint_reference(),
+        "resident": {
+            "name": values["name"],
+            "email": values["email"] or None,
+            "phone": values["phone"] or None,
+            "address": {"lines": lines, "postcode": postcode} if lines or postcode else None,
+            "preferred_contact": values["preferred_contact"] or ContactMethod.email.value,
+            "complainant_type": values["complainant_type"] or ComplainantType.resident.value,
+            "third_party_consent": third_party and values["third_party_consent"] == "yes",
+            "acting_for": (values["acting_for"] or None) if third_party else None,
+            "reasonable_adjustments": values["reasonable_adjustments"] or None,
+        },
+        "channel": Channel.online_form,
+        "received_at": datetime.now(UTC),
+        "description": values["description"],
+        "points": [values[f] for f in point_fields],
+        "outcome_sought": values["outcome_sought"] or None,
+        **dates,
+    }
+    try:
+        complaint = LodgeComplaint.model_validate(data)
+    except ValidationError as err:
+        for e in err.errors():
+            name, message = _plain(e, point_fields)
+            problems.add(name, message)
+        return None
+    return None if problems else complaint
+
+
+def _check_contact(values: dict[str, str], problems: FormProblems) -> None:
+    email, phone = values["email"], values["phone"]
+    has_lines = bool(values["address_line_1"] or values["address_line_2"] or values["address_town"])
+    has_address = has_lines or bool(values["postcode"])
+    if email and "@" not in email:
+        problems.add("email", EMAIL_FORMAT)
+    if has_address:
+        if not values["address_line_1"]:
+            problems.add("address_line_1", "Enter the first line of your address")
+        if not values["postcode"]:
+            problems.add("postcode", "Enter your postcode")
+        elif _postcode(values["postcode"]) is None:
+            problems.add("postcode", POSTCODE_FORMAT)
+    if not email and not has_address:
+        problems.add("email", EMAIL_OR_ADDRESS)
+    method = values["preferred_contact"]
+    if method not in {value for value, _ in CONTACT_CHOICES}:
+        problems.add("preferred_contact", REQUIRED["preferred_contact"])
+    elif method == ContactMethod.email and not email:
+        problems.add("email", NEED_EMAIL)
+    elif method == ContactMethod.post and not has_address:
+        problems.add("address_line_1", NEED_ADDRESS)
+    elif method == ContactMethod.phone and not phone:
+        problems.add("phone", NEED_PHONE)
+
+
+def _check_complainant(values: dict[str, str], problems: FormProblems) -> None:
+    kind = values["complainant_type"]
+    if kind not in {value for value, _, _ in COMPLAINANT_CHOICES}:
+        problems.add("complainant_type", REQUIRED["complainant_type"])
+    elif kind == ComplainantType.third_party:
+        if not values["acting_for"]:
+            problems.add("acting_for", REQUIRED["acting_for"])
+        if values["third_party_consent"] != "yes":
+            problems.add("third_party_consent", REQUIRED["third_party_consent"])
+
+
+def _postcode(text: str) -> str | None:
+    """A UK postcode written the usual way ("tn131ax" -> "TN13 1AX"), or None if it is not one."""
+    compact = "".join(text.split()).upper()
+    if not UK_POSTCODE.fullmatch(compact):
+        return None
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def _date(values: dict[str, str], name: str, problems: FormProblems) -> date | None:
+    """An optional GOV.UK date input (day, month, year boxes): None when left blank."""
+    parts = {p: values[f"{name}-{p}"] for p in DATE_PARTS}
+    noun = FIELD_NOUN[name]
+    if not any(parts.values()):
+        return None
+    missing = [p for p in DATE_PARTS if not parts[p]]
+    if missing:
+        problems.add(name, f"{noun} must include a {' and '.join(missing)}", f"{name}-{missing[0]}")
+        return None
+    try:
+        day, month, year = (int(parts[p]) for p in DATE_PARTS)
+        if year < 1000:
+            raise ValueError("a four-digit year")
+        value = date(year, month, day)
+    except ValueError:
+        problems.add(name, f"{noun} must be a real date, like 27 3 2026")
+        return None
+    if value > datetime.now(LONDON).date():
+        problems.add(name, f"{noun} must be today or in the past")
+        return None
+    return value
+
+
+def _plain(error: Any, point_fields: list[str]) -> tuple[str, str]:
+    """The form field a pydantic error belongs to, and what to tell the resident."""
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    name = _field_for(loc, point_fields)
+    if name == "resident":  # the resident model's own checks, across fields
+        text = str(error.get("msg", ""))
+        if "third_party_consent" in text:
+            return "third_party_consent", REQUIRED["third_party_consent"]
+        if "preferred_contact is post" in text:
+            return "address_line_1", NEED_ADDRESS
+        if "preferred_contact is email" in text:
+            return "email", NEED_EMAIL
+        return "email", EMAIL_OR_ADDRESS
+    if name == "email":
+        return name, EMAIL_FORMAT
+    if name == "postcode":
+        return name, POSTCODE_FORMAT
+    noun = FIELD_NOUN.get(name, "This answer")
+    if kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length")
+        return name, f"{noun} must be {limit:,} characters or fewer"
+    if kind in {"missing", "string_too_short"} and name in REQUIRED:
+        return name, REQUIRED[name]
+    if kind == "too_long":  # too many items in a list
+        return name, f"Tell us no more than {MAX_POINTS} things that went wrong"
+    return name, f"Check {noun[0].lower()}{noun[1:]}: it is not in a form we can accept"
+
+
+def _field_for(loc: tuple[Any, ...], point_fields: list[str]) -> str:
+    match loc:
+        case ("resident",):
+            return "resident"
+        case ("resident", "address", "lines", *_):
+            return "address_line_1"
+        case ("resident", "address", "postcode"):
+            return "postcode"
+        case ("resident", "address", *_):
+            return "address_line_1"
+        case ("resident", str(name), *_) if name in FIELD_NOUN:
+            return name
+        case ("points", int(index), *_) if index < len(point_fields):
+            return point_fields[index]
+        case ("points", *_):
+            return "point_1"
+        case (str(name), *_) if name in FIELD_NOUN:
+            return name
+    return "form"

@@ -1,7 +1,74 @@
+"""The work queues: my cases, team cases, due today, due within 2 working days, overdue."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
 
+from activities.deadlines import calendar_from_settings
+from admin.accounts import Account
+from admin.app import render
+from admin.queues import (
+    QUEUE_TITLES,
+    SORTS,
+    STAGES,
+    UNASSIGNED,
+    Queue,
+    QueueRequest,
+    load,
+    now_for,
+)
 from admin.security import current_account
 
 router = APIRouter(dependencies=[Depends(current_account)])
+
+COLUMN_TITLES: dict[str, str] = {
+    "reference": "Reference",
+    "stage": "Stage",
+    "due": "Due",
+    "status": "Status",
+    "received": "Received",
+}
+
+
+@router.get("/", include_in_schema=False)
+async def home() -> Response:
+    return RedirectResponse("/queues/mine", status_code=303)
+
+
+@router.get("/queues/{name}", include_in_schema=False)
+async def show_queue(
+    request: Request,
+    name: str,
+    sort: str | None = None,
+    direction: str | None = Query(None, alias="dir"),
+    stage: str | None = None,
+    owner: str | None = None,
+    page: str | None = None,
+    account: Account = Depends(current_account),
+) -> Response:
+    try:
+        queue = Queue(name)
+    except ValueError:
+        raise HTTPException(404, f"There is no queue called '{name}'.") from None
+    wanted = QueueRequest.parse(queue, sort, direction, stage, owner, page)
+    settings = request.app.state.settings
+    result = load(
+        request.app.state.store,
+        wanted,
+        account.id,
+        now_for(request.app.state),
+        calendar_from_settings(settings),
+    )
+    return render(
+        request,
+        "queue.html",
+        title=QUEUE_TITLES[queue],
+        queue=queue,
+        result=result,
+        columns=COLUMN_TITLES,
+        sorts=SORTS,
+        stages=STAGES,
+        staff=request.app.state.accounts.all(),
+        unassigned=UNASSIGNED,
+    )

@@ -1,7 +1,100 @@
+"""Staff accounts, for managers: list, create, change role, deactivate, reset a password.
+Who did each step is recorded with the step itself (its `by`), so nothing here rewrites history.
+"""
+
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
-from admin.security import current_account
+from admin.accounts import MIN_PASSWORD_LENGTH, Account, NewAccount, Role
+from admin.app import render
+from admin.forms import ROLES, FormState, Problem, form_values, parse_new_account
+from admin.routes.cases import flash, take_flash
+from admin.security import current_account, require_role
 
 router = APIRouter(dependencies=[Depends(current_account)])
+manager_only = require_role(Role.manager)
+
+
+def _page(
+    request: Request,
+    form: FormState | None = None,
+    problems: list[Problem] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "staff.html",
+        status_code,
+        title=("Error: " if problems else "") + "Staff",
+        accounts=request.app.state.accounts.all(),
+        form=form or FormState(),
+        problems=problems or [],
+        roles=ROLES,
+        flash=take_flash(request) if status_code == 200 else None,
+        min_password=MIN_PASSWORD_LENGTH,
+    )
+
+
+@router.get("/staff", include_in_schema=False)
+async def list_staff(request: Request, manager: Account = Depends(manager_only)) -> Response:
+    return _page(request)
+
+
+@router.post("/staff", include_in_schema=False)
+async def create_staff(request: Request, manager: Account = Depends(manager_only)) -> Response:
+    values = form_values(await request.form())
+    parsed = parse_new_account(values)
+    try:
+        new = NewAccount.model_validate(parsed.payload)
+    except ValidationError as err:
+        problems = parsed.explain(err)
+        return _page(request, parsed.state(problems), problems, 400)
+    try:
+        created = request.app.state.accounts.create(new)
+    except ValueError as err:
+        problems = [Problem("#new-id", str(err))]
+        return _page(request, parsed.state(problems), problems, 400)
+    flash(request, f"Account {created.id} created for {created.name}.")
+    return RedirectResponse("/staff", status_code=303)
+
+
+@router.post("/staff/{account_id}", include_in_schema=False)
+async def change_staff(
+    request: Request, account_id: str, manager: Account = Depends(manager_only)
+) -> Response:
+    store = request.app.state.accounts
+    target = store.get(account_id)
+    if target is None:
+        raise HTTPException(404, f"There is no account '{account_id}'.")
+    values = form_values(await request.form())
+    role_text = (values.get("role") or [""])[0]
+    active = bool(values.get("active"))
+    password = (values.get("password") or [""])[0] or None
+    field = f"account-{target.id}"
+    try:
+        role = Role(role_text) if role_text else target.role
+    except ValueError:
+        return _refuse(request, f"#{field}-role", "Choose a role from the list.")
+    if target.id == manager.id and (role is not Role.manager or not active):
+        return _refuse(
+            request,
+            f"#{field}-role",
+            "You cannot remove your own manager role or close your own account. "
+            "Ask another manager.",
+        )
+    try:
+        store.update(target.id, role=role, active=active, password=password)
+    except ValueError as err:
+        return _refuse(request, f"#{field}-password", str(err))
+    changed = "Password reset and account" if password else "Account"
+    flash(request, f"{changed} {target.id} updated.")
+    return RedirectResponse("/staff", status_code=303)
+
+
+def _refuse(request: Request, href: str, text: str) -> Response:
+    problems = [Problem(href, text)]
+    form = FormState(errors={href.removeprefix("#"): text})
+    return _page(request, form, problems, 400)

