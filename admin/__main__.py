@@ -57,7 +57,7 @@ def prepare(settings: Settings) -> tuple[Settings, RecordsStore]:
         print(
             f"\n  Demo manager created. Sign in at {settings.public_base_url}/login as\n"
             f"    username: {user}\n    password: {password}\n"
-            f"  (also in {DEMO_PASSWORD_FILE.relative_to(REPO_ROOT)}; production refuses it)\n",
+            f"  (also in {DEMO_PASSWORD_FILE}; production refuses it)\n",
             flush=True,
         )
     return settings, store

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain.complaint import Step
 from domain.people import StaffMember
-from records.schema import StaffAccount
+from records.schema import StaffAccount, StaffSession
 from records.store import RecordsStore
 
 DEMO_MANAGER_ID = "demo.manager"
@@ -164,6 +164,27 @@ class AccountStore:
                 return _hasher.verify(row.password_hash, password)
             except (VerificationError, InvalidHashError):
                 return False
+
+    def open_session(self, account_id: str) -> str:
+        sid = secrets.token_urlsafe(32)
+        with self._session() as s, s.begin():
+            s.add(StaffSession(id=sid, account_id=account_id, created_at=datetime.now(UTC)))
+        return sid
+
+    def session_account(self, sid: str) -> Account | None:
+        """The active account of a live (not signed-out) session."""
+        with self._session() as s:
+            row = s.get(StaffSession, sid)
+            if row is None or row.revoked_at is not None:
+                return None
+            account = s.get(StaffAccount, row.account_id)
+            return Account.model_validate(account) if account and account.active else None
+
+    def close_session(self, sid: str) -> None:
+        with self._session() as s, s.begin():
+            row = s.get(StaffSession, sid)
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = datetime.now(UTC)
 
     def ensure_demo_manager(self, password_file: str) -> tuple[str, str] | None:
         """On a first run (no accounts at all) create the demo manager with a random password,

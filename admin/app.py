@@ -96,9 +96,10 @@ def create_app(
         "CSRF token in the X-CSRF-Token header; sign in at /login first.",
         lifespan=lifespan,
         dependencies=[Depends(csrf_protect)],
-        docs_url="/api/docs",
+        # staff-only copies of the docs are served by admin/routes/api.py
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
     )
     secret = settings.admin_secret_key
     if not secret:

@@ -66,10 +66,10 @@ def accounts(request: Request) -> AccountStore:
 
 
 def current_account(request: Request) -> Account:
-    account_id = request.session.get("uid")
-    account = request.app.state.accounts.get(account_id) if account_id else None
-    if account is None or not account.active:
-        request.session.pop("uid", None)
+    sid = request.session.get("sid")
+    account = request.app.state.accounts.session_account(sid) if sid else None
+    if account is None:
+        request.session.pop("sid", None)
         raise SignInRequired()
     request.state.account = account
     return account
@@ -95,11 +95,14 @@ def require_step(account: Account, step: Step) -> None:
 
 def sign_in(request: Request, account: Account) -> None:
     request.session.clear()  # a new session on sign-in: no fixation
-    request.session["uid"] = account.id
+    request.session["sid"] = request.app.state.accounts.open_session(account.id)
     csrf_token(request)
 
 
 def sign_out(request: Request) -> None:
+    sid = request.session.get("sid")
+    if sid:
+        request.app.state.accounts.close_session(sid)
     request.session.clear()
 
 

@@ -645,7 +645,7 @@ class ComplaintWorkflow:
             if c.key is ClockKey.escalation_window:
                 times.append(c.due)
                 continue
-            if c.reminded_at is None and c.remind_at < c.due:
+            if c.reminded_at is None and c.breached_at is None and c.remind_at < c.due:
                 times.append(c.remind_at)
             if c.breached_at is None:
                 times.append(c.due)

@@ -12,7 +12,9 @@ sends the `complaint_received` letter itself, so this module sends nothing.
 from __future__ import annotations
 
 import logging
+import random
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,8 +29,8 @@ from temporalio.service import RPCError
 from admin.app import LONDON, render
 from domain.complaint import LodgeComplaint
 from domain.people import Channel, ComplainantType, ContactMethod
-from domain.references import PATTERN
-from starter.cases import lodge, new_complaint_reference
+from domain.references import PATTERN, new_reference
+from starter.cases import CaseNotFound, lodge, new_complaint_reference, status
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ MAX_POINTS = 5
 POINT_FIELDS = tuple(f"point_{n}" for n in range(1, MAX_POINTS + 1))
 MAX_POINT_LENGTH = 5000
 HONEYPOT = "website"  # hidden from people; bots fill it in
+SUBMISSION = "submission"  # one per form shown: sending the same form twice lodges one complaint
+SUBMISSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 TEXT_FIELDS = (
     "name",
     "email",
@@ -198,12 +202,16 @@ async def complain(request: Request) -> Response:
     try:
         if client is None:
             raise RuntimeError("no Temporal client")
+        complaint = complaint.model_copy(
+            update={"reference": _reference_for(values.get(SUBMISSION, ""))}
+        )
         try:
             await lodge(client, complaint, settings.task_queue)
         except WorkflowAlreadyStartedError:
-            # A new reference collided with an existing case (1 in 32^8): draw another.
-            complaint = complaint.model_copy(update={"reference": new_complaint_reference()})
-            await lodge(client, complaint, settings.task_queue)
+            if not await _same_complaint(client, complaint):
+                # A reference collided with another case (1 in 32^8): draw another.
+                complaint = complaint.model_copy(update={"reference": new_complaint_reference()})
+                await lodge(client, complaint, settings.task_queue)
     except (RPCError, WorkflowAlreadyStartedError, RuntimeError):
         log.exception("could not lodge online complaint %s", complaint.reference)
         landlord = settings.landlord
@@ -231,6 +239,17 @@ async def complain_done(request: Request, reference: str) -> Response:
     return render(request, "complain_done.html", title="Complaint sent", reference=reference)
 
 
+async def _same_complaint(client: Any, complaint: LodgeComplaint) -> bool:
+    try:
+        existing = await status(client, complaint.reference)
+    except CaseNotFound:
+        return False
+    return (existing.resident.name, existing.description) == (
+        complaint.resident.name,
+        complaint.description,
+    )
+
+
 def _form_page(
     request: Request,
     values: dict[str, str],
@@ -251,6 +270,8 @@ def _form_page(
         contact_choices=CONTACT_CHOICES,
         complainant_choices=COMPLAINANT_CHOICES,
         honeypot=HONEYPOT,
+        submission_field=SUBMISSION,
+        submission=values.get(SUBMISSION) or secrets.token_urlsafe(24),
     )
     response.headers["Cache-Control"] = "no-store"  # the page holds the resident's answers
     return response
@@ -267,7 +288,16 @@ def _values(form: FormData) -> dict[str, str]:
             values[f"{name}-{part}"] = text(f"{name}-{part}")
     values["third_party_consent"] = "yes" if text("third_party_consent") == "yes" else ""
     values[HONEYPOT] = text(HONEYPOT)
+    values[SUBMISSION] = text(SUBMISSION)
     return values
+
+
+def _reference_for(submission: str) -> str:
+    """The same form sent twice (double click, back and resend) gets the same reference, so the
+    second lodge finds the first case instead of starting another."""
+    if SUBMISSION_PATTERN.fullmatch(submission):
+        return new_reference("CMP", random.Random(submission))
+    return new_complaint_reference()
 
 
 def _complaint(values: dict[str, str], problems: FormProblems) -> LodgeComplaint | None:

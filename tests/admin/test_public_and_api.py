@@ -155,6 +155,24 @@ async def test_a_resident_complains_online_and_gets_the_reference_on_screen_and_
     assert len(letters) == 1  # the app sent nothing of its own
 
 
+async def test_sending_the_same_form_twice_lodges_one_complaint(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, store: RecordsStore
+) -> None:
+    async with admin_http(live_admin_app) as client:
+        page = (await client.get("/complain")).text
+        submission = re.search(r'name="submission" value="([^"]+)"', page).group(1)
+        data = form(csrf_in(page), submission=submission)
+        first = await client.post("/complain", data=data)
+        again = await client.post("/complain", data=data)  # a double click, or back and resend
+        other_page = (await client.get("/complain")).text
+        assert re.search(r'name="submission" value="([^"]+)"', other_page).group(1) != submission
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    reference = REFERENCE_IN_URL.match(first.headers["location"]).group(1)
+    await settle(env.client.get_workflow_handle(workflow_id(reference)))
+    assert [row.letter_key for row in store.letters(reference)] == ["complaint_received"]
+
+
 async def test_someone_complaining_for_a_resident_is_recorded_with_their_permission(
     live_admin_app: FastAPI, env: WorkflowEnvironment
 ) -> None:

@@ -224,12 +224,6 @@ async def test_signing_out_ends_the_session(app: FastAPI) -> None:
         assert (await client.get("/api/cases")).status_code == 401
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Sessions are signed cookies (Starlette's SessionMiddleware) with nothing kept on the "
-    "server, so a copy of the cookie taken before signing out still works until it expires "
-    "(8 hours). Needs a server-side session id or a per-account session epoch.",
-)
 async def test_a_copy_of_the_cookie_from_before_signing_out_is_refused(app: FastAPI) -> None:
     async with admin_http(app) as client:
         csrf = await admin_sign_in(client, "jo.officer")

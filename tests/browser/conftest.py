@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -38,6 +39,7 @@ class Stack:
     store: RecordsStore
     outbox: Path
     temporal_address: str
+    task_queue: str
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +89,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             store=store,
             outbox=tmp / "outbox",
             temporal_address=address,
+            task_queue=process_env["TASK_QUEUE"],
         )
     finally:
         admin.stop()
@@ -142,3 +145,21 @@ def screenshots() -> Iterator[Path]:
     folder = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     yield folder
+
+
+async def reload_until_visible(page: Page, *locators: Locator, timeout: float = 30.0) -> None:
+    """Reload `page` until every locator is visible: for what the worker writes after a step
+    (letters, the records behind the queues), which lands a moment after the page was drawn.
+    Each try waits up to a second on Playwright's auto-waiting assertion; the whole wait is
+    bounded by `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            for locator in locators:
+                await expect(locator).to_be_visible(timeout=1000)
+            return
+        except AssertionError:
+            if loop.time() > deadline:
+                raise
+            await page.reload()

@@ -230,3 +230,20 @@ async def _rejection(client, reference, name, **payload):
     with pytest.raises(StepRejected) as info:
         await step(client, reference, name, **payload)
     return str(info.value)
+
+
+async def test_a_case_lodged_long_after_receipt_records_its_breaches_at_once(
+    env, worker, settings, store
+):
+    """Logged months late (or the worker was down past a due date): every passed clock is
+    breached straight away, without reminders, and the case still waits for its steps."""
+    await travel_to(env, london(2027, 10, 4, 10))
+    case = complaint(london(2027, 2, 1, 10), owner=JO.model_dump())
+    handle = await start(env.client, case, settings.task_queue)
+    s = await settle(handle)
+    assert clock(s, "s1_contact").breached_at and clock(s, "s1_acknowledgement").breached_at
+    assert s.overdue and s.status is Status.awaiting_triage
+    sent = letter_keys(store, case.reference)
+    assert "breach:s1_contact:team" in sent and "reminder:s1_contact:0" not in sent
+    s = await step(env.client, case.reference, "accept", by=JO.id)
+    assert s.status is Status.awaiting_acknowledgement
