@@ -74,9 +74,9 @@ class Rag(StrEnum):
 
 
 RAG_TEXT: dict[Rag, str] = {
-    Rag.red: "Red",
-    Rag.amber: "Amber",
-    Rag.green: "Green",
+    Rag.red: "Due today",
+    Rag.amber: "Due soon",
+    Rag.green: "On track",
     Rag.grey: "Waiting",
 }
 
@@ -198,6 +198,9 @@ class Row:
 
     @property
     def rag_text(self) -> str:
+        """What the colour means, in words (colour alone tells a screen reader nothing)."""
+        if self.rag is Rag.red and self.case.overdue:
+            return "Overdue"
         return RAG_TEXT[self.rag]
 
 

@@ -60,6 +60,7 @@ async def show_queue(
         now_for(request.app.state),
         calendar_from_settings(settings),
     )
+    staff = request.app.state.accounts.all()
     return render(
         request,
         "queue.html",
@@ -69,6 +70,7 @@ async def show_queue(
         columns=COLUMN_TITLES,
         sorts=SORTS,
         stages=STAGES,
-        staff=request.app.state.accounts.all(),
+        staff=staff,
+        staff_names={a.id: a.name for a in staff},
         unassigned=UNASSIGNED,
     )

@@ -123,7 +123,11 @@ async def new_page(browser: Browser) -> AsyncIterator[callable]:
     contexts = []
 
     async def make() -> Page:
-        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        context = await browser.new_context(
+            viewport={"width": 1280, "height": 900},
+            locale="en-GB",  # a UK browser: Accept-Language and navigator.language
+            timezone_id="Europe/London",
+        )
         contexts.append(context)
         return await context.new_page()
 
@@ -147,17 +151,21 @@ def screenshots() -> Iterator[Path]:
     yield folder
 
 
-async def reload_until_visible(page: Page, *locators: Locator, timeout: float = 30.0) -> None:
-    """Reload `page` until every locator is visible: for what the worker writes after a step
-    (letters, the records behind the queues), which lands a moment after the page was drawn.
-    Each try waits up to a second on Playwright's auto-waiting assertion; the whole wait is
-    bounded by `timeout` seconds."""
+async def reload_until_visible(
+    page: Page, *locators: Locator, absent: tuple[Locator, ...] = (), timeout: float = 30.0
+) -> None:
+    """Reload `page` until every locator is visible and every `absent` one is gone: for what the
+    worker does after a step (letters, the records behind the queues), which lands a moment after
+    the page was drawn. Each try waits up to a second on Playwright's auto-waiting assertions;
+    the whole wait is bounded by `timeout` seconds."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         try:
             for locator in locators:
                 await expect(locator).to_be_visible(timeout=1000)
+            for locator in absent:
+                await expect(locator).to_have_count(0, timeout=1000)
             return
         except AssertionError:
             if loop.time() > deadline:

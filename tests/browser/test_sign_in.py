@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from playwright.async_api import expect
+
 from tests.browser.conftest import PASSWORD, sign_in
 
 
@@ -10,6 +12,6 @@ async def test_staff_sign_in_and_wrong_password(stack, new_page):
     await page.get_by_label("Username").fill("jo.officer")
     await page.get_by_label("Password").fill(PASSWORD + "x")
     await page.get_by_role("button", name="Sign in").click()
-    assert await page.get_by_text("The username or password is not right").is_visible()
+    await expect(page.get_by_text("The username or password is not right")).to_be_visible()
     await sign_in(page, stack, "jo.officer")
-    assert await page.get_by_text("Jo Officer").first.is_visible()
+    await expect(page.get_by_text("Jo Officer").first).to_be_visible()
