@@ -158,6 +158,7 @@ class LodgeComplaint(Strict):
     lodged_by: str | None = None
     linked_reference: str | None = None
     late_escalation_grace_days: int = Field(default=90, ge=0, le=730)
+    letter_retry_pause_seconds: int = Field(default=600, ge=1, le=86400)
 
 
 class StaffStep(Strict):
@@ -263,6 +264,7 @@ class ComplaintStatus(Strict):
     linked_references: list[str] = Field(default_factory=list)
     letters: list[str] = Field(default_factory=list)
     pending_effects: int = 0  # letters and records queued but not yet done
+    letters_failing: list[str] = Field(default_factory=list)  # keys of letters still retrying
     timeline: list[TimelineItem]
     closed_at: datetime | None = None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from domain.clocks import (
@@ -78,6 +78,17 @@ EFFECT_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=10),
     non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
 )
+# A letter gets a quick round of attempts; if they all fail the case is marked LetterFailing (for
+# operations and the daily sweep) and the letter is tried again a round at a time, after a pause
+# (LodgeComplaint.letter_retry_pause_seconds), until it goes. Never dropped.
+LETTER_ROUND = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=4,
+    non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
+)
+TRANSIENT = frozenset({RetryState.MAXIMUM_ATTEMPTS_REACHED, RetryState.TIMEOUT})
 
 # Contacts made without a person at the other end get the reference in writing at once.
 RECEIPT_CHANNELS = frozenset({Channel.online_form, Channel.email})
@@ -145,6 +156,7 @@ class ComplaintWorkflow:
         self._decisions: dict[str, list[PointDecision]] = {}
         self._linked = [lodge.linked_reference] if lodge.linked_reference else []
         self._letter_keys: list[str] = []
+        self._failing: dict[str, datetime] = {}  # letter key → when it started failing
         self._timeline: list[TimelineEntry] = []
         self._recorded_upto = 0
         self._effects: deque[LetterRequest | RecordRequest] = deque()
@@ -818,6 +830,7 @@ class ComplaintWorkflow:
                 sa.CASE_STAGE.value_set(self._stage.value),
                 sa.CASE_STATUS.value_set(self._status.value),
                 sa.OVERDUE.value_set(status.overdue),
+                sa.LETTER_FAILING.value_set(bool(self._failing)),
                 sa.CASE_OWNER.value_set(owner.id) if owner else sa.CASE_OWNER.value_unset(),
                 sa.NEXT_DEADLINE.value_set(nxt.due) if nxt else sa.NEXT_DEADLINE.value_unset(),
             ]
@@ -842,22 +855,46 @@ class ComplaintWorkflow:
                 self._effects.popleft()
 
     async def _send(self, letter: LetterRequest) -> None:
-        try:
-            await workflow.execute_activity(
-                "send_letter",
-                letter,
-                start_to_close_timeout=LETTER_TIMEOUT,
-                retry_policy=EFFECT_RETRY,
-            )
-        except ActivityError as err:
-            cause = getattr(err.cause, "message", str(err.cause))
+        while True:
+            try:
+                await workflow.execute_activity(
+                    "send_letter",
+                    letter,
+                    start_to_close_timeout=LETTER_TIMEOUT,
+                    retry_policy=LETTER_ROUND,
+                )
+            except ActivityError as err:
+                cause = getattr(err.cause, "message", str(err.cause))
+                if err.retry_state in TRANSIENT:
+                    await self._letter_keeps_failing(letter, cause)
+                    continue
+                self._failing.pop(letter.key, None)
+                self._log(
+                    "letter_failed",
+                    None,
+                    f"Letter '{letter.key}' could not be sent and needs attention: {cause}",
+                    {"letter_key": letter.key},
+                )
+                self._commit()
+                return
+            if self._failing.pop(letter.key, None) is not None:
+                self._log("letter_sent_late", None, f"Letter '{letter.key}' has now been sent")
+                self._commit()
+            return
+
+    async def _letter_keeps_failing(self, letter: LetterRequest, cause: str) -> None:
+        if letter.key not in self._failing:
+            self._failing[letter.key] = workflow.now()
+            pause = self._lodge.letter_retry_pause_seconds
             self._log(
-                "letter_failed",
+                "letter_failing",
                 None,
-                f"Letter '{letter.key}' could not be sent and needs attention: {cause}",
+                f"Letter '{letter.key}' keeps failing ({cause}); trying again every "
+                f"{pause // 60 or pause} {'minutes' if pause >= 60 else 'seconds'}",
                 {"letter_key": letter.key},
             )
             self._commit()
+        await workflow.sleep(self._lodge.letter_retry_pause_seconds)
 
     def _status_model(self) -> ComplaintStatus:
         nxt = self._next_deadline()
@@ -884,6 +921,7 @@ class ComplaintWorkflow:
             linked_references=list(self._linked),
             letters=list(self._letter_keys),
             pending_effects=len(self._effects),
+            letters_failing=sorted(self._failing),
             timeline=[
                 TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary)
                 for e in self._timeline

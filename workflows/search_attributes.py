@@ -11,8 +11,9 @@ CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 CASE_OWNER = SearchAttributeKey.for_keyword("CaseOwner")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
 OVERDUE = SearchAttributeKey.for_bool("Overdue")
+LETTER_FAILING = SearchAttributeKey.for_bool("LetterFailing")  # a letter is still being retried
 
-ALL = (CASE_TYPE, CASE_STAGE, CASE_STATUS, CASE_OWNER, NEXT_DEADLINE, OVERDUE)
+ALL = (CASE_TYPE, CASE_STAGE, CASE_STATUS, CASE_OWNER, NEXT_DEADLINE, OVERDUE, LETTER_FAILING)
 
 
 def cli_flags() -> list[str]:
