@@ -1,0 +1,30 @@
+# One image for `python -m worker` and `python -m admin` (docker-compose.yml picks the command).
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Pinned dependencies first, so a code change does not reinstall them. (The lock also carries
+# the test tools and the dev-server binaries; they are unused at run time.)
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install -r /tmp/requirements.lock
+
+# The app itself, installed as a package (templates and migrations are package data).
+COPY . /tmp/src
+RUN pip install --no-deps /tmp/src && rm -rf /tmp/src /tmp/requirements.lock
+
+RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app \
+    && mkdir -p /data/outbox \
+    && chown -R app:app /data
+USER app
+WORKDIR /home/app
+ENV OUTBOX_DIR=/data/outbox
+
+EXPOSE 8000
+# The admin app's liveness (the worker has no HTTP port; docker-compose.yml disables this for it).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('ADMIN_PORT', '8000'), timeout=4)"]
+
+CMD ["python", "-m", "admin"]
