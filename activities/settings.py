@@ -43,6 +43,8 @@ class Settings(BaseModel):
     admin_port: int = 8000
     temporal_ui_url: str = "http://127.0.0.1:8233"
     public_base_url: str = "http://127.0.0.1:8000"
+    # payload encryption (worker/codec.py): `keyid:base64key,...`, the last one encrypts
+    payload_keys: str | None = Field(default=None, repr=False)
 
     @property
     def production(self) -> bool:
@@ -76,6 +78,7 @@ class Settings(BaseModel):
             "admin_port": "ADMIN_PORT",
             "temporal_ui_url": "TEMPORAL_UI_URL",
             "public_base_url": "PUBLIC_BASE_URL",
+            "payload_keys": "PAYLOAD_KEYS",
         }
         values: dict[str, object] = {k: env[v] for k, v in fields.items() if env.get(v)}
         landlord = {

@@ -16,7 +16,7 @@ from activities.settings import REPO_ROOT, Settings
 from admin.accounts import DEMO_MANAGER_ID, AccountStore
 from admin.app import create_app
 from records.store import RecordsStore
-from worker.client import connect
+from worker.client import connect, with_payload_keys
 
 DEV_SECRET_FILE = REPO_ROOT / "var" / "admin-secret"
 DEMO_PASSWORD_FILE = REPO_ROOT / "var" / "demo-manager-password"
@@ -45,6 +45,7 @@ def prepare(settings: Settings) -> tuple[Settings, RecordsStore]:
         if not accounts.all():
             raise RefuseToStart("No staff accounts: create one before starting in production.")
         return settings, store
+    settings = with_payload_keys(settings)
     if not settings.admin_secret_key:
         DEV_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
         if not DEV_SECRET_FILE.exists():

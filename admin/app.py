@@ -30,6 +30,7 @@ from admin.security import (
     csrf_token,
 )
 from records.store import RecordsStore
+from worker.codec import codec_from_settings
 
 HERE = Path(__file__).resolve().parent
 LONDON = ZoneInfo("Europe/London")
@@ -116,6 +117,8 @@ def create_app(
     app.state.store = store
     app.state.accounts = AccountStore(store)
     app.state.temporal = client
+    # the Web UI's codec endpoint (admin/routes/codec.py) uses the same keys as our client
+    app.state.codec = codec_from_settings(settings)
     app.state.login_limiter = LoginLimiter()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 

@@ -9,11 +9,13 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-# The documented visibility queries (README "The daily sweep"). The at-risk one also needs
-# `NextDeadline <= "<close of business of the next working day>"`, filled in per day.
+# The documented visibility queries (README "The daily sweep"). The at-risk one ends with
+# `NextDeadline < "<close of business of the next working day, plus one second>"`, filled in per
+# day: deadlines fall at close of business exactly, and the dev server's SQL visibility does not
+# match a datetime equal to the one in the query (so `<=` would miss them).
 OPEN_COMPLAINTS = 'CaseType = "complaint" AND ExecutionStatus = "Running"'
 OVERDUE_QUERY = f"{OPEN_COMPLAINTS} AND Overdue = true"
-AT_RISK_QUERY = f"{OPEN_COMPLAINTS} AND Overdue = false AND NextDeadline <= "
+AT_RISK_QUERY = f"{OPEN_COMPLAINTS} AND Overdue = false AND NextDeadline < "
 LETTERS_FAILING_QUERY = 'CaseType = "complaint" AND LetterFailing = true'
 
 

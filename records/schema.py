@@ -7,12 +7,13 @@ Every datetime is stored and returned timezone-aware in UTC, whatever the backen
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -171,3 +172,19 @@ class StaffSession(Base):
     account_id: Mapped[str] = mapped_column(String(80), ForeignKey("staff_accounts.id"), index=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class SweepReportRow(Base):
+    """The daily sweep's report, one row per London day: a re-run on the same day replaces the
+    report and keeps `emailed`, the ledger of who has been sent it (recipient id -> delivery)."""
+
+    __tablename__ = "sweep_reports"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    overdue_count: Mapped[int] = mapped_column(Integer)
+    at_risk_count: Mapped[int] = mapped_column(Integer)
+    letters_failing_count: Mapped[int] = mapped_column(Integer)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    emailed: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -30,12 +30,14 @@ from sqlalchemy.orm import Session
 
 from domain.letters import Delivery, LetterKind, LetterRequest
 from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
+from domain.sweep import SweepReport
 from records.schema import (
     LETTER_CLAIMED,
     LETTER_SENT,
     Case,
     CaseEvent,
     Letter,
+    SweepReportRow,
     postcode_key,
     utc,
 )
@@ -330,6 +332,65 @@ class RecordsStore:
         with Session(self.engine) as session:
             total = session.scalar(count) or 0
             return [_snapshot(row) for row in session.scalars(query)], total
+
+    # -- the daily sweep's reports ----------------------------------------------------------
+
+    def save_sweep_report(self, report: SweepReport) -> None:
+        """Keep the day's report: one row per day, so a re-run the same day replaces the report
+        (and keeps the record of who has already been emailed it)."""
+
+        def save(session: Session) -> None:
+            now = datetime.now(UTC)
+            values = {
+                "overdue_count": report.overdue.total,
+                "at_risk_count": report.at_risk.total,
+                "letters_failing_count": report.letters_failing.total,
+                "report": report.model_dump(mode="json"),
+                "updated_at": now,
+            }
+            row = session.scalars(
+                select(SweepReportRow).where(SweepReportRow.day == report.day).with_for_update()
+            ).one_or_none()
+            if row is None:
+                session.add(SweepReportRow(day=report.day, emailed={}, created_at=now, **values))
+            else:
+                for name, value in values.items():
+                    setattr(row, name, value)
+
+        self._write(save)
+
+    def sweep_report(self, day: date) -> SweepReport | None:
+        with Session(self.engine) as session:
+            row = session.get(SweepReportRow, day)
+            return None if row is None else SweepReport.model_validate(row.report)
+
+    def latest_sweep_reports(self, n: int = 10) -> list[SweepReport]:
+        """The newest `n` reports, newest first."""
+        query = select(SweepReportRow).order_by(SweepReportRow.day.desc()).limit(n)
+        with Session(self.engine) as session:
+            return [SweepReport.model_validate(row.report) for row in session.scalars(query)]
+
+    def sweep_emailed(self, day: date) -> dict[str, Any]:
+        """Who has been sent the day's report: recipient id -> {letter_key, sent_at, ...}."""
+        with Session(self.engine) as session:
+            row = session.get(SweepReportRow, day)
+            return {} if row is None else dict(row.emailed or {})
+
+    def mark_sweep_emailed(self, day: date, recipient_id: str, sent: dict[str, Any]) -> None:
+        """Record that the day's report went to `recipient_id`; the first sending stands."""
+
+        def mark(session: Session) -> None:
+            row = session.scalars(
+                select(SweepReportRow).where(SweepReportRow.day == day).with_for_update()
+            ).one_or_none()
+            if row is None:
+                raise LookupError(f"No sweep report for {day:%d %B %Y}; save it before sending.")
+            emailed = dict(row.emailed or {})
+            if recipient_id not in emailed:
+                emailed[recipient_id] = sent
+                row.emailed = emailed  # a new dict, so the JSON column is seen to change
+
+        self._write(mark)
 
 
 def _letter_for_update(session: Session, reference: str, letter_key: str) -> Letter | None:

@@ -35,7 +35,8 @@ from starter.cases import (
     perform_step,
     status,
 )
-from worker.client import connect, exit_now
+from worker.client import PayloadKeysMissing, connect, exit_now, with_payload_keys
+from worker.codec import PayloadKeyError
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -219,8 +220,8 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return asyncio.run(run(args, Settings.from_env()))
-    except BadInput as err:
+        return asyncio.run(run(args, with_payload_keys(Settings.from_env())))
+    except (BadInput, PayloadKeysMissing, PayloadKeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except ValidationError as err:

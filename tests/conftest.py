@@ -17,11 +17,16 @@ from temporalio.worker import Worker
 from activities.settings import Settings
 from records.store import RecordsStore
 from worker.__main__ import build_worker
+from worker.codec import data_converter, new_key_line
 from worker.setup import register_search_attributes
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
 DEV_SERVER = BIN / "temporal"
+# Stack tests run `python -m worker|starter|admin`, which encrypt payloads: give them this key
+# (PAYLOAD_KEYS) and their own client the same converter, so nothing lands in var/payload-keys.
+STACK_PAYLOAD_KEYS = new_key_line("stack")
+STACK_CONVERTER = data_converter(Settings(payload_keys=STACK_PAYLOAD_KEYS))
 
 
 @pytest.fixture

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.complaint import ClosureReason, workflow_id
 from records.store import RecordsStore
 from starter.cases import lodge, perform_step
-from tests.conftest import DEV_SERVER
+from tests.conftest import DEV_SERVER, STACK_CONVERTER, STACK_PAYLOAD_KEYS
 from tests.processes import REPO, ServiceProcess
 from tests.support import JO, SAM, complaint, settle, status
 from workflows import search_attributes as sa
@@ -31,7 +30,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER),
         search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=STACK_CONVERTER,
     )
     yield env
     await env.shutdown()
@@ -46,6 +45,7 @@ def stack_env(dev_env: WorkflowEnvironment, tmp_path: Path) -> dict[str, str]:
         "TASK_QUEUE": f"complaints-{tmp_path.name[-12:]}",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'records.db'}",
         "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "PAYLOAD_KEYS": STACK_PAYLOAD_KEYS,
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -15,9 +15,12 @@ from activities.deadlines import DeadlineActivities
 from activities.letters import LetterActivities
 from activities.records import RecordActivities
 from activities.settings import Settings
+from activities.sweep import SweepActivities
 from records.store import RecordsStore
-from worker.client import connect, exit_now
+from worker.client import connect, exit_now, with_payload_keys
+from worker.setup import ensure_daily_sweep_schedule
 from workflows.complaint import ComplaintWorkflow
+from workflows.sweep import DailySweepWorkflow
 
 log = logging.getLogger("worker")
 
@@ -27,14 +30,18 @@ def build_worker(
 ) -> Worker:
     letters = LetterActivities(settings, store)
     records = RecordActivities(store)
+    sweep = SweepActivities(client, settings, store)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ComplaintWorkflow],
+        workflows=[ComplaintWorkflow, DailySweepWorkflow],
         activities=[
             DeadlineActivities(settings).plan_deadlines,
             records.record_case,
             letters.send_letter,
+            sweep.is_working_day,
+            sweep.run_sweep,
+            sweep.email_sweep_report,
         ],
         activity_executor=executor,
         workflow_runner=SandboxedWorkflowRunner(
@@ -49,10 +56,12 @@ def build_worker(
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = Settings.from_env()
+    settings = with_payload_keys(Settings.from_env())
     store = RecordsStore.from_settings(settings)
     store.migrate()
     client = await connect(settings)
+    if await ensure_daily_sweep_schedule(client, settings):
+        log.info("created the daily-sweep schedule")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

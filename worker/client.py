@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
+import tempfile
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.settings import Settings
+from activities.settings import REPO_ROOT, Settings
+from worker.codec import data_converter, new_key_line
+
+DEV_PAYLOAD_KEYS_FILE = REPO_ROOT / "var" / "payload-keys"
+
+
+class PayloadKeysMissing(RuntimeError):
+    pass
+
+
+def with_payload_keys(settings: Settings) -> Settings:
+    """Settings as the programs run them (`python -m worker|starter|admin`): PAYLOAD_KEYS as set;
+    in development without it, one key made once in var/payload-keys, so `make run` encrypts by
+    default. Production without PAYLOAD_KEYS is refused by `connect`."""
+    if settings.payload_keys or settings.production:
+        return settings
+    if not DEV_PAYLOAD_KEYS_FILE.exists():
+        # `make run` starts the worker and the admin app at once: whoever links first wins,
+        # and both then read the same key
+        DEV_PAYLOAD_KEYS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=DEV_PAYLOAD_KEYS_FILE.parent, prefix=".payload-keys.")
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(new_key_line("dev1") + "\n")
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, DEV_PAYLOAD_KEYS_FILE)
+        finally:
+            os.unlink(tmp)
+    return settings.model_copy(update={"payload_keys": DEV_PAYLOAD_KEYS_FILE.read_text().strip()})
 
 
 async def connect(settings: Settings) -> Client:
+    """A client whose payloads are encrypted with PAYLOAD_KEYS (worker/codec.py); without keys
+    (tests that build Settings themselves) payloads are plain, and production refuses."""
+    if settings.production and not settings.payload_keys:
+        raise PayloadKeysMissing(
+            "APP_ENV=production needs PAYLOAD_KEYS set: make a key with "
+            "`python -m worker.codec new-key` (see .env.example)."
+        )
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
     )
 
 

@@ -1,5 +1,6 @@
-"""Register the search attributes on a Temporal namespace. `make run`'s dev server registers them
-with --search-attribute flags; tests and production clusters use this."""
+"""Set up a Temporal namespace: register the search attributes (`make run`'s dev server registers
+them with --search-attribute flags; tests and production clusters use this), and create the
+daily sweep's Schedule (the worker does at every start)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,24 @@ from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.settings import Settings
+from domain.sweep import DailySweep
 from workflows.search_attributes import ALL
+from workflows.sweep import SCHEDULE_ID, DailySweepWorkflow
+
+SWEEP_CRON = "0 7 * * 1-5"  # 07:00 Monday to Friday; the workflow skips bank holidays
+SWEEP_TIME_ZONE = "Europe/London"
 
 
 async def register_search_attributes(client: Client) -> list[str]:
@@ -30,3 +45,27 @@ async def register_search_attributes(client: Client) -> list[str]:
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
         )
     return sorted(missing)
+
+
+def daily_sweep_schedule(settings: Settings) -> Schedule:
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            DailySweepWorkflow.run,
+            DailySweep(),
+            id=SCHEDULE_ID,  # each run's id is this plus the scheduled time
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(cron_expressions=[SWEEP_CRON], time_zone_name=SWEEP_TIME_ZONE),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_daily_sweep_schedule(client: Client, settings: Settings) -> bool:
+    """Create the `daily-sweep` Schedule unless it exists; True if it was created. An existing
+    schedule is left as it is (change it with `temporal schedule update`, or delete it and
+    restart the worker)."""
+    try:
+        await client.create_schedule(SCHEDULE_ID, daily_sweep_schedule(settings))
+    except ScheduleAlreadyRunningError:
+        return False
+    return True

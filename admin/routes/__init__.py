@@ -1,13 +1,14 @@
 """Every router of the admin app. Staff routers depend on `current_account`; the public ones
-(`public`, `health`) are the only routes open without sign-in."""
+(`public`, `health`) are the only routes open without sign-in; `codec` checks the sign-in itself
+(to answer the Temporal Web UI with CORS headers)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from admin.routes import api, auth, cases, health, intake, public, queues, staff
+from admin.routes import api, auth, cases, codec, health, intake, public, queues, staff
 
 
 def register(app: FastAPI) -> None:
-    for module in (health, auth, public, queues, cases, intake, staff, api):
+    for module in (health, auth, public, queues, cases, intake, staff, api, codec):
         app.include_router(module.router)

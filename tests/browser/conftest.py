@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from admin.accounts import AccountStore, NewAccount, Role
 from records.store import RecordsStore
-from tests.conftest import DEV_SERVER
+from tests.conftest import DEV_SERVER, STACK_CONVERTER, STACK_PAYLOAD_KEYS
 from tests.processes import ServiceProcess, free_port
 from workflows import search_attributes as sa
 
@@ -50,7 +49,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(DEV_SERVER),
         search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=STACK_CONVERTER,
     )
     address = env.client.service_client.config.target_host
     port = free_port()
@@ -63,6 +62,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         "ADMIN_PORT": str(port),
         "ADMIN_SECRET_KEY": "browser-test-secret-" + uuid.uuid4().hex,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "PAYLOAD_KEYS": STACK_PAYLOAD_KEYS,
         "PYTHONUNBUFFERED": "1",
     }
     store = RecordsStore(process_env["DATABASE_URL"])
