@@ -28,6 +28,18 @@ class LetterActivities:
 
     @activity.defn(name="send_letter")
     def send_letter(self, request: LetterRequest) -> LetterReceipt:
+        labels = {"kind": request.kind.value, "delivery": request.delivery.value}
+        meter = activity.metric_meter()
+        try:
+            receipt = self._send(request)
+        except Exception:
+            meter.create_counter("letters_failed", "Letter attempts that failed").add(1, labels)
+            raise
+        if not receipt.already_sent:
+            meter.create_counter("letters_sent", "Letters sent").add(1, labels)
+        return receipt
+
+    def _send(self, request: LetterRequest) -> LetterReceipt:
         existing = self.store.get_letter(request.reference, request.key)
         if existing is not None and existing.sent:
             activity.logger.info("Letter %s/%s already sent", request.reference, request.key)

@@ -45,10 +45,17 @@ class Settings(BaseModel):
     public_base_url: str = "http://127.0.0.1:8000"
     # payload encryption (worker/codec.py): `keyid:base64key,...`, the last one encrypts
     payload_keys: str | None = Field(default=None, repr=False)
+    # operations
+    log_format: str = Field(default="", pattern="^(|json|text)$")  # "" = json in production
+    metrics_address: str | None = None  # e.g. 127.0.0.1:9464; make run sets that
 
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def logs_as_json(self) -> bool:
+        return self.log_format == "json" or (self.log_format == "" and self.production)
 
     @field_validator("closure_days", mode="before")
     @classmethod
@@ -79,6 +86,8 @@ class Settings(BaseModel):
             "temporal_ui_url": "TEMPORAL_UI_URL",
             "public_base_url": "PUBLIC_BASE_URL",
             "payload_keys": "PAYLOAD_KEYS",
+            "log_format": "LOG_FORMAT",
+            "metrics_address": "METRICS_ADDRESS",
         }
         values: dict[str, object] = {k: env[v] for k, v in fields.items() if env.get(v)}
         landlord = {

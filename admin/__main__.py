@@ -17,6 +17,7 @@ from admin.accounts import DEMO_MANAGER_ID, AccountStore
 from admin.app import create_app
 from records.store import RecordsStore
 from worker.client import connect, with_payload_keys
+from worker.observability import configure_logging
 
 DEV_SECRET_FILE = REPO_ROOT / "var" / "admin-secret"
 DEMO_PASSWORD_FILE = REPO_ROOT / "var" / "demo-manager-password"
@@ -72,7 +73,10 @@ def main() -> int:
         print(f"admin: refusing to start: {err}", file=sys.stderr)
         return 2
     app = create_app(settings, store, connect=connect)
-    uvicorn.run(app, host=settings.admin_host, port=settings.admin_port, log_level="info")
+    configure_logging(settings)  # uvicorn's loggers too: log_config=None leaves them to ours
+    uvicorn.run(
+        app, host=settings.admin_host, port=settings.admin_port, log_level="info", log_config=None
+    )
     return 0
 
 

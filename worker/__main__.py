@@ -18,6 +18,7 @@ from activities.settings import Settings
 from activities.sweep import SweepActivities
 from records.store import RecordsStore
 from worker.client import connect, exit_now, with_payload_keys
+from worker.observability import configure_logging, runtime
 from worker.setup import ensure_daily_sweep_schedule
 from workflows.complaint import ComplaintWorkflow
 from workflows.sweep import DailySweepWorkflow
@@ -55,11 +56,13 @@ def build_worker(
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = with_payload_keys(Settings.from_env())
+    configure_logging(settings)
     store = RecordsStore.from_settings(settings)
     store.migrate()
-    client = await connect(settings)
+    client = await connect(settings, runtime(settings))
+    if settings.metrics_address:
+        log.info("metrics at http://%s/metrics", settings.metrics_address)
     if await ensure_daily_sweep_schedule(client, settings):
         log.info("created the daily-sweep schedule")
     stop = asyncio.Event()

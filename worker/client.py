@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from activities.settings import REPO_ROOT, Settings
 from worker.codec import data_converter, new_key_line
@@ -41,7 +42,7 @@ def with_payload_keys(settings: Settings) -> Settings:
     return settings.model_copy(update={"payload_keys": DEV_PAYLOAD_KEYS_FILE.read_text().strip()})
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     """A client whose payloads are encrypted with PAYLOAD_KEYS (worker/codec.py); without keys
     (tests that build Settings themselves) payloads are plain, and production refuses."""
     if settings.production and not settings.payload_keys:
@@ -53,6 +54,7 @@ async def connect(settings: Settings) -> Client:
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        runtime=runtime,
     )
 
 

@@ -192,6 +192,9 @@ class ComplaintWorkflow:
                 due=self._clocks[ClockKey.s1_acknowledgement].due,
             )
         self._ready = True
+        workflow.metric_meter().create_counter("complaints_opened", "Complaint cases opened").add(
+            1, {"channel": lodge.channel.value}
+        )
         self._commit()
         effects = asyncio.create_task(self._perform_effects())
         await self._keep_clocks()
@@ -704,6 +707,9 @@ class ComplaintWorkflow:
                 continue
             if c.breached_at is None and now >= c.due:
                 c.breached_at = now
+                workflow.metric_meter().create_counter(
+                    "complaint_deadline_breaches", "Deadlines missed"
+                ).add(1, {"clock": c.key.value})
                 self._log("deadline_missed", None, f"Missed: {c.label} (due {_day(c.due_day)})")
                 for recipient in self._staff_recipients(include_team=True):
                     self._letter(
@@ -823,6 +829,7 @@ class ComplaintWorkflow:
                 events=entries,
             )
         )
+        workflow.set_current_details(self._details(status))
         owner = self._owner
         workflow.upsert_search_attributes(
             [
@@ -836,6 +843,21 @@ class ComplaintWorkflow:
             ]
         )
         self._changed = True
+
+    def _details(self, status: ComplaintStatus) -> str:
+        """What the Temporal Web UI shows as the case's current details: no personal data."""
+        nxt = status.next_deadline
+        lines = [
+            f"**{self._stage.value} — {self._status.value.replace('_', ' ')}**"
+            + (f" ({self._closure.value.replace('_', ' ')})" if self._closure else ""),
+            f"Next deadline: {nxt.label}, due {_day(nxt.due_day)}" if nxt else "No open deadline",
+            f"Owner: {self._owner.id if self._owner else 'unassigned'}",
+            f"Overdue: {'YES' if status.overdue else 'no'}",
+            f"Steps possible: {', '.join(status.allowed_steps) or 'none'}",
+        ]
+        if self._failing:
+            lines.append(f"Letters failing: {', '.join(sorted(self._failing))}")
+        return "\n\n".join(lines)
 
     async def _perform_effects(self) -> None:
         while True:
@@ -954,5 +976,8 @@ class _StepContext:
         try:
             if exc_type is None:
                 wf._commit()
+                workflow.metric_meter().create_counter("complaint_steps", "Staff steps taken").add(
+                    1, {"step": self._name.value}
+                )
         finally:
             wf._lock.release()
