@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from temporalio.service import RPCError
 
 from activities.settings import Settings
 from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint
@@ -35,7 +36,13 @@ from starter.cases import (
     perform_step,
     status,
 )
-from worker.client import PayloadKeysMissing, connect, exit_now, with_payload_keys
+from worker.client import (
+    PayloadKeysMissing,
+    TemporalUnreachable,
+    connect,
+    exit_now,
+    with_payload_keys,
+)
 from worker.codec import PayloadKeyError
 
 LONDON = ZoneInfo("Europe/London")
@@ -217,6 +224,10 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def settings_address() -> str:
+    return Settings.from_env().temporal_address
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -230,6 +241,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (StepRejected, CaseNotFound) as err:
         print(f"refused: {err}", file=sys.stderr)
+        return 1
+    except TemporalUnreachable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except RPCError as err:
+        print(
+            f"error: Temporal at {settings_address()} answered: {err.message}. If the case's "
+            "workflow task is failing, look at the worker's log and the case in the Web UI.",
+            file=sys.stderr,
+        )
         return 1
 
 

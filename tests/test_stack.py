@@ -162,6 +162,10 @@ def test_starter_names_the_bad_field(stack_env):
     bad = starter(stack_env, "step", "CMP-0000-0000", "extend", "--by", "jo", "--set",
                   "working_days=0", "--set", "reasons=x")  # fmt: skip
     assert bad.returncode == 2 and "working_days" in bad.stderr
+    unreachable = starter(
+        {**stack_env, "TEMPORAL_ADDRESS": "127.0.0.1:1"}, "status", "CMP-0000-0000"
+    )
+    assert unreachable.returncode == 1 and "Cannot reach Temporal" in unreachable.stderr
 
 
 async def test_worker_killed_mid_case_finishes_with_each_letter_once(

@@ -42,6 +42,10 @@ def with_payload_keys(settings: Settings) -> Settings:
     return settings.model_copy(update={"payload_keys": DEV_PAYLOAD_KEYS_FILE.read_text().strip()})
 
 
+class TemporalUnreachable(Exception):
+    pass
+
+
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     """A client whose payloads are encrypted with PAYLOAD_KEYS (worker/codec.py); without keys
     (tests that build Settings themselves) payloads are plain, and production refuses."""
@@ -50,12 +54,20 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
             "APP_ENV=production needs PAYLOAD_KEYS set: make a key with "
             "`python -m worker.codec new-key` (see .env.example)."
         )
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=data_converter(settings),
-        runtime=runtime,
-    )
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=data_converter(settings),
+            runtime=runtime,
+        )
+    except RuntimeError as err:
+        if "connect" not in str(err).lower():
+            raise
+        raise TemporalUnreachable(
+            f"Cannot reach Temporal at {settings.temporal_address}: is it running? "
+            "(`make run` starts a local one; TEMPORAL_ADDRESS says where to look.)"
+        ) from err
 
 
 def exit_now(code: int) -> None:
