@@ -22,13 +22,11 @@ class TimelineEntry(Strict):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-class CaseSnapshot(Strict):
-    """The projection the admin UI lists and reports read. Personal data lives only here and in
-    the case's (encrypted) workflow payloads, never in search attributes or logs."""
+class CaseSummary(Strict):
+    """A case as lists and search show it."""
 
     reference: str
     kind: str = "complaint"
-    workflow_id: str
     stage: str
     status: str
     owner_id: str | None = None
@@ -42,8 +40,18 @@ class CaseSnapshot(Strict):
     closure_reason: str | None = None
     closed_at: datetime | None = None
     linked_references: list[str] = Field(default_factory=list)
+
+
+class CaseSnapshot(CaseSummary):
+    """The projection the admin UI lists and reports read. Personal data lives only here and in
+    the case's (encrypted) workflow payloads, never in search attributes or logs."""
+
+    workflow_id: str
     data: dict[str, Any] = Field(default_factory=dict)  # the full status, for the case page
     updated_at: datetime
+
+    def summary(self) -> CaseSummary:
+        return CaseSummary.model_validate(self.model_dump(include=set(CaseSummary.model_fields)))
 
 
 class RecordRequest(Strict):

@@ -11,7 +11,6 @@ body model, and FastAPI reads those annotations at run time.
 """
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
@@ -29,7 +28,7 @@ from admin.accounts import Account, Role
 from admin.security import CSRF_HEADER, csrf_token, current_account, require_step
 from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint, Step
 from domain.people import Strict
-from domain.records import CaseSnapshot
+from domain.records import CaseSummary
 from domain.references import PATTERN
 from starter.cases import (
     CaseNotFound,
@@ -84,31 +83,6 @@ class SessionOut(BaseModel):
 
 class Lodged(BaseModel):
     reference: str
-
-
-class CaseSummary(BaseModel):
-    """A case as the lists show it (the records database's projection, without the full case:
-    GET /api/cases/{reference} has that)."""
-
-    reference: str
-    kind: str
-    stage: str
-    status: str
-    owner_id: str | None = None
-    resident_name: str
-    postcode: str | None = None
-    channel: str
-    received_at: datetime
-    next_deadline: datetime | None = None
-    next_deadline_label: str | None = None
-    overdue: bool = False
-    closure_reason: str | None = None
-    closed_at: datetime | None = None
-    linked_references: list[str] = Field(default_factory=list)
-
-    @classmethod
-    def of(cls, snapshot: CaseSnapshot) -> "CaseSummary":
-        return cls.model_validate(snapshot.model_dump(include=set(cls.model_fields)))
 
 
 class QueueCase(CaseSummary):
@@ -271,7 +245,7 @@ async def list_cases(
         pages=result.pages,
         total=result.total,
         cases=[
-            QueueCase(**CaseSummary.of(row.case).model_dump(), next_step=row.next_step, rag=row.rag)
+            QueueCase(**row.case.summary().model_dump(), next_step=row.next_step, rag=row.rag)
             for row in result.rows
         ],
     )
@@ -301,7 +275,7 @@ async def search(
     """Cases whose reference or postcode starts with `q`, or whose resident's name contains it;
     newest first, at most 50. Closed cases too."""
     found = request.app.state.store.search_cases(q, limit=50)
-    return SearchResults(query=q, cases=[CaseSummary.of(c) for c in found])
+    return SearchResults(query=q, cases=[c.summary() for c in found])
 
 
 def _add_step_route(step: Step) -> None:
