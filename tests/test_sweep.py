@@ -33,7 +33,7 @@ from domain.complaint import Status, workflow_id
 from domain.sweep import LETTERS_FAILING_QUERY, OVERDUE_QUERY, DailySweep, SweepResult
 from records.store import RecordsStore
 from starter.cases import lodge, perform_step
-from tests.conftest import DEV_SERVER
+from tests.conftest import start_dev_server
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.support import JO, complaint, london, travel_to
 from worker.__main__ import build_worker
@@ -109,11 +109,7 @@ async def test_no_sweep_on_a_bank_holiday_or_at_a_weekend(env, worker, settings,
 
 @pytest.fixture(scope="module")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
-    )
+    env = await start_dev_server(pydantic_data_converter)
     yield env
     await env.shutdown()
 

@@ -17,9 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from admin.accounts import AccountStore, NewAccount, Role
 from records.store import RecordsStore
-from tests.conftest import DEV_SERVER, STACK_CONVERTER, STACK_PAYLOAD_KEYS
+from tests.conftest import STACK_CONVERTER, STACK_PAYLOAD_KEYS, start_dev_server
 from tests.processes import ServiceProcess, free_port
-from workflows import search_attributes as sa
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
@@ -46,11 +45,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install -y chromium` (.ci/run)")
     tmp = tmp_path_factory.mktemp("stack")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(DEV_SERVER),
-        search_attributes=sa.ALL,
-        data_converter=STACK_CONVERTER,
-    )
+    env = await start_dev_server(STACK_CONVERTER)
     address = env.client.service_client.config.target_host
     port = free_port()
     process_env = {
