@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -114,9 +114,27 @@ def clock(case: ComplaintStatus, key: str) -> Any:
     return next(c for c in case.clocks if c.key == key)
 
 
-def day(y: int, m: int, d: int) -> date:
-    return date(y, m, d)
+# One member of staff per role, all with STAFF_PASSWORD: admin and browser tests sign in as them.
+STAFF_PASSWORD = "correct horse battery staple"
+STAFF_ACCOUNTS: dict[str, tuple[str, str]] = {
+    "ali.advisor": ("Ali Advisor", "advisor"),
+    "jo.officer": ("Jo Officer", "case_officer"),
+    "sam.reviewer": ("Sam Reviewer", "reviewer"),
+    "mo.manager": ("Mo Manager", "manager"),
+}
 
 
-def later(moment: datetime, **kw: float) -> datetime:
-    return moment + timedelta(**kw)
+def create_staff(store: RecordsStore) -> None:
+    from admin.accounts import AccountStore, NewAccount, Role
+
+    accounts = AccountStore(store)
+    for account_id, (name, role) in STAFF_ACCOUNTS.items():
+        accounts.create(
+            NewAccount(
+                id=account_id,
+                name=name,
+                email=f"{account_id}@wkha.example",
+                role=Role(role),
+                password=STAFF_PASSWORD,
+            )
+        )

@@ -41,22 +41,6 @@ MAX_POINT_LENGTH = 5000
 HONEYPOT = "website"  # hidden from people; bots fill it in
 SUBMISSION = "submission"  # one per form shown: sending the same form twice lodges one complaint
 SUBMISSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-TEXT_FIELDS = (
-    "name",
-    "email",
-    "phone",
-    "address_line_1",
-    "address_line_2",
-    "address_town",
-    "postcode",
-    "preferred_contact",
-    "complainant_type",
-    "acting_for",
-    "description",
-    *POINT_FIELDS,
-    "outcome_sought",
-    "reasonable_adjustments",
-)
 DATE_FIELDS = ("incident_date", "became_aware_date")
 DATE_PARTS = ("day", "month", "year")
 
@@ -80,6 +64,11 @@ FIELD_ORDER = (
     "became_aware_date",
     "reasonable_adjustments",
     "form",
+)
+# The free-text answers, read from the post as they are: every question but the checkbox and the
+# dates (read in parts) — and "form", which only names whole-form errors.
+TEXT_FIELDS = tuple(
+    f for f in FIELD_ORDER if f not in {"third_party_consent", "form", *DATE_FIELDS}
 )
 
 # What each field is called in a message ("Your name must be 200 characters or fewer").

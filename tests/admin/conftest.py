@@ -19,17 +19,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.settings import Settings
-from admin.accounts import AccountStore, NewAccount, Role
+from admin.accounts import Role
 from admin.app import create_app
 from records.store import RecordsStore
+from tests.support import STAFF_ACCOUNTS, STAFF_PASSWORD, create_staff
 
 ADMIN_SECRET = "test-secret-" + "x" * 32
-STAFF_PASSWORD = "correct horse battery staple"
 ADMIN_STAFF: dict[str, tuple[str, Role]] = {
-    "ali.advisor": ("Ali Advisor", Role.advisor),
-    "jo.officer": ("Jo Officer", Role.case_officer),
-    "sam.reviewer": ("Sam Reviewer", Role.reviewer),
-    "mo.manager": ("Mo Manager", Role.manager),
+    account_id: (name, Role(role)) for account_id, (name, role) in STAFF_ACCOUNTS.items()
 }
 _CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -42,17 +39,7 @@ def admin_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def admin_staff(store: RecordsStore) -> dict[str, tuple[str, Role]]:
     """One account per role (ids in ADMIN_STAFF), all with STAFF_PASSWORD."""
-    accounts = AccountStore(store)
-    for account_id, (name, role) in ADMIN_STAFF.items():
-        accounts.create(
-            NewAccount(
-                id=account_id,
-                name=name,
-                email=f"{account_id}@wkha.example",
-                role=role,
-                password=STAFF_PASSWORD,
-            )
-        )
+    create_staff(store)
     return ADMIN_STAFF
 
 

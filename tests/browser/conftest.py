@@ -15,19 +15,13 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
-from admin.accounts import AccountStore, NewAccount, Role
 from records.store import RecordsStore
 from tests.conftest import STACK_CONVERTER, STACK_PAYLOAD_KEYS, start_dev_server
 from tests.processes import ServiceProcess, free_port
+from tests.support import STAFF_PASSWORD, create_staff
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-PASSWORD = "correct horse battery staple"
-STAFF = {
-    "ali.advisor": ("Ali Advisor", Role.advisor),
-    "jo.officer": ("Jo Officer", Role.case_officer),
-    "sam.reviewer": ("Sam Reviewer", Role.reviewer),
-    "mo.manager": ("Mo Manager", Role.manager),
-}
+PASSWORD = STAFF_PASSWORD
 
 
 @dataclass
@@ -62,17 +56,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
     }
     store = RecordsStore(process_env["DATABASE_URL"])
     store.migrate()
-    accounts = AccountStore(store)
-    for account_id, (name, role) in STAFF.items():
-        accounts.create(
-            NewAccount(
-                id=account_id,
-                name=name,
-                email=f"{account_id}@wkha.example",
-                role=role,
-                password=PASSWORD,
-            )
-        )
+    create_staff(store)
     worker = ServiceProcess("worker", process_env, tmp / "worker.log", "polling task queue")
     admin = ServiceProcess("admin", process_env, tmp / "admin.log", "Uvicorn running on")
     worker.start()
