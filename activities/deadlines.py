@@ -30,7 +30,7 @@ def plan(rule: DeadlineRule, calendar: WorkingCalendar) -> PlannedDeadline:
         assert rule.on_date is not None  # DeadlineRule's validator guarantees one or the other
         due = calendar.close_of_business(calendar.last_working_day_on_or_before(rule.on_date))
     due_day = due.date()
-    remind_at = calendar.opening_time(calendar.add_working_days(due_day, -1))
+    remind_at = calendar.opening_time(calendar.add_working_days(due_day, -rule.remind_days_before))
     return PlannedDeadline(
         key=rule.key,
         due=due.astimezone(UTC),

@@ -18,6 +18,10 @@ class ClockKey(StrEnum):
     s2_contact = "s2_contact"
     s2_acknowledgement = "s2_acknowledgement"
     s2_response = "s2_response"
+    # enquiries (customer service standards)
+    enquiry_reply = "enquiry_reply"
+    team_reply = "team_reply"
+    service_request_target = "service_request_target"
 
 
 CLOCK_LABELS: dict[ClockKey, str] = {
@@ -28,6 +32,9 @@ CLOCK_LABELS: dict[ClockKey, str] = {
     ClockKey.s2_contact: "Stage 2: contact the resident",
     ClockKey.s2_acknowledgement: "Stage 2: formal acknowledgement",
     ClockKey.s2_response: "Stage 2: final response",
+    ClockKey.enquiry_reply: "Reply to the enquiry",
+    ClockKey.team_reply: "Team: fix or update the resident",
+    ClockKey.service_request_target: "Service request: target date",
 }
 
 # Working days allowed for each promise (complaints policy; ../shared/DESIGN.md "The clocks").
@@ -39,6 +46,8 @@ WORKING_DAYS: dict[ClockKey, int] = {
     ClockKey.s2_contact: 3,
     ClockKey.s2_acknowledgement: 5,
     ClockKey.s2_response: 20,
+    # enquiry_reply depends on the channel: see domain.enquiry.REPLY_WORKING_DAYS
+    ClockKey.team_reply: 5,
 }
 # A standard extension may add at most this many working days to a response clock.
 EXTENSION_LIMIT: dict[ClockKey, int] = {ClockKey.s1_response: 10, ClockKey.s2_response: 20}
@@ -53,6 +62,9 @@ class DeadlineRule(Strict):
     after: AwareDatetime | None = None
     working_days: int | None = Field(default=None, ge=1, le=260)
     on_date: date | None = None
+    # The reminder goes at opening time this many working days before the due day (0: the morning
+    # of the due day itself, for a clock only a day long).
+    remind_days_before: int = Field(default=1, ge=0, le=5)
 
     @model_validator(mode="after")
     def _one_way(self) -> DeadlineRule:

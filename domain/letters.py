@@ -26,6 +26,14 @@ class LetterKind(StrEnum):
     escalation_received = "escalation_received"
     new_complaint_opened = "new_complaint_opened"
     case_closed = "case_closed"
+    # to the resident, about an enquiry (customer service standards)
+    enquiry_received = "enquiry_received"  # the automatic confirmation of an email
+    enquiry_routed = "enquiry_routed"  # addressed to the chief executive or a director
+    enquiry_reply = "enquiry_reply"
+    enquiry_holding_reply = "enquiry_holding_reply"
+    enquiry_passed_to_team = "enquiry_passed_to_team"
+    enquiry_update = "enquiry_update"
+    enquiry_service_request = "enquiry_service_request"
     # to staff
     deadline_reminder = "deadline_reminder"
     deadline_breach = "deadline_breach"
@@ -90,6 +98,11 @@ class LetterContext(Strict):
     owner_name: str | None = None
     clock_label: str | None = None
     linked_reference: str | None = None
+    # enquiries
+    message: str | None = None  # the reply as staff wrote it
+    team: str | None = None  # who has the enquiry now
+    next_steps: str | None = None
+    addressed_to: str | None = None
 
 
 class LetterRequest(Strict):

@@ -9,27 +9,14 @@ before each deadline, breaches when one passes, the escalation window lapsing.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections import deque
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
-    from domain.clocks import (
-        CLOCK_LABELS,
-        EXTENSION_LIMIT,
-        WORKING_DAYS,
-        Clock,
-        ClockKey,
-        DeadlineRequest,
-        DeadlineRule,
-        PlannedDeadline,
-    )
+    from domain.clocks import EXTENSION_LIMIT, WORKING_DAYS, Clock, ClockKey, DeadlineRule
     from domain.complaint import (
         ALLOWED_STEPS,
         DECLINE_REASON_TEXT,
@@ -54,41 +41,10 @@ with workflow.unsafe.imports_passed_through():
         TimelineItem,
         Withdraw,
     )
-    from domain.letters import (
-        Delivery,
-        LetterContext,
-        LetterKind,
-        LetterRequest,
-        PointDecision,
-        Recipient,
-    )
+    from domain.letters import LetterKind, PointDecision
     from domain.people import Channel
-    from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
     from domain.references import new_reference
-    from workflows import search_attributes as sa
-
-DEADLINES_TIMEOUT = timedelta(seconds=10)
-LETTER_TIMEOUT = timedelta(seconds=45)
-RECORD_TIMEOUT = timedelta(seconds=15)
-# Retry side effects for as long as it takes (nothing lost), backing off to every 10 minutes;
-# a letter the provider refuses outright is recorded on the case and raised with staff.
-EFFECT_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
-)
-# A letter gets a quick round of attempts; if they all fail the case is marked LetterFailing (for
-# operations and the daily sweep) and the letter is tried again a round at a time, after a pause
-# (LodgeComplaint.letter_retry_pause_seconds), until it goes. Never dropped.
-LETTER_ROUND = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=4,
-    non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
-)
-TRANSIENT = frozenset({RetryState.MAXIMUM_ATTEMPTS_REACHED, RetryState.TIMEOUT})
+    from workflows.case import CaseWorkflow, day_text, rejected
 
 # Contacts made without a person at the other end get the reference in writing at once.
 RECEIPT_CHANNELS = frozenset({Channel.online_form, Channel.email})
@@ -119,10 +75,6 @@ PARTICIPATING_STEPS = frozenset(
 )
 
 
-def _rejected(message: str) -> ApplicationError:
-    return ApplicationError(message, type="StepRejected", non_retryable=True)
-
-
 def _add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
@@ -134,36 +86,26 @@ def _add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
-def _day(day: date) -> str:
-    return f"{day:%a %d %b %Y}"
-
-
 @workflow.defn
-class ComplaintWorkflow:
+class ComplaintWorkflow(CaseWorkflow):
+    case_type = "complaint"
+    metric_prefix = "complaint"
+
     @workflow.init
     def __init__(self, lodge: LodgeComplaint) -> None:
+        self._init_case(lodge.reference, lodge.resident, lodge.letter_retry_pause_seconds)
         self._lodge = lodge
         self._stage = Stage.triage
         self._status = Status.awaiting_triage
         self._closure: ClosureReason | None = None
-        self._closed_at: datetime | None = None
         self._owner = lodge.owner
         self._points = list(lodge.points)
         self._outcome_sought = lodge.outcome_sought
-        self._clocks: dict[ClockKey, Clock] = {}
         self._received_on: date | None = None
         self._participants: list[str] = [lodge.owner.id] if lodge.owner else []
         self._decisions: dict[str, list[PointDecision]] = {}
         self._linked = [lodge.linked_reference] if lodge.linked_reference else []
-        self._letter_keys: list[str] = []
-        self._failing: dict[str, datetime] = {}  # letter key → when it started failing
-        self._timeline: list[TimelineEntry] = []
-        self._recorded_upto = 0
-        self._effects: deque[LetterRequest | RecordRequest] = deque()
-        self._ready = False
-        self._changed = False
         self._grace_ends: datetime | None = None
-        self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ run
 
@@ -196,13 +138,7 @@ class ComplaintWorkflow:
             1, {"channel": lodge.channel.value}
         )
         self._commit()
-        effects = asyncio.create_task(self._perform_effects())
-        await self._keep_clocks()
-        # Every queued letter and record is done before the workflow completes: nothing lost.
-        await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and not self._effects
-        )
-        effects.cancel()
+        await self._wait_until_done()
         return self._status_model()
 
     # ---------------------------------------------------------------- query
@@ -323,7 +259,7 @@ class ComplaintWorkflow:
             self._log(
                 Step.acknowledge,
                 step.by,
-                f"Stage {n} acknowledged; response due {_day(planned.due_day)}",
+                f"Stage {n} acknowledged; response due {day_text(planned.due_day)}",
                 {"points": step.points, "outcome_sought": step.outcome_sought},
             )
             self._letter(
@@ -348,16 +284,13 @@ class ComplaintWorkflow:
                 rule = DeadlineRule(key=clock.key, after=clock.due, working_days=step.working_days)
             (planned,) = await self._plan([rule])
             if planned.due_day <= clock.due_day:
-                raise _rejected(
+                raise rejected(
                     f"{step.agreed_date:%d %B %Y} is not a working day, and the last working day "
-                    f"before it ({_day(planned.due_day)}) is not after the current due date. "
+                    f"before it ({day_text(planned.due_day)}) is not after the current due date. "
                     "Agree a later date with the resident."
                 )
             previous = clock.due
-            clock.due, clock.due_day = planned.due, planned.due_day
-            clock.remind_at = planned.remind_at
-            clock.reminded_at = None
-            clock.extensions += 1
+            self._move_clock(clock, planned)
             if step.exceptional:
                 clock.exceptional_extension = True
             else:
@@ -367,7 +300,7 @@ class ComplaintWorkflow:
             self._log(
                 Step.extend,
                 step.by,
-                f"{what}: stage {n} response now due {_day(planned.due_day)}",
+                f"{what}: stage {n} response now due {day_text(planned.due_day)}",
                 {"reasons": step.reasons, "previous_due": previous.isoformat()},
             )
             self._letter(
@@ -385,7 +318,7 @@ class ComplaintWorkflow:
         clock = self._clocks[RESPONSE_CLOCK[self._stage]]
         if workflow.now() >= clock.due:
             raise ValueError(
-                f"The response was due {_day(clock.due_day)} and that has passed: an extension "
+                f"The response was due {day_text(clock.due_day)} and that has passed: an extension "
                 "must be agreed before the deadline. Send the response now."
             )
         limit = EXTENSION_LIMIT[clock.key]
@@ -402,7 +335,8 @@ class ComplaintWorkflow:
                 )
             if step.agreed_date <= clock.due_day:
                 raise ValueError(
-                    f"The agreed date must be after the current due date ({_day(clock.due_day)})."
+                    "The agreed date must be after the current due date "
+                    f"({day_text(clock.due_day)})."
                 )
             return
         if not step.discussed_with_resident:
@@ -513,8 +447,8 @@ class ComplaintWorkflow:
         if requested > window.due and not step.exceptional_circumstances:
             raise ValueError(
                 f"The resident asked after the 20 working days to escalate ended "
-                f"({_day(window.due_day)}). A late request can go ahead only with the exceptional "
-                "circumstances recorded (exceptional_circumstances)."
+                f"({day_text(window.due_day)}). A late request can go ahead only with the "
+                "exceptional circumstances recorded (exceptional_circumstances)."
             )
         if step.reviewer and step.reviewer.id in self._participants:
             raise ValueError(
@@ -586,19 +520,16 @@ class ComplaintWorkflow:
             return frozenset()
         return ALLOWED_STEPS[(self._stage, self._status)]
 
-    def _check(self, name: Step, step: Any) -> None:
-        """Raise with a plain-English reason when `step` may not happen now. Validators call it
-        (a rejection leaves history untouched) and handlers call it again after waiting their
-        turn, since another step may have changed the case meanwhile."""
+    def _check(self, name: StrEnum, step: Any) -> None:
         if name not in self._allowed():
             allowed = ", ".join(sorted(s.value for s in self._allowed())) or "none: it is closed"
-            raise _rejected(
+            raise rejected(
                 f"'{name.value}' is not possible while the case is "
                 f"{self._describe_state()}. Steps possible now: {allowed}."
             )
         independent = self._stage is not Stage.stage2 or name not in PARTICIPATING_STEPS
         if not independent and step.by in self._participants:
-            raise _rejected(
+            raise rejected(
                 f"{step.by} took part in stage 1 of this complaint, so cannot carry out the "
                 "independent stage 2 review. Ask the assigned reviewer to do this step."
             )
@@ -608,8 +539,9 @@ class ComplaintWorkflow:
             return f"closed ({self._closure.value.replace('_', ' ') if self._closure else ''})"
         return f"at {self._stage.value} ({self._status.value.replace('_', ' ')})"
 
-    def _step(self, name: Step, step: Any) -> _StepContext:
-        return _StepContext(self, name, step)
+    def _started_step(self, name: StrEnum, step: Any) -> None:
+        if self._stage in (Stage.triage, Stage.stage1) and name in PARTICIPATING_STEPS:
+            self._participate(step.by)
 
     def _participate(self, staff_id: str) -> None:
         if staff_id not in self._participants:
@@ -617,130 +549,36 @@ class ComplaintWorkflow:
 
     # ------------------------------------------------------------- clocks
 
-    async def _plan(self, rules: Any) -> list[PlannedDeadline]:
-        return await workflow.execute_activity(
-            "plan_deadlines",
-            DeadlineRequest(rules=list(rules)),
-            result_type=list[PlannedDeadline],
-            start_to_close_timeout=DEADLINES_TIMEOUT,
-        )
+    def _is_staff_clock(self, clock: Clock) -> bool:
+        return clock.key is not ClockKey.escalation_window
 
-    def _set_clock(self, planned: PlannedDeadline) -> None:
-        self._clocks[planned.key] = Clock(
-            key=planned.key,
-            label=CLOCK_LABELS[planned.key],
-            due=planned.due,
-            due_day=planned.due_day,
-            remind_at=planned.remind_at,
-            original_due=planned.due,
-        )
-
-    def _stop_clocks(self, keys: tuple[ClockKey, ...]) -> None:
-        now = workflow.now()
-        for key in keys:
-            clock = self._clocks.get(key)
-            if clock and clock.open:
-                clock.stopped_at = now
-
-    def _staff_clocks(self) -> list[Clock]:
-        return [c for c in self._clocks.values() if c.key is not ClockKey.escalation_window]
-
-    def _next_deadline(self) -> Clock | None:
-        open_clocks = [c for c in self._clocks.values() if c.open]
-        return min(open_clocks, key=lambda c: c.due, default=None)
-
-    def _overdue(self) -> bool:
-        return any(c.open and c.breached_at for c in self._staff_clocks())
-
-    def _next_alarm(self) -> datetime | None:
-        times: list[datetime] = []
-        for c in self._clocks.values():
-            if not c.open:
-                continue
-            if c.key is ClockKey.escalation_window:
-                times.append(c.due)
-                continue
-            if c.reminded_at is None and c.breached_at is None and c.remind_at < c.due:
-                times.append(c.remind_at)
-            if c.breached_at is None:
-                times.append(c.due)
+    def _special_alarms(self) -> list[datetime]:
+        times = [
+            c.due for c in self._clocks.values() if c.open and c.key is ClockKey.escalation_window
+        ]
         if self._grace_ends:
             times.append(self._grace_ends)
-        return min(times, default=None)
+        return times
 
     def _finished(self) -> bool:
         return self._stage is Stage.closed and self._grace_ends is None
 
-    async def _keep_clocks(self) -> None:
-        while True:
-            async with self._lock:
-                self._ring_alarms()
-            if self._finished():
-                return
-            alarm = self._next_alarm()
-            self._changed = False
-            timeout = (alarm - workflow.now()) if alarm else None
-            if timeout is not None and timeout <= timedelta(0):
-                continue
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
-
-    def _ring_alarms(self) -> None:
-        now = workflow.now()
+    def _ring_special(self, now: datetime) -> bool:
         touched = False
         if self._grace_ends and now >= self._grace_ends:
             self._grace_ends = None
             self._log("late_escalation_ended", None, "The time to ask for a late escalation ended")
             touched = True
-        for c in list(self._clocks.values()):
-            if not c.open:
-                continue
-            if c.key is ClockKey.escalation_window:
-                if now >= c.due:
-                    c.lapsed_at = now
-                    self._log("escalation_window_lapsed", None, "No request for stage 2 in time")
-                    self._letter(LetterKind.case_closed, "case_closed")
-                    self._close(ClosureReason.escalation_window_lapsed)
-                    grace = self._lodge.late_escalation_grace_days
-                    self._grace_ends = now + timedelta(days=grace) if grace else None
-                    touched = True
-                continue
-            if c.breached_at is None and now >= c.due:
-                c.breached_at = now
-                workflow.metric_meter().create_counter(
-                    "complaint_deadline_breaches", "Deadlines missed"
-                ).add(1, {"clock": c.key.value})
-                self._log("deadline_missed", None, f"Missed: {c.label} (due {_day(c.due_day)})")
-                for recipient in self._staff_recipients(include_team=True):
-                    self._letter(
-                        LetterKind.deadline_breach,
-                        f"breach:{c.key.value}:{recipient.role}",
-                        recipient=recipient,
-                        due=c.due,
-                        clock_label=c.label,
-                    )
-                touched = True
-            elif c.reminded_at is None and c.breached_at is None and now >= c.remind_at:
-                c.reminded_at = now
-                for recipient in self._staff_recipients(include_team=False):
-                    self._letter(
-                        LetterKind.deadline_reminder,
-                        f"reminder:{c.key.value}:{c.extensions}",
-                        recipient=recipient,
-                        due=c.due,
-                        clock_label=c.label,
-                    )
-                touched = True
-        if touched:
-            self._commit()
-
-    def _staff_recipients(self, include_team: bool) -> list[Recipient]:
-        out: list[Recipient] = []
-        if self._owner:
-            out.append(Recipient(name=self._owner.name, email=self._owner.email, role="owner"))
-        if include_team or not out:
-            out.append(Recipient(name="Customer resolution team", role="team"))
-        return out
+        window = self._clocks.get(ClockKey.escalation_window)
+        if window and window.open and now >= window.due:
+            window.lapsed_at = now
+            self._log("escalation_window_lapsed", None, "No request for stage 2 in time")
+            self._letter(LetterKind.case_closed, "case_closed")
+            self._close(ClosureReason.escalation_window_lapsed)
+            grace = self._lodge.late_escalation_grace_days
+            self._grace_ends = now + timedelta(days=grace) if grace else None
+            touched = True
+        return touched
 
     # ------------------------------------------------- closure and effects
 
@@ -750,173 +588,31 @@ class ComplaintWorkflow:
         self._closure, self._closed_at = reason, workflow.now()
         self._log("closed", None, f"Case closed: {reason.value.replace('_', ' ')}")
 
-    def _log(
-        self, step: str, actor: str | None, summary: str, details: dict[str, Any] | None = None
-    ) -> None:
-        self._timeline.append(
-            TimelineEntry(
-                seq=len(self._timeline) + 1,
-                at=workflow.now(),
-                step=str(step),
-                actor=actor,
-                summary=summary,
-                details=details or {},
-            )
-        )
+    def _letter_context(self) -> dict[str, Any]:
+        return {
+            "stage": STAGE_NUMBER.get(self._stage),
+            "points": self._points,
+            "outcome_sought": self._outcome_sought,
+        }
 
-    def _letter(
-        self, kind: LetterKind, key: str, recipient: Recipient | None = None, **context: Any
-    ) -> None:
+    def _stage_and_status(self) -> tuple[str, str]:
+        return self._stage.value, self._status.value
+
+    def _snapshot(self, status: Any) -> dict[str, Any]:
         resident = self._lodge.resident
-        if recipient is None:
-            recipient = Recipient(
-                name=resident.name, email=resident.email, address=resident.address
-            )
-            delivery = Delivery.email if resident.writes_by_email else Delivery.post
-        else:
-            delivery = Delivery.email
-        self._letter_keys.append(key)
-        self._effects.append(
-            LetterRequest(
-                reference=self._lodge.reference,
-                key=key,
-                kind=kind,
-                delivery=delivery,
-                recipient=recipient,
-                context=LetterContext(
-                    reference=self._lodge.reference,
-                    resident_name=resident.name,
-                    stage=STAGE_NUMBER.get(self._stage),
-                    points=context.pop("points", self._points),
-                    outcome_sought=self._outcome_sought,
-                    **context,
-                ),
-            )
-        )
+        return {
+            "resident_name": resident.name,
+            "postcode": resident.address.postcode if resident.address else None,
+            "channel": self._lodge.channel.value,
+            "received_at": self._lodge.received_at,
+            "closure_reason": self._closure.value if self._closure else None,
+        }
 
-    def _commit(self) -> None:
-        """After every change: queue the record of it and refresh the search attributes."""
-        entries = self._timeline[self._recorded_upto :]
-        self._recorded_upto = len(self._timeline)
-        status = self._status_model()
-        nxt = status.next_deadline
-        self._effects.append(
-            RecordRequest(
-                snapshot=CaseSnapshot(
-                    reference=self._lodge.reference,
-                    workflow_id=workflow.info().workflow_id,
-                    stage=self._stage.value,
-                    status=self._status.value,
-                    owner_id=self._owner.id if self._owner else None,
-                    resident_name=self._lodge.resident.name,
-                    postcode=(
-                        self._lodge.resident.address.postcode
-                        if self._lodge.resident.address
-                        else None
-                    ),
-                    channel=self._lodge.channel.value,
-                    received_at=self._lodge.received_at,
-                    next_deadline=nxt.due if nxt else None,
-                    next_deadline_label=nxt.label if nxt else None,
-                    overdue=status.overdue,
-                    closure_reason=self._closure.value if self._closure else None,
-                    closed_at=self._closed_at,
-                    linked_references=list(self._linked),
-                    # the timeline goes to the event log; the rest is the case page's data
-                    data=status.model_dump(mode="json", exclude={"timeline"}),
-                    updated_at=workflow.now(),
-                ),
-                events=entries,
-            )
-        )
-        workflow.set_current_details(self._details(status))
-        owner = self._owner
-        workflow.upsert_search_attributes(
-            [
-                sa.CASE_TYPE.value_set("complaint"),
-                sa.CASE_STAGE.value_set(self._stage.value),
-                sa.CASE_STATUS.value_set(self._status.value),
-                sa.OVERDUE.value_set(status.overdue),
-                sa.LETTER_FAILING.value_set(bool(self._failing)),
-                sa.CASE_OWNER.value_set(owner.id) if owner else sa.CASE_OWNER.value_unset(),
-                sa.NEXT_DEADLINE.value_set(nxt.due) if nxt else sa.NEXT_DEADLINE.value_unset(),
-            ]
-        )
-        self._changed = True
-
-    def _details(self, status: ComplaintStatus) -> str:
-        """What the Temporal Web UI shows as the case's current details: no personal data."""
-        nxt = status.next_deadline
-        lines = [
+    def _details(self, status: Any) -> list[str]:
+        return [
             f"**{self._stage.value} — {self._status.value.replace('_', ' ')}**"
-            + (f" ({self._closure.value.replace('_', ' ')})" if self._closure else ""),
-            f"Next deadline: {nxt.label}, due {_day(nxt.due_day)}" if nxt else "No open deadline",
-            f"Owner: {self._owner.id if self._owner else 'unassigned'}",
-            f"Overdue: {'YES' if status.overdue else 'no'}",
-            f"Steps possible: {', '.join(status.allowed_steps) or 'none'}",
+            + (f" ({self._closure.value.replace('_', ' ')})" if self._closure else "")
         ]
-        if self._failing:
-            lines.append(f"Letters failing: {', '.join(sorted(self._failing))}")
-        return "\n\n".join(lines)
-
-    async def _perform_effects(self) -> None:
-        while True:
-            await workflow.wait_condition(lambda: bool(self._effects))
-            effect = self._effects[0]
-            try:
-                if isinstance(effect, LetterRequest):
-                    await self._send(effect)
-                else:
-                    await workflow.execute_activity(
-                        "record_case",
-                        effect,
-                        start_to_close_timeout=RECORD_TIMEOUT,
-                        retry_policy=EFFECT_RETRY,
-                    )
-            finally:
-                self._effects.popleft()
-
-    async def _send(self, letter: LetterRequest) -> None:
-        while True:
-            try:
-                await workflow.execute_activity(
-                    "send_letter",
-                    letter,
-                    start_to_close_timeout=LETTER_TIMEOUT,
-                    retry_policy=LETTER_ROUND,
-                )
-            except ActivityError as err:
-                cause = getattr(err.cause, "message", str(err.cause))
-                if err.retry_state in TRANSIENT:
-                    await self._letter_keeps_failing(letter, cause)
-                    continue
-                self._failing.pop(letter.key, None)
-                self._log(
-                    "letter_failed",
-                    None,
-                    f"Letter '{letter.key}' could not be sent and needs attention: {cause}",
-                    {"letter_key": letter.key},
-                )
-                self._commit()
-                return
-            if self._failing.pop(letter.key, None) is not None:
-                self._log("letter_sent_late", None, f"Letter '{letter.key}' has now been sent")
-                self._commit()
-            return
-
-    async def _letter_keeps_failing(self, letter: LetterRequest, cause: str) -> None:
-        if letter.key not in self._failing:
-            self._failing[letter.key] = workflow.now()
-            pause = self._lodge.letter_retry_pause_seconds
-            self._log(
-                "letter_failing",
-                None,
-                f"Letter '{letter.key}' keeps failing ({cause}); trying again every "
-                f"{pause // 60 or pause} {'minutes' if pause >= 60 else 'seconds'}",
-                {"letter_key": letter.key},
-            )
-            self._commit()
-        await workflow.sleep(self._lodge.letter_retry_pause_seconds)
 
     def _status_model(self) -> ComplaintStatus:
         nxt = self._next_deadline()
@@ -950,34 +646,3 @@ class ComplaintWorkflow:
             ],
             closed_at=self._closed_at,
         )
-
-
-class _StepContext:
-    """Serialises steps: waits for the case to be open and for any step or alarm in progress,
-    checks the step again, and afterwards records the change."""
-
-    def __init__(self, wf: ComplaintWorkflow, name: Step, step: Any) -> None:
-        self._wf, self._name, self._step = wf, name, step
-
-    async def __aenter__(self) -> None:
-        wf = self._wf
-        await workflow.wait_condition(lambda: wf._ready)
-        await wf._lock.acquire()
-        try:
-            wf._check(self._name, self._step)
-        except BaseException:
-            wf._lock.release()
-            raise
-        if wf._stage in (Stage.triage, Stage.stage1) and self._name in PARTICIPATING_STEPS:
-            wf._participate(self._step.by)
-
-    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
-        wf = self._wf
-        try:
-            if exc_type is None:
-                wf._commit()
-                workflow.metric_meter().create_counter("complaint_steps", "Staff steps taken").add(
-                    1, {"step": self._name.value}
-                )
-        finally:
-            wf._lock.release()

@@ -1,0 +1,351 @@
+"""Enquiries under the customer service standards: the channels and their reply clocks, the states
+an enquiry passes through, the steps each allows, and the messages that start and move one on.
+Pure data; EnquiryWorkflow enforces it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, EmailStr, Field, model_validator
+
+from domain.clocks import Clock
+from domain.complaint import StaffStep, TimelineItem
+from domain.people import Address, Channel, ContactMethod, Resident, StaffMember, Strict
+
+
+class EnquiryChannel(StrEnum):
+    online_form = "online_form"  # the website's contact form
+    help_email = "help_email"  # the customer services address (help@...)
+    social_media = "social_media"
+    team_email = "team_email"  # email to another team or a named member of staff
+    letter = "letter"
+    callback = "callback"  # a named person was unavailable and will call back
+    phone = "phone"  # a call the advisor could not sort there and then
+    in_person = "in_person"
+
+
+CHANNEL_LABELS: dict[EnquiryChannel, str] = {
+    EnquiryChannel.online_form: "Online contact form",
+    EnquiryChannel.help_email: "Email to the help address",
+    EnquiryChannel.social_media: "Social media",
+    EnquiryChannel.team_email: "Email to a team or named person",
+    EnquiryChannel.letter: "Letter",
+    EnquiryChannel.callback: "Callback from a named person",
+    EnquiryChannel.phone: "Phone call",
+    EnquiryChannel.in_person: "In person",
+}
+
+# Working days to reply, counted from the receipt day (customer service standards). "By the end of
+# the next working day" is 1. Phone calls and visits are answered there and then where possible;
+# one that cannot be is held to the quickest promise.
+REPLY_WORKING_DAYS: dict[EnquiryChannel, int] = {
+    EnquiryChannel.online_form: 1,
+    EnquiryChannel.help_email: 1,
+    EnquiryChannel.social_media: 1,
+    EnquiryChannel.team_email: 5,
+    EnquiryChannel.letter: 5,
+    EnquiryChannel.callback: 5,
+    EnquiryChannel.phone: 1,
+    EnquiryChannel.in_person: 1,
+}
+
+# Contacts made without a person at the other end get the reference in writing at once.
+CONFIRMED_CHANNELS = frozenset({EnquiryChannel.help_email})
+
+# The complaint a converted enquiry becomes keeps the way the resident got in touch.
+COMPLAINT_CHANNEL: dict[EnquiryChannel, Channel] = {
+    EnquiryChannel.online_form: Channel.online_form,
+    EnquiryChannel.help_email: Channel.email,
+    EnquiryChannel.social_media: Channel.social_media,
+    EnquiryChannel.team_email: Channel.email,
+    EnquiryChannel.letter: Channel.letter,
+    EnquiryChannel.callback: Channel.phone,
+    EnquiryChannel.phone: Channel.phone,
+    EnquiryChannel.in_person: Channel.in_person,
+}
+
+RESOLUTION_TEAM = "Customer resolution team"
+
+
+def private_channel_reply(reference: str) -> str:
+    """What we post under a public social media message: never discuss a resident's business in
+    public."""
+    return (
+        "Thanks for getting in touch. So we can help without your details being public, please "
+        f"send us a private message, quoting {reference}, and we will pick it up from there."
+    )
+
+
+class Enquirer(Strict):
+    """Who got in touch. Unlike a complainant, someone on the phone or social media may give no
+    email or postal address; letters then cannot go, and staff reply on the channel itself."""
+
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    address: Address | None = None
+    social_handle: str | None = Field(default=None, max_length=200)
+    preferred_contact: ContactMethod = ContactMethod.email
+    reasonable_adjustments: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Enquirer:
+        if not (self.email or self.phone or self.address or self.social_handle):
+            raise ValueError(
+                "give at least one way to reply: email, phone, postal address or social handle"
+            )
+        if self.preferred_contact is ContactMethod.email and self.email is None:
+            if self.address is not None:
+                self.preferred_contact = ContactMethod.post
+            elif self.phone is not None:
+                self.preferred_contact = ContactMethod.phone
+        if self.preferred_contact is ContactMethod.post and self.address is None:
+            raise ValueError("preferred_contact is post but no postal address was given")
+        if self.preferred_contact is ContactMethod.phone and self.phone is None:
+            raise ValueError("preferred_contact is phone but no phone number was given")
+        return self
+
+    @property
+    def writes_by_email(self) -> bool:
+        return self.email is not None and self.preferred_contact is not ContactMethod.post
+
+    def as_resident(self) -> Resident:
+        """For a complaint raised from the enquiry; ValueError when it lacks an email or postal
+        address, which every complaint needs for its letters."""
+        return Resident(
+            name=self.name,
+            email=self.email,
+            phone=self.phone,
+            address=self.address,
+            preferred_contact=(
+                self.preferred_contact
+                if self.preferred_contact is not ContactMethod.email or self.email
+                else ContactMethod.post
+            ),
+            reasonable_adjustments=self.reasonable_adjustments,
+        )
+
+
+class LodgeEnquiry(Strict):
+    """Everything needed to open an enquiry. `received_at` is when the resident got in touch."""
+
+    reference: str = Field(pattern=r"^[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
+    enquirer: Enquirer
+    channel: EnquiryChannel
+    received_at: AwareDatetime
+    subject: str = Field(min_length=1, max_length=300)
+    message: str = Field(min_length=1, max_length=50000)
+    # a team or member of staff the resident wrote to, or asked for (team_email, callback)
+    addressed_to: str | None = Field(default=None, max_length=200)
+    addressed_to_executive: bool = False  # to the chief executive or a director
+    public_post: bool = False  # social media: posted publicly, not a private message
+    # callback: the named person, and when they are back if they are away
+    callback_from: StaffMember | None = None
+    callback_from_returns_on: date | None = None
+    owner: StaffMember | None = None
+    lodged_by: str | None = None
+    message_id: str | None = Field(default=None, max_length=998)  # an email's Message-ID
+    letter_retry_pause_seconds: int = Field(default=600, ge=1, le=86400)
+
+    @model_validator(mode="after")
+    def _channel_details(self) -> LodgeEnquiry:
+        if self.public_post and self.channel is not EnquiryChannel.social_media:
+            raise ValueError("public_post applies only to the social_media channel")
+        if self.channel is EnquiryChannel.callback and self.callback_from is None:
+            raise ValueError(
+                "a callback enquiry needs callback_from: the member of staff the resident asked for"
+            )
+        if self.callback_from_returns_on and self.callback_from is None:
+            raise ValueError("callback_from_returns_on needs callback_from")
+        return self
+
+
+class EnquiryState(StrEnum):
+    open = "open"  # waiting for our reply
+    awaiting_resident = "awaiting_resident"  # we replied and asked the resident for something
+    with_team = "with_team"  # complex: another team is working on it
+    service_request = "service_request"  # monitored against its target date
+    closed = "closed"
+
+
+class EnquiryStep(StrEnum):
+    assign = "assign"
+    reply = "reply"
+    holding_reply = "holding_reply"
+    pass_to_team = "pass_to_team"
+    record_update_preference = "record_update_preference"
+    record_service_request = "record_service_request"
+    raise_complaint = "raise_complaint"
+    convert = "convert"
+    close = "close"
+
+
+class EnquiryOutcome(StrEnum):
+    answered = "answered"
+    resolved_by_team = "resolved_by_team"
+    service_request_done = "service_request_done"
+    converted_to_complaint = "converted_to_complaint"
+    closed_without_reply = "closed_without_reply"
+
+
+_EVERYWHERE = frozenset({EnquiryStep.assign, EnquiryStep.record_update_preference})
+# The state machine, visible in one place.
+ALLOWED_ENQUIRY_STEPS: dict[EnquiryState, frozenset[EnquiryStep]] = {
+    EnquiryState.open: _EVERYWHERE
+    | {
+        EnquiryStep.reply,
+        EnquiryStep.holding_reply,
+        EnquiryStep.pass_to_team,
+        EnquiryStep.record_service_request,
+        EnquiryStep.convert,
+        EnquiryStep.close,
+    },
+    EnquiryState.awaiting_resident: _EVERYWHERE
+    | {
+        EnquiryStep.reply,
+        EnquiryStep.pass_to_team,
+        EnquiryStep.record_service_request,
+        EnquiryStep.convert,
+        EnquiryStep.close,
+    },
+    EnquiryState.with_team: _EVERYWHERE
+    | {EnquiryStep.reply, EnquiryStep.holding_reply, EnquiryStep.convert, EnquiryStep.close},
+    EnquiryState.service_request: _EVERYWHERE
+    | {
+        EnquiryStep.reply,
+        EnquiryStep.holding_reply,
+        EnquiryStep.raise_complaint,
+        EnquiryStep.close,
+    },
+    EnquiryState.closed: frozenset(),
+}
+
+
+class ReplyVia(StrEnum):
+    """Email and letter go through our letters (SendGrid or post); phone and social media are
+    replies staff made on that channel and record here."""
+
+    email = "email"
+    letter = "letter"
+    phone = "phone"
+    social_media = "social_media"
+
+
+WRITTEN = frozenset({ReplyVia.email, ReplyVia.letter})
+
+
+class AssignEnquiry(StaffStep):
+    owner: StaffMember
+
+
+class Reply(StaffStep):
+    """Our reply. `closes` (the default) answers and closes the enquiry; otherwise it asks the
+    resident for something (open), or is a progress update (with a team, a service request)."""
+
+    message: str = Field(min_length=1, max_length=20000)
+    via: ReplyVia | None = None  # default: the resident's preference
+    closes: bool = True
+
+
+class HoldingReply(StaffStep):
+    """Before the deadline, when the full reply will be late: why, and when to expect it."""
+
+    estimated_date: date
+    reasons: str = Field(min_length=1, max_length=5000)
+    via: ReplyVia | None = None
+
+
+class PassToTeam(StaffStep):
+    team: str = Field(min_length=1, max_length=200)
+    next_steps: str = Field(min_length=1, max_length=5000)
+    owner: StaffMember | None = None  # who in that team has it, if known
+    via: ReplyVia | None = None
+
+
+class UpdatePreference(StrEnum):
+    phone = "phone"
+    email = "email"
+    letter = "letter"
+
+
+class RecordUpdatePreference(StaffStep):
+    method: UpdatePreference
+
+
+class RecordEnquiryServiceRequest(StaffStep):
+    description: str = Field(min_length=1, max_length=5000)
+    target_date: date
+    via: ReplyVia | None = None
+
+
+class RaiseComplaint(StaffStep):
+    """The resident is unhappy with how the service request is going: a complaint starts and the
+    request carries on."""
+
+    dissatisfaction: str = Field(min_length=1, max_length=20000)
+    points: list[str] = Field(default_factory=list, max_length=30)
+    contact: Resident | None = None  # when the enquiry has no email or postal address
+
+
+class Convert(StaffStep):
+    """The enquiry is a complaint: one starts, counted from the enquiry's original receipt."""
+
+    points: list[str] = Field(default_factory=list, max_length=30)
+    outcome_sought: str | None = Field(default=None, max_length=5000)
+    contact: Resident | None = None  # when the enquiry has no email or postal address
+
+
+class CloseEnquiry(StaffStep):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+ENQUIRY_STEP_MODELS: dict[EnquiryStep, type[StaffStep]] = {
+    EnquiryStep.assign: AssignEnquiry,
+    EnquiryStep.reply: Reply,
+    EnquiryStep.holding_reply: HoldingReply,
+    EnquiryStep.pass_to_team: PassToTeam,
+    EnquiryStep.record_update_preference: RecordUpdatePreference,
+    EnquiryStep.record_service_request: RecordEnquiryServiceRequest,
+    EnquiryStep.raise_complaint: RaiseComplaint,
+    EnquiryStep.convert: Convert,
+    EnquiryStep.close: CloseEnquiry,
+}
+
+
+class EnquiryStatus(Strict):
+    """The whole enquiry as the `status` Query returns it."""
+
+    kind: str = "enquiry"
+    reference: str
+    workflow_id: str
+    state: EnquiryState
+    outcome: EnquiryOutcome | None = None
+    owner: StaffMember | None = None
+    team: str | None = None
+    enquirer: Enquirer
+    channel: EnquiryChannel
+    received_at: datetime
+    received_on: date | None = None
+    subject: str
+    message: str
+    addressed_to: str | None = None
+    addressed_to_executive: bool = False
+    public_post: bool = False
+    suggested_public_reply: str | None = None
+    update_preference: UpdatePreference | None = None
+    service_request: str | None = None
+    clocks: list[Clock]
+    next_deadline: Clock | None = None
+    overdue: bool
+    allowed_steps: list[EnquiryStep]
+    linked_references: list[str] = Field(default_factory=list)
+    letters: list[str] = Field(default_factory=list)
+    pending_effects: int = 0
+    letters_failing: list[str] = Field(default_factory=list)
+    timeline: list[TimelineItem]
+    closed_at: datetime | None = None
+
+
+def enquiry_workflow_id(reference: str) -> str:
+    return f"enquiry-{reference}"

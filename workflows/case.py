@@ -1,0 +1,462 @@
+"""What every case workflow shares, complaint or enquiry: the effects queue (letters and records
+performed in order, retried until done, letters that keep failing flagged), the clocks (reminders
+before each deadline, breaches when one passes), steps serialised under one lock, and the commit
+after every change (record, search attributes, current details for the Web UI).
+
+A subclass supplies its state machine (`_allowed`, `_check`), what its letters and records say
+(`_letter_context`, `_snapshot`, `_status_model`, `_details`) and any alarm of its own
+(`_ring_special`, `_special_alarms`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+
+with workflow.unsafe.imports_passed_through():
+    from domain.clocks import (
+        CLOCK_LABELS,
+        Clock,
+        ClockKey,
+        DeadlineRequest,
+        DeadlineRule,
+        PlannedDeadline,
+    )
+    from domain.letters import Delivery, LetterContext, LetterKind, LetterRequest, Recipient
+    from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
+    from workflows import search_attributes as sa
+
+DEADLINES_TIMEOUT = timedelta(seconds=10)
+LETTER_TIMEOUT = timedelta(seconds=45)
+RECORD_TIMEOUT = timedelta(seconds=15)
+# Retry side effects for as long as it takes (nothing lost), backing off to every 10 minutes;
+# a letter the provider refuses outright is recorded on the case and raised with staff.
+EFFECT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
+)
+# A letter gets a quick round of attempts; if they all fail the case is marked LetterFailing (for
+# operations and the daily sweep) and the letter is tried again a round at a time, after a pause
+# (the lodge message's letter_retry_pause_seconds), until it goes. Never dropped.
+LETTER_ROUND = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=4,
+    non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
+)
+TRANSIENT = frozenset({RetryState.MAXIMUM_ATTEMPTS_REACHED, RetryState.TIMEOUT})
+
+
+def rejected(message: str) -> ApplicationError:
+    return ApplicationError(message, type="StepRejected", non_retryable=True)
+
+
+def day_text(day: date) -> str:
+    return f"{day:%a %d %b %Y}"
+
+
+class CaseWorkflow:
+    """Not a workflow itself: the base of ComplaintWorkflow and EnquiryWorkflow."""
+
+    case_type: ClassVar[str]
+    metric_prefix: ClassVar[str]
+
+    def _init_case(self, reference: str, person: Any, retry_pause: int) -> None:
+        self._reference = reference
+        self._person = person  # Resident or Enquirer: name, email, address, writes_by_email
+        self._retry_pause = retry_pause
+        self._owner: Any = None
+        self._clocks: dict[ClockKey, Clock] = {}
+        self._linked: list[str] = []
+        self._letter_keys: list[str] = []
+        self._failing: dict[str, datetime] = {}  # letter key → when it started failing
+        self._timeline: list[TimelineEntry] = []
+        self._recorded_upto = 0
+        self._effects: deque[LetterRequest | RecordRequest] = deque()
+        self._ready = False
+        self._changed = False
+        self._closed_at: datetime | None = None
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------ subclass hooks
+
+    def _allowed(self) -> frozenset[Any]:
+        raise NotImplementedError
+
+    def _check(self, name: StrEnum, step: Any) -> None:
+        """Raise with a plain-English reason when `step` may not happen now. Validators call it
+        (a rejection leaves history untouched) and handlers call it again after waiting their
+        turn, since another step may have changed the case meanwhile."""
+        raise NotImplementedError
+
+    def _started_step(self, name: StrEnum, step: Any) -> None:
+        """Called under the lock once a step has passed its check."""
+
+    def _letter_context(self) -> dict[str, Any]:
+        return {}
+
+    def _snapshot(self, status: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _status_model(self) -> Any:
+        raise NotImplementedError
+
+    def _details(self, status: Any) -> list[str]:
+        raise NotImplementedError
+
+    def _stage_and_status(self) -> tuple[str, str]:
+        raise NotImplementedError
+
+    def _finished(self) -> bool:
+        raise NotImplementedError
+
+    def _is_staff_clock(self, clock: Clock) -> bool:
+        return True
+
+    def _special_alarms(self) -> list[datetime]:
+        return []
+
+    def _ring_special(self, now: datetime) -> bool:
+        return False
+
+    # ------------------------------------------------------------ steps
+
+    def _step(self, name: StrEnum, step: Any) -> StepContext:
+        return StepContext(self, name, step)
+
+    async def _wait_until_done(self) -> None:
+        """Keep the clocks until the case is finished, then let every queued letter and record
+        be done before the workflow completes: nothing lost."""
+        effects = asyncio.create_task(self._perform_effects())
+        await self._keep_clocks()
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and not self._effects
+        )
+        effects.cancel()
+
+    # ------------------------------------------------------------- clocks
+
+    async def _plan(self, rules: Any) -> list[PlannedDeadline]:
+        return await workflow.execute_activity(
+            "plan_deadlines",
+            DeadlineRequest(rules=list(rules)),
+            result_type=list[PlannedDeadline],
+            start_to_close_timeout=DEADLINES_TIMEOUT,
+        )
+
+    async def _plan_one(self, rule: DeadlineRule) -> PlannedDeadline:
+        (planned,) = await self._plan([rule])
+        return planned
+
+    def _set_clock(self, planned: PlannedDeadline) -> Clock:
+        clock = Clock(
+            key=planned.key,
+            label=CLOCK_LABELS[planned.key],
+            due=planned.due,
+            due_day=planned.due_day,
+            remind_at=planned.remind_at,
+            original_due=planned.due,
+        )
+        self._clocks[planned.key] = clock
+        return clock
+
+    def _move_clock(self, clock: Clock, planned: PlannedDeadline) -> None:
+        clock.due, clock.due_day = planned.due, planned.due_day
+        clock.remind_at = planned.remind_at
+        clock.reminded_at = None
+        clock.extensions += 1
+
+    def _stop_clocks(self, keys: Any) -> None:
+        now = workflow.now()
+        for key in keys:
+            clock = self._clocks.get(key)
+            if clock and clock.open:
+                clock.stopped_at = now
+
+    def _meet(self, key: ClockKey, at: datetime | None = None) -> None:
+        clock = self._clocks.get(key)
+        if clock and clock.open:
+            clock.met_at = at or workflow.now()
+
+    def _next_deadline(self) -> Clock | None:
+        open_clocks = [c for c in self._clocks.values() if c.open]
+        return min(open_clocks, key=lambda c: c.due, default=None)
+
+    def _overdue(self) -> bool:
+        return any(
+            c.open and c.breached_at for c in self._clocks.values() if self._is_staff_clock(c)
+        )
+
+    def _next_alarm(self) -> datetime | None:
+        times = self._special_alarms()
+        for c in self._clocks.values():
+            if not c.open or not self._is_staff_clock(c):
+                continue
+            if c.reminded_at is None and c.breached_at is None and c.remind_at < c.due:
+                times.append(c.remind_at)
+            if c.breached_at is None:
+                times.append(c.due)
+        return min(times, default=None)
+
+    async def _keep_clocks(self) -> None:
+        while True:
+            async with self._lock:
+                self._ring_alarms()
+            if self._finished():
+                return
+            alarm = self._next_alarm()
+            self._changed = False
+            timeout = (alarm - workflow.now()) if alarm else None
+            if timeout is not None and timeout <= timedelta(0):
+                continue
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+
+    def _ring_alarms(self) -> None:
+        now = workflow.now()
+        touched = self._ring_special(now)
+        for c in list(self._clocks.values()):
+            if not c.open or not self._is_staff_clock(c):
+                continue
+            if c.breached_at is None and now >= c.due:
+                c.breached_at = now
+                workflow.metric_meter().create_counter(
+                    f"{self.metric_prefix}_deadline_breaches", "Deadlines missed"
+                ).add(1, {"clock": c.key.value})
+                self._log("deadline_missed", None, f"Missed: {c.label} (due {day_text(c.due_day)})")
+                for recipient in self._staff_recipients(include_team=True):
+                    self._letter(
+                        LetterKind.deadline_breach,
+                        # a clock moved or restarted keeps its own key for each round
+                        f"breach:{c.key.value}:{c.extensions}:{recipient.role}"
+                        if c.extensions
+                        else f"breach:{c.key.value}:{recipient.role}",
+                        recipient=recipient,
+                        due=c.due,
+                        clock_label=c.label,
+                    )
+                touched = True
+            elif c.reminded_at is None and c.breached_at is None and now >= c.remind_at:
+                c.reminded_at = now
+                for recipient in self._staff_recipients(include_team=False):
+                    self._letter(
+                        LetterKind.deadline_reminder,
+                        f"reminder:{c.key.value}:{c.extensions}",
+                        recipient=recipient,
+                        due=c.due,
+                        clock_label=c.label,
+                    )
+                touched = True
+        if touched:
+            self._commit()
+
+    def _staff_recipients(self, include_team: bool) -> list[Recipient]:
+        out: list[Recipient] = []
+        if self._owner:
+            out.append(Recipient(name=self._owner.name, email=self._owner.email, role="owner"))
+        if include_team or not out:
+            out.append(Recipient(name="Customer resolution team", role="team"))
+        return out
+
+    # ------------------------------------------------- timeline and effects
+
+    def _log(
+        self, step: str, actor: str | None, summary: str, details: dict[str, Any] | None = None
+    ) -> None:
+        self._timeline.append(
+            TimelineEntry(
+                seq=len(self._timeline) + 1,
+                at=workflow.now(),
+                step=str(step),
+                actor=actor,
+                summary=summary,
+                details=details or {},
+            )
+        )
+
+    def _letter(
+        self,
+        kind: LetterKind,
+        key: str,
+        recipient: Recipient | None = None,
+        delivery: Delivery | None = None,
+        **context: Any,
+    ) -> None:
+        person = self._person
+        if recipient is None:
+            recipient = Recipient(name=person.name, email=person.email, address=person.address)
+            if delivery is None:
+                delivery = Delivery.email if person.writes_by_email else Delivery.post
+        else:
+            delivery = Delivery.email
+        self._letter_keys.append(key)
+        self._effects.append(
+            LetterRequest(
+                reference=self._reference,
+                key=key,
+                kind=kind,
+                delivery=delivery,
+                recipient=recipient,
+                context=LetterContext(
+                    reference=self._reference,
+                    resident_name=person.name,
+                    **{**self._letter_context(), **context},
+                ),
+            )
+        )
+
+    def _commit(self) -> None:
+        """After every change: queue the record of it and refresh the search attributes."""
+        entries = self._timeline[self._recorded_upto :]
+        self._recorded_upto = len(self._timeline)
+        status = self._status_model()
+        nxt = status.next_deadline
+        stage, state = self._stage_and_status()
+        self._effects.append(
+            RecordRequest(
+                snapshot=CaseSnapshot(
+                    reference=self._reference,
+                    kind=self.case_type,
+                    workflow_id=workflow.info().workflow_id,
+                    stage=stage,
+                    status=state,
+                    owner_id=self._owner.id if self._owner else None,
+                    next_deadline=nxt.due if nxt else None,
+                    next_deadline_label=nxt.label if nxt else None,
+                    overdue=status.overdue,
+                    closed_at=self._closed_at,
+                    linked_references=list(self._linked),
+                    # the timeline goes to the event log; the rest is the case page's data
+                    data=status.model_dump(mode="json", exclude={"timeline"}),
+                    updated_at=workflow.now(),
+                    **self._snapshot(status),
+                ),
+                events=entries,
+            )
+        )
+        details = self._details(status)
+        details += [
+            f"Next deadline: {nxt.label}, due {day_text(nxt.due_day)}"
+            if nxt
+            else "No open deadline",
+            f"Owner: {self._owner.id if self._owner else 'unassigned'}",
+            f"Overdue: {'YES' if status.overdue else 'no'}",
+            f"Steps possible: {', '.join(status.allowed_steps) or 'none'}",
+        ]
+        if self._failing:
+            details.append(f"Letters failing: {', '.join(sorted(self._failing))}")
+        # What the Temporal Web UI shows as the case's current details: no personal data.
+        workflow.set_current_details("\n\n".join(details))
+        owner = self._owner
+        workflow.upsert_search_attributes(
+            [
+                sa.CASE_TYPE.value_set(self.case_type),
+                sa.CASE_STAGE.value_set(stage),
+                sa.CASE_STATUS.value_set(state),
+                sa.OVERDUE.value_set(status.overdue),
+                sa.LETTER_FAILING.value_set(bool(self._failing)),
+                sa.CASE_OWNER.value_set(owner.id) if owner else sa.CASE_OWNER.value_unset(),
+                sa.NEXT_DEADLINE.value_set(nxt.due) if nxt else sa.NEXT_DEADLINE.value_unset(),
+            ]
+        )
+        self._changed = True
+
+    async def _perform_effects(self) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._effects))
+            effect = self._effects[0]
+            try:
+                if isinstance(effect, LetterRequest):
+                    await self._send(effect)
+                else:
+                    await workflow.execute_activity(
+                        "record_case",
+                        effect,
+                        start_to_close_timeout=RECORD_TIMEOUT,
+                        retry_policy=EFFECT_RETRY,
+                    )
+            finally:
+                self._effects.popleft()
+
+    async def _send(self, letter: LetterRequest) -> None:
+        while True:
+            try:
+                await workflow.execute_activity(
+                    "send_letter",
+                    letter,
+                    start_to_close_timeout=LETTER_TIMEOUT,
+                    retry_policy=LETTER_ROUND,
+                )
+            except ActivityError as err:
+                cause = getattr(err.cause, "message", str(err.cause))
+                if err.retry_state in TRANSIENT:
+                    await self._letter_keeps_failing(letter, cause)
+                    continue
+                self._failing.pop(letter.key, None)
+                self._log(
+                    "letter_failed",
+                    None,
+                    f"Letter '{letter.key}' could not be sent and needs attention: {cause}",
+                    {"letter_key": letter.key},
+                )
+                self._commit()
+                return
+            if self._failing.pop(letter.key, None) is not None:
+                self._log("letter_sent_late", None, f"Letter '{letter.key}' has now been sent")
+                self._commit()
+            return
+
+    async def _letter_keeps_failing(self, letter: LetterRequest, cause: str) -> None:
+        if letter.key not in self._failing:
+            self._failing[letter.key] = workflow.now()
+            pause = self._retry_pause
+            self._log(
+                "letter_failing",
+                None,
+                f"Letter '{letter.key}' keeps failing ({cause}); trying again every "
+                f"{pause // 60 or pause} {'minutes' if pause >= 60 else 'seconds'}",
+                {"letter_key": letter.key},
+            )
+            self._commit()
+        await workflow.sleep(self._retry_pause)
+
+
+class StepContext:
+    """Serialises steps: waits for the case to be open and for any step or alarm in progress,
+    checks the step again, and afterwards records the change."""
+
+    def __init__(self, wf: CaseWorkflow, name: StrEnum, step: Any) -> None:
+        self._wf, self._name, self._step = wf, name, step
+
+    async def __aenter__(self) -> None:
+        wf = self._wf
+        await workflow.wait_condition(lambda: wf._ready)
+        await wf._lock.acquire()
+        try:
+            wf._check(self._name, self._step)
+        except BaseException:
+            wf._lock.release()
+            raise
+        wf._started_step(self._name, self._step)
+
+    async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
+        wf = self._wf
+        try:
+            if exc_type is None:
+                wf._commit()
+                workflow.metric_meter().create_counter(
+                    f"{wf.metric_prefix}_steps", "Staff steps taken"
+                ).add(1, {"step": self._name.value})
+        finally:
+            wf._lock.release()
