@@ -22,6 +22,16 @@ What each kind needs from `LetterContext` (checked before rendering; see `REQUIR
 | new_complaint_opened | linked_reference | points (the new issues) |
 | case_closed | — | escalation_deadline |
 | deadline_reminder / deadline_breach (staff) | clock_label, due | — |
+| enquiry_received | due (the reply date) | — |
+| enquiry_routed | team, due | addressed_to |
+| enquiry_reply | message | owner_name |
+| enquiry_holding_reply | due (the estimated date), reasons | owner_name |
+| enquiry_passed_to_team | team, next_steps, due | owner_name |
+| enquiry_update | message | team, due (the next update), owner_name |
+| enquiry_service_request | message (what we will do), due (the target date) | owner_name |
+
+Enquiry letters (customer service standards) have no stage and no points: `reference` is the
+enquiry's reference and `due` the date we promised.
 
 Staff letters are rendered from the reference, clock label and due date only: the resident's name
 and the complaint's details are never handed to their templates.
@@ -105,6 +115,13 @@ REQUIRED_FIELDS: dict[LetterKind, tuple[str, ...]] = {
     LetterKind.case_closed: (),
     LetterKind.deadline_reminder: ("clock_label", "due"),
     LetterKind.deadline_breach: ("clock_label", "due"),
+    LetterKind.enquiry_received: ("due",),
+    LetterKind.enquiry_routed: ("team", "due"),
+    LetterKind.enquiry_reply: ("message",),
+    LetterKind.enquiry_holding_reply: ("due", "reasons"),
+    LetterKind.enquiry_passed_to_team: ("team", "next_steps", "due"),
+    LetterKind.enquiry_update: ("message",),
+    LetterKind.enquiry_service_request: ("message", "due"),
 }
 
 
@@ -213,6 +230,13 @@ def paragraphs(value: object) -> Markup:
     )
 
 
+def team_words(value: object) -> str:
+    """A team's name as it reads after "our": `Repairs` becomes `Repairs team`; a name that
+    already ends in "team" is kept as it is."""
+    name = " ".join(str(value).split())
+    return name if name.lower().endswith("team") else f"{name} team"
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -227,6 +251,7 @@ def environment() -> Environment:
     env.filters["london_time"] = london_time
     env.filters["money"] = money
     env.filters["paragraphs"] = paragraphs
+    env.filters["team"] = team_words
     env.globals["ombudsman"] = OMBUDSMAN
     env.globals["decision_labels"] = DECISION_LABELS
     return env
@@ -259,6 +284,19 @@ _SUBJECTS: dict[LetterKind, Callable[[LetterContext], str]] = {
     LetterKind.case_closed: lambda c: "Your complaint is now closed",
     LetterKind.deadline_reminder: lambda c: f"Reminder: {c.clock_label} due {longdate(c.due)}",
     LetterKind.deadline_breach: lambda c: f"Missed deadline: {c.clock_label}",
+    LetterKind.enquiry_received: lambda c: "We have received your email",
+    LetterKind.enquiry_routed: lambda c: (
+        f"Your message to {c.addressed_to}"
+        if c.addressed_to
+        else f"We have passed your message to our {team_words(c.team)}"
+    ),
+    LetterKind.enquiry_reply: lambda c: "Our reply to your enquiry",
+    LetterKind.enquiry_holding_reply: lambda c: "We need a little longer to reply",
+    LetterKind.enquiry_passed_to_team: lambda c: (
+        f"Your enquiry has been passed to our {team_words(c.team)}"
+    ),
+    LetterKind.enquiry_update: lambda c: "An update on your enquiry",
+    LetterKind.enquiry_service_request: lambda c: "Your service request",
 }
 
 

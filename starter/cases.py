@@ -1,5 +1,5 @@
-"""Lodge complaints and perform staff steps. Each function takes a connected client, so the CLI,
-the admin app and the tests all go through the same code."""
+"""Lodge complaints and enquiries and perform staff steps. Each function takes a connected
+client, so the CLI, the admin app and the tests all go through the same code."""
 
 from __future__ import annotations
 
@@ -17,8 +17,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint, Step, workflow_id
+from domain.enquiry import (
+    ENQUIRY_STEP_MODELS,
+    EnquiryStatus,
+    EnquiryStep,
+    LodgeEnquiry,
+    enquiry_workflow_id,
+)
 from domain.references import new_reference
 from workflows.complaint import ComplaintWorkflow
+from workflows.enquiry import EnquiryWorkflow
 from workflows.search_attributes import CASE_STAGE, CASE_STATUS, CASE_TYPE
 
 _random = random.SystemRandom()
@@ -34,6 +42,16 @@ class CaseNotFound(Exception):
 
 def new_complaint_reference() -> str:
     return new_reference("CMP", _random)
+
+
+def new_enquiry_reference(seed: str | None = None) -> str:
+    """A fresh reference, or, given a seed (an email's Message-ID), always the same one for it:
+    the same email posted twice then finds the enquiry it already made."""
+    return new_reference("ENQ", random.Random(seed) if seed else _random)
+
+
+def is_enquiry(reference: str) -> bool:
+    return reference.upper().startswith("ENQ-")
 
 
 async def lodge(client: Client, complaint: LodgeComplaint, task_queue: str) -> str:
@@ -56,9 +74,33 @@ async def lodge(client: Client, complaint: LodgeComplaint, task_queue: str) -> s
     return complaint.reference
 
 
+async def lodge_enquiry(client: Client, enquiry: LodgeEnquiry, task_queue: str) -> str:
+    """Start the enquiry's workflow; raises WorkflowAlreadyStartedError for a reference in use."""
+    await client.start_workflow(
+        EnquiryWorkflow.run,
+        enquiry,
+        id=enquiry_workflow_id(enquiry.reference),
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(CASE_TYPE, "enquiry"),
+                SearchAttributePair(CASE_STAGE, "enquiry"),
+                SearchAttributePair(CASE_STATUS, "open"),
+            ]
+        ),
+        static_summary=f"Enquiry {enquiry.reference}",
+    )
+    return enquiry.reference
+
+
 def parse_step(step: Step | str, payload: dict[str, Any]) -> Any:
-    """Validate a step's payload, raising pydantic's ValidationError naming each bad field."""
+    """Validate a complaint step's payload, raising ValidationError naming each bad field."""
     return STEP_MODELS[Step(step)].model_validate(payload)
+
+
+def parse_enquiry_step(step: EnquiryStep | str, payload: dict[str, Any]) -> Any:
+    return ENQUIRY_STEP_MODELS[EnquiryStep(step)].model_validate(payload)
 
 
 async def perform_step(
@@ -66,21 +108,47 @@ async def perform_step(
 ) -> ComplaintStatus:
     name = Step(step)
     arg = parse_step(name, payload)
-    handle = client.get_workflow_handle(workflow_id(reference))
+    return await _update(client, workflow_id(reference), reference, name, arg, ComplaintStatus)
+
+
+async def perform_enquiry_step(
+    client: Client, reference: str, step: EnquiryStep | str, payload: dict[str, Any]
+) -> EnquiryStatus:
+    name = EnquiryStep(step)
+    arg = parse_enquiry_step(name, payload)
+    wid = enquiry_workflow_id(reference)
+    return await _update(client, wid, reference, name, arg, EnquiryStatus)
+
+
+async def _update(
+    client: Client, wid: str, reference: str, name: Step | EnquiryStep, arg: Any, result: Any
+) -> Any:
+    handle = client.get_workflow_handle(wid)
     try:
-        return await handle.execute_update(name.value, arg, result_type=ComplaintStatus)
+        return await handle.execute_update(name.value, arg, result_type=result)
     except WorkflowUpdateFailedError as err:
         raise StepRejected(_reason(err)) from err
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            raise CaseNotFound(f"No open case with reference {reference}.") from err
+            raise CaseNotFound(
+                f"No open case with reference {reference}: it may be closed already."
+            ) from err
         raise
 
 
 async def status(client: Client, reference: str) -> ComplaintStatus:
-    handle = client.get_workflow_handle(workflow_id(reference))
+    return await _query(client, workflow_id(reference), reference, ComplaintWorkflow.status)
+
+
+async def enquiry_status(client: Client, reference: str) -> EnquiryStatus:
+    wid = enquiry_workflow_id(reference)
+    return await _query(client, wid, reference, EnquiryWorkflow.status)
+
+
+async def _query(client: Client, wid: str, reference: str, query: Any) -> Any:
+    handle = client.get_workflow_handle(wid)
     try:
-        return await handle.query(ComplaintWorkflow.status)
+        return await handle.query(query)
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise CaseNotFound(f"No case with reference {reference}.") from err

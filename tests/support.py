@@ -1,4 +1,4 @@
-"""Helpers for driving complaint workflows in tests."""
+"""Helpers for driving complaint and enquiry workflows in tests."""
 
 from __future__ import annotations
 
@@ -13,9 +13,17 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.complaint import ComplaintStatus, LodgeComplaint, workflow_id
+from domain.enquiry import EnquiryStatus, LodgeEnquiry, enquiry_workflow_id
 from domain.people import StaffMember
 from records.store import RecordsStore
-from starter.cases import lodge, new_complaint_reference, perform_step
+from starter.cases import (
+    lodge,
+    lodge_enquiry,
+    new_complaint_reference,
+    new_enquiry_reference,
+    perform_enquiry_step,
+    perform_step,
+)
 from workflows.complaint import ComplaintWorkflow
 
 LONDON = ZoneInfo("Europe/London")
@@ -81,11 +89,45 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-async def status(handle: WorkflowHandle) -> ComplaintStatus:
+def enquiry(received_at: datetime, **overrides: Any) -> LodgeEnquiry:
+    data: dict[str, Any] = {
+        "reference": new_enquiry_reference(),
+        "enquirer": {
+            "name": "Ann Example",
+            "email": "ann@example.org",
+            "phone": "07700 900123",
+            "address": {"lines": ["1 High Street", "Sevenoaks"], "postcode": "TN13 1AA"},
+        },
+        "channel": "online_form",
+        "received_at": received_at,
+        "subject": "Rent statement",
+        "message": "Please send me a copy of my rent statement for this year.",
+    }
+    data.update(overrides)
+    return LodgeEnquiry.model_validate(data)
+
+
+async def start_enquiry(client: Client, case: LodgeEnquiry, task_queue: str) -> WorkflowHandle:
+    await lodge_enquiry(client, case, task_queue)
+    handle = client.get_workflow_handle(enquiry_workflow_id(case.reference))
+    await settle(handle)
+    return handle
+
+
+async def enquiry_step(client: Client, reference: str, name: str, **payload: Any) -> EnquiryStatus:
+    result = await perform_enquiry_step(client, reference, name, _jsonable(payload))
+    await settle(client.get_workflow_handle(enquiry_workflow_id(reference)))
+    return result
+
+
+async def status(handle: WorkflowHandle) -> Any:
+    """The case's status Query: ComplaintStatus, or EnquiryStatus for an enquiry."""
+    if handle.id.startswith("enquiry-"):
+        return await handle.query("status", result_type=EnquiryStatus)
     return await handle.query(ComplaintWorkflow.status)
 
 
-async def settle(handle: WorkflowHandle, seconds: float = 30) -> ComplaintStatus:
+async def settle(handle: WorkflowHandle, seconds: float = 30) -> Any:
     """Wait (in real time, bounded) until the case has performed every queued letter and record.
     Activities run in real time; no timer is waited for here."""
     deadline = time.monotonic() + seconds
@@ -110,7 +152,7 @@ def letter_text(store: RecordsStore, reference: str, key: str) -> str:
     return row.body_html or ""
 
 
-def clock(case: ComplaintStatus, key: str) -> Any:
+def clock(case: ComplaintStatus | EnquiryStatus, key: str) -> Any:
     return next(c for c in case.clocks if c.key == key)
 
 

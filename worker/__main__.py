@@ -21,6 +21,7 @@ from worker.client import connect, exit_now, with_payload_keys
 from worker.observability import configure_logging, runtime
 from worker.setup import ensure_daily_sweep_schedule
 from workflows.complaint import ComplaintWorkflow
+from workflows.enquiry import EnquiryWorkflow
 from workflows.sweep import DailySweepWorkflow
 
 log = logging.getLogger("worker")
@@ -35,7 +36,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ComplaintWorkflow, DailySweepWorkflow],
+        workflows=[ComplaintWorkflow, EnquiryWorkflow, DailySweepWorkflow],
         activities=[
             DeadlineActivities(settings).plan_deadlines,
             records.record_case,

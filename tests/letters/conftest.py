@@ -84,6 +84,8 @@ def context_for(kind: LetterKind, **overrides: Any) -> LetterContext:
         ],
         compensation=Decimal("1234.50"),
     )
+    enquiry: dict[str, Any] = {"stage": None, "points": [], "outcome_sought": None}
+    enquiry_due = datetime(2026, 12, 2, 17, 15, tzinfo=UTC)  # Wednesday 2 December 2026
     per_kind: dict[LetterKind, dict[str, Any]] = {
         LetterKind.complaint_received: {"due": due},
         LetterKind.stage1_acknowledgement: {"due": due, "owner_name": OWNER_NAME},
@@ -140,6 +142,27 @@ def context_for(kind: LetterKind, **overrides: Any) -> LetterContext:
         LetterKind.case_closed: {},
         LetterKind.deadline_reminder: {"due": due, "clock_label": "Stage 1: response"},
         LetterKind.deadline_breach: {"due": due, "clock_label": "Stage 1: response"},
+        # enquiries have no stage, points or outcome sought
+        LetterKind.enquiry_received: enquiry | {"due": enquiry_due},
+        LetterKind.enquiry_routed: enquiry
+        | {
+            "team": "Customer resolution team",
+            "due": enquiry_due,
+            "addressed_to": "our Chief Executive",
+        },
+        LetterKind.enquiry_reply: enquiry | {"message": "Your rent account is now up to date."},
+        LetterKind.enquiry_holding_reply: enquiry
+        | {"due": enquiry_due, "reasons": "We are checking your payments with our bank."},
+        LetterKind.enquiry_passed_to_team: enquiry
+        | {
+            "team": "Repairs",
+            "next_steps": "A surveyor will look at the damp in your bathroom.",
+            "due": enquiry_due,
+        },
+        LetterKind.enquiry_update: enquiry
+        | {"message": "The surveyor's report is back.", "team": "Repairs", "due": enquiry_due},
+        LetterKind.enquiry_service_request: enquiry
+        | {"message": "We will replace the broken fence panel.", "due": enquiry_due},
     }
     return LetterContext(**(base | per_kind[kind] | overrides))
 

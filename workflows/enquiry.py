@@ -1,0 +1,639 @@
+"""EnquiryWorkflow: one durable workflow per enquiry, on its channel's clock (customer service
+standards), from receipt to the reply that closes it.
+
+Same engine as complaints (workflows/case.py): steps are Updates with validators, side effects go
+through the effects queue, the clocks remind the owner on the morning a reply is due and raise a
+breach with the owner and the team when it passes. An enquiry can be passed to another team
+(which then owes the resident a fix or an update every 5 working days), recorded as a service
+request with its own target date, or turned into a complaint counted from the original receipt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.clocks import WORKING_DAYS, Clock, ClockKey, DeadlineRule, PlannedDeadline
+    from domain.complaint import LodgeComplaint, TimelineItem
+    from domain.enquiry import (
+        ALLOWED_ENQUIRY_STEPS,
+        CHANNEL_LABELS,
+        COMPLAINT_CHANNEL,
+        CONFIRMED_CHANNELS,
+        REPLY_WORKING_DAYS,
+        RESOLUTION_TEAM,
+        WRITTEN,
+        AssignEnquiry,
+        CloseEnquiry,
+        Convert,
+        EnquiryChannel,
+        EnquiryOutcome,
+        EnquiryState,
+        EnquiryStatus,
+        EnquiryStep,
+        HoldingReply,
+        LodgeEnquiry,
+        PassToTeam,
+        RaiseComplaint,
+        RecordEnquiryServiceRequest,
+        RecordUpdatePreference,
+        Reply,
+        ReplyVia,
+        UpdatePreference,
+        private_channel_reply,
+    )
+    from domain.letters import Delivery, LetterKind
+    from domain.people import ContactMethod, Resident
+    from domain.references import new_reference
+    from workflows.case import CaseWorkflow, day_text, rejected
+
+# The clock the resident is owed a reply on, in each state.
+CURRENT_CLOCK = {
+    EnquiryState.open: ClockKey.enquiry_reply,
+    EnquiryState.with_team: ClockKey.team_reply,
+    EnquiryState.service_request: ClockKey.service_request_target,
+}
+PREFERENCE_VIA = {
+    UpdatePreference.email: ReplyVia.email,
+    UpdatePreference.letter: ReplyVia.letter,
+    UpdatePreference.phone: ReplyVia.phone,
+}
+CLOSING_OUTCOME = {
+    EnquiryState.with_team: EnquiryOutcome.resolved_by_team,
+    EnquiryState.service_request: EnquiryOutcome.service_request_done,
+}
+HOLDING_REPLY_HORIZON = timedelta(days=92)  # an estimate further off than ~3 months is no estimate
+
+
+@workflow.defn
+class EnquiryWorkflow(CaseWorkflow):
+    case_type = "enquiry"
+    metric_prefix = "enquiry"
+
+    @workflow.init
+    def __init__(self, lodge: LodgeEnquiry) -> None:
+        self._init_case(lodge.reference, lodge.enquirer, lodge.letter_retry_pause_seconds)
+        self._lodge = lodge
+        self._state = EnquiryState.open
+        self._outcome: EnquiryOutcome | None = None
+        self._owner = lodge.owner
+        self._team: str | None = None
+        self._received_on = None
+        self._update_preference: UpdatePreference | None = None
+        self._service_request: str | None = None
+        self._suggested_public_reply: str | None = None
+        self._written = 0  # letters to the resident so far, to key each one
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, lodge: LodgeEnquiry) -> EnquiryStatus:
+        days = REPLY_WORKING_DAYS[lodge.channel]
+        planned = await self._plan_one(
+            DeadlineRule(
+                key=ClockKey.enquiry_reply,
+                after=lodge.received_at,
+                working_days=days,
+                # a one-day clock is flagged on its own morning, not the day before receipt
+                remind_days_before=0 if days == 1 else 1,
+            )
+        )
+        self._received_on = planned.counted_from
+        self._set_clock(planned)
+        self._log(
+            "lodged",
+            lodge.lodged_by,
+            f"Enquiry received: {CHANNEL_LABELS[lodge.channel].lower()}"
+            + (f", counts as received {day_text(self._received_on)}" if self._received_on else "")
+            + f"; reply due by the end of {day_text(planned.due_day)}",
+            {"message_id": lodge.message_id} if lodge.message_id else {},
+        )
+        self._route(lodge, planned)
+        self._ready = True
+        workflow.metric_meter().create_counter("enquiries_opened", "Enquiries opened").add(
+            1, {"channel": lodge.channel.value}
+        )
+        self._commit()
+        await self._wait_until_done()
+        return self._status_model()
+
+    def _route(self, lodge: LodgeEnquiry, planned: PlannedDeadline) -> None:
+        """What happens at once, by where the enquiry came from and who it was for."""
+        writable = self._can_write(ReplyVia.email) or self._can_write(ReplyVia.letter)
+        if lodge.addressed_to_executive:
+            self._team = RESOLUTION_TEAM
+            to = lodge.addressed_to or "our chief executive or a director"
+            self._log("routed", None, f"Addressed to {to}: routed to the {RESOLUTION_TEAM}")
+            if writable:
+                self._letter(
+                    LetterKind.enquiry_routed,
+                    "routed",
+                    team=RESOLUTION_TEAM,
+                    due=planned.due,
+                    addressed_to=lodge.addressed_to,
+                )
+            return
+        if lodge.channel is EnquiryChannel.callback and lodge.callback_from:
+            person, back = lodge.callback_from, lodge.callback_from_returns_on
+            if back and back > planned.due_day:
+                self._owner = None
+                self._log(
+                    "callback_reassigned",
+                    None,
+                    f"{person.name} is away until {day_text(back)}, after the callback is due: "
+                    "another member of the team must call back",
+                )
+            else:
+                self._owner = person
+                self._log("assigned", None, f"Callback by {person.name} ({person.id})")
+        if lodge.public_post:
+            self._suggested_public_reply = private_channel_reply(lodge.reference)
+            self._log(
+                "public_post",
+                None,
+                "Posted publicly: reply on the post asking the resident to send a private "
+                "message (suggested wording on the enquiry page), then record the reply",
+            )
+        if lodge.channel in CONFIRMED_CHANNELS and writable:
+            self._letter(LetterKind.enquiry_received, "enquiry_received", due=planned.due)
+
+    # ---------------------------------------------------------------- query
+
+    @workflow.query
+    def status(self) -> EnquiryStatus:
+        return self._status_model()
+
+    # -------------------------------------------------------------- updates
+
+    @workflow.update
+    async def assign(self, step: AssignEnquiry) -> EnquiryStatus:
+        async with self._step(EnquiryStep.assign, step):
+            self._owner = step.owner
+            self._log(
+                EnquiryStep.assign, step.by, f"Assigned to {step.owner.name} ({step.owner.id})"
+            )
+        return self._status_model()
+
+    @assign.validator
+    def _validate_assign(self, step: AssignEnquiry) -> None:
+        self._check(EnquiryStep.assign, step)
+
+    @workflow.update
+    async def reply(self, step: Reply) -> EnquiryStatus:
+        async with self._step(EnquiryStep.reply, step):
+            via = self._via(step.via)
+            state = self._state
+            details = {"message": step.message, "via": via}
+            current = CURRENT_CLOCK.get(state)
+            if step.closes:
+                if current:
+                    self._meet(current)
+                self._log(EnquiryStep.reply, step.by, f"Replied {self._by(via)}", details)
+                self._write(via, LetterKind.enquiry_reply, "reply", message=step.message)
+                self._close(CLOSING_OUTCOME.get(state, EnquiryOutcome.answered))
+            elif state is EnquiryState.with_team:
+                planned = await self._plan_one(self._team_rule())
+                self._meet(ClockKey.team_reply)
+                self._restart_clock(planned)
+                self._log(
+                    EnquiryStep.reply,
+                    step.by,
+                    f"Progress update {self._by(via)}; next update due by "
+                    f"{day_text(planned.due_day)}",
+                    details,
+                )
+                self._write(
+                    via,
+                    LetterKind.enquiry_update,
+                    "update",
+                    message=step.message,
+                    team=self._team,
+                    due=planned.due,
+                )
+            elif state is EnquiryState.service_request:
+                target = self._clocks[ClockKey.service_request_target]
+                self._log(EnquiryStep.reply, step.by, f"Progress update {self._by(via)}", details)
+                self._write(
+                    via,
+                    LetterKind.enquiry_update,
+                    "update",
+                    message=step.message,
+                    due=target.due if target.open else None,
+                )
+            else:
+                self._meet(ClockKey.enquiry_reply)
+                self._state = EnquiryState.awaiting_resident
+                self._log(
+                    EnquiryStep.reply,
+                    step.by,
+                    f"Replied {self._by(via)}; waiting for the resident",
+                    details,
+                )
+                self._write(via, LetterKind.enquiry_reply, "reply", message=step.message)
+        return self._status_model()
+
+    @reply.validator
+    def _validate_reply(self, step: Reply) -> None:
+        self._check(EnquiryStep.reply, step)
+        self._check_via(step.via)
+
+    @workflow.update
+    async def holding_reply(self, step: HoldingReply) -> EnquiryStatus:
+        async with self._step(EnquiryStep.holding_reply, step):
+            via = self._via(step.via)
+            clock = self._clocks[CURRENT_CLOCK[self._state]]
+            planned = await self._plan_one(DeadlineRule(key=clock.key, on_date=step.estimated_date))
+            if planned.due_day <= clock.due_day:
+                raise rejected(
+                    f"{step.estimated_date:%d %B %Y} is not a working day, and the last working "
+                    f"day before it ({day_text(planned.due_day)}) is not after the current due "
+                    "date. Give a later estimate."
+                )
+            previous = clock.due_day
+            self._move_clock(clock, planned)
+            self._log(
+                EnquiryStep.holding_reply,
+                step.by,
+                f"Holding reply {self._by(via)}: now expected by {day_text(planned.due_day)} "
+                f"(was {day_text(previous)})",
+                {"reasons": step.reasons, "via": via},
+            )
+            self._write(
+                via,
+                LetterKind.enquiry_holding_reply,
+                "holding_reply",
+                due=planned.due,
+                reasons=step.reasons,
+            )
+        return self._status_model()
+
+    @holding_reply.validator
+    def _validate_holding_reply(self, step: HoldingReply) -> None:
+        self._check(EnquiryStep.holding_reply, step)
+        self._check_via(step.via)
+        clock = self._clocks.get(CURRENT_CLOCK[self._state])
+        if clock is None or not clock.open:
+            raise ValueError("There is no reply due on this enquiry to send a holding reply for.")
+        if workflow.now() >= clock.due:
+            raise ValueError(
+                f"The reply was due by the end of {day_text(clock.due_day)} and that has passed: "
+                "a holding reply must go before the deadline. Reply now."
+            )
+        if step.estimated_date <= clock.due_day:
+            raise ValueError(
+                "The estimated date must be after the current due date "
+                f"({day_text(clock.due_day)})."
+            )
+        if step.estimated_date > (workflow.now() + HOLDING_REPLY_HORIZON).date():
+            raise ValueError(
+                "Give an estimated date within the next 3 months; if it will take longer, pass "
+                "the enquiry to the team that will fix it, or record a service request."
+            )
+
+    @workflow.update
+    async def pass_to_team(self, step: PassToTeam) -> EnquiryStatus:
+        async with self._step(EnquiryStep.pass_to_team, step):
+            via = self._via(step.via)
+            planned = await self._plan_one(self._team_rule())
+            self._meet(ClockKey.enquiry_reply)
+            self._restart_clock(planned)
+            self._team = step.team
+            if step.owner:
+                self._owner = step.owner
+            self._state = EnquiryState.with_team
+            self._log(
+                EnquiryStep.pass_to_team,
+                step.by,
+                f"Passed to {step.team}"
+                + (f" ({step.owner.name})" if step.owner else "")
+                + f"; resident told {self._by(via)}; team to reply by {day_text(planned.due_day)}",
+                {"next_steps": step.next_steps, "via": via},
+            )
+            self._write(
+                via,
+                LetterKind.enquiry_passed_to_team,
+                "passed_to_team",
+                team=step.team,
+                next_steps=step.next_steps,
+                due=planned.due,
+            )
+        return self._status_model()
+
+    @pass_to_team.validator
+    def _validate_pass_to_team(self, step: PassToTeam) -> None:
+        self._check(EnquiryStep.pass_to_team, step)
+        self._check_via(step.via)
+
+    @workflow.update
+    async def record_update_preference(self, step: RecordUpdatePreference) -> EnquiryStatus:
+        async with self._step(EnquiryStep.record_update_preference, step):
+            self._update_preference = step.method
+            self._log(
+                EnquiryStep.record_update_preference,
+                step.by,
+                f"The resident wants updates by {step.method.value}",
+            )
+        return self._status_model()
+
+    @record_update_preference.validator
+    def _validate_update_preference(self, step: RecordUpdatePreference) -> None:
+        self._check(EnquiryStep.record_update_preference, step)
+        self._check_via(PREFERENCE_VIA[step.method])
+
+    @workflow.update
+    async def record_service_request(self, step: RecordEnquiryServiceRequest) -> EnquiryStatus:
+        async with self._step(EnquiryStep.record_service_request, step):
+            via = self._via(step.via)
+            planned = await self._plan_one(
+                DeadlineRule(key=ClockKey.service_request_target, on_date=step.target_date)
+            )
+            self._meet(ClockKey.enquiry_reply)
+            self._set_clock(planned)
+            self._service_request = step.description
+            self._state = EnquiryState.service_request
+            self._log(
+                EnquiryStep.record_service_request,
+                step.by,
+                f"Recorded as a service request, target {day_text(planned.due_day)}; resident "
+                f"told {self._by(via)}",
+                {"description": step.description, "via": via},
+            )
+            self._write(
+                via,
+                LetterKind.enquiry_service_request,
+                "service_request",
+                message=step.description,
+                due=planned.due,
+            )
+        return self._status_model()
+
+    @record_service_request.validator
+    def _validate_service_request(self, step: RecordEnquiryServiceRequest) -> None:
+        self._check(EnquiryStep.record_service_request, step)
+        self._check_via(step.via)
+        if step.target_date < workflow.now().date():
+            raise ValueError("The target date is in the past: give the date we aim to finish by.")
+
+    @workflow.update
+    async def raise_complaint(self, step: RaiseComplaint) -> EnquiryStatus:
+        async with self._step(EnquiryStep.raise_complaint, step):
+            reference = await self._start_complaint(
+                step,
+                received_at=workflow.now(),
+                description=(
+                    f"Unhappy with how service request {self._lodge.reference} is being "
+                    f"handled: {step.dissatisfaction}"
+                ),
+                outcome_sought=None,
+            )
+            self._log(
+                EnquiryStep.raise_complaint,
+                step.by,
+                f"Complaint {reference} raised about how the request is handled; the service "
+                "request carries on",
+                {"linked_reference": reference},
+            )
+        return self._status_model()
+
+    @raise_complaint.validator
+    def _validate_raise_complaint(self, step: RaiseComplaint) -> None:
+        self._check(EnquiryStep.raise_complaint, step)
+        self._complainant(step.contact)
+
+    @workflow.update
+    async def convert(self, step: Convert) -> EnquiryStatus:
+        async with self._step(EnquiryStep.convert, step):
+            lodge = self._lodge
+            reference = await self._start_complaint(
+                step,
+                received_at=lodge.received_at,  # the complaint's clocks count from first contact
+                description=f"{lodge.subject}\n\n{lodge.message}"[:20000],
+                outcome_sought=step.outcome_sought,
+            )
+            self._log(
+                EnquiryStep.convert,
+                step.by,
+                f"Converted to complaint {reference}, counted from the enquiry's receipt",
+                {"linked_reference": reference},
+            )
+            self._close(EnquiryOutcome.converted_to_complaint)
+        return self._status_model()
+
+    @convert.validator
+    def _validate_convert(self, step: Convert) -> None:
+        self._check(EnquiryStep.convert, step)
+        self._complainant(step.contact)
+
+    @workflow.update
+    async def close(self, step: CloseEnquiry) -> EnquiryStatus:
+        async with self._step(EnquiryStep.close, step):
+            self._log(EnquiryStep.close, step.by, f"Closed without a reply: {step.reason}")
+            self._close(EnquiryOutcome.closed_without_reply)
+        return self._status_model()
+
+    @close.validator
+    def _validate_close(self, step: CloseEnquiry) -> None:
+        self._check(EnquiryStep.close, step)
+
+    # ------------------------------------------------------- step plumbing
+
+    def _allowed(self) -> frozenset[Any]:
+        return ALLOWED_ENQUIRY_STEPS[self._state]
+
+    def _check(self, name: StrEnum, step: Any) -> None:
+        allowed = self._allowed()
+        if name not in allowed:
+            possible = ", ".join(sorted(s.value for s in allowed)) or "none: it is closed"
+            raise rejected(
+                f"'{name.value}' is not possible while the enquiry is "
+                f"{self._state.value.replace('_', ' ')}. Steps possible now: {possible}."
+            )
+
+    def _via(self, asked: ReplyVia | None) -> ReplyVia:
+        """How a reply goes when staff do not say: the update preference the resident gave, else
+        their preferred contact, else whatever we can reach them by."""
+        if asked:
+            return asked
+        if self._update_preference:
+            return PREFERENCE_VIA[self._update_preference]
+        person = self._lodge.enquirer
+        preferred = {
+            ContactMethod.email: ReplyVia.email,
+            ContactMethod.post: ReplyVia.letter,
+            ContactMethod.phone: ReplyVia.phone,
+        }[person.preferred_contact]
+        if self._can_write(preferred):
+            return preferred
+        for via in (ReplyVia.email, ReplyVia.letter, ReplyVia.phone):
+            if self._can_write(via):
+                return via
+        return ReplyVia.social_media
+
+    def _can_write(self, via: ReplyVia) -> bool:
+        person = self._lodge.enquirer
+        if via is ReplyVia.email:
+            return person.email is not None
+        if via is ReplyVia.letter:
+            return person.address is not None
+        if via is ReplyVia.phone:
+            return person.phone is not None
+        return True
+
+    def _check_via(self, via: ReplyVia | None) -> None:
+        if via is None:
+            return
+        if via is ReplyVia.email and not self._can_write(via):
+            raise ValueError(
+                "There is no email address on this enquiry: reply by letter, phone or social "
+                "media, or ask the resident for an email address."
+            )
+        if via is ReplyVia.letter and not self._can_write(via):
+            raise ValueError(
+                "There is no postal address on this enquiry: reply by email, phone or social "
+                "media, or ask the resident for an address."
+            )
+        if via is ReplyVia.phone and not self._can_write(via):
+            raise ValueError("There is no phone number on this enquiry: choose another way.")
+
+    def _by(self, via: ReplyVia) -> str:
+        return {
+            ReplyVia.email: "by email",
+            ReplyVia.letter: "by letter",
+            ReplyVia.phone: "by phone",
+            ReplyVia.social_media: "on social media",
+        }[via]
+
+    def _write(self, via: ReplyVia, kind: LetterKind, key: str, **context: Any) -> None:
+        """A written reply goes through the letters; a reply by phone or social media is one
+        staff made themselves, and the timeline holds what they said."""
+        if via not in WRITTEN:
+            return
+        self._written += 1
+        delivery = Delivery.email if via is ReplyVia.email else Delivery.post
+        self._letter(kind, f"{key}:{self._written}", delivery=delivery, **context)
+
+    def _team_rule(self) -> DeadlineRule:
+        key = ClockKey.team_reply
+        return DeadlineRule(key=key, after=workflow.now(), working_days=WORKING_DAYS[key])
+
+    def _restart_clock(self, planned: PlannedDeadline) -> None:
+        """The team owes a fix or an update every 5 working days: each round is a fresh clock,
+        numbered so its reminder and breach letters are its own."""
+        previous = self._clocks.get(planned.key)
+        clock = self._set_clock(planned)
+        if previous:
+            clock.extensions = previous.extensions + 1
+
+    def _complainant(self, contact: Resident | None) -> Resident:
+        if contact:
+            return contact
+        try:
+            return self._lodge.enquirer.as_resident()
+        except ValueError as err:
+            raise ValueError(
+                "A complaint needs an email or postal address for its letters and this enquiry "
+                "has neither: give the resident's contact details (contact)."
+            ) from err
+
+    async def _start_complaint(
+        self,
+        step: Convert | RaiseComplaint,
+        received_at: datetime,
+        description: str,
+        outcome_sought: str | None,
+    ) -> str:
+        reference = new_reference("CMP", workflow.random())
+        lodge = LodgeComplaint(
+            reference=reference,
+            resident=self._complainant(step.contact),
+            channel=COMPLAINT_CHANNEL[self._lodge.channel],
+            received_at=received_at,
+            description=description,
+            points=step.points,
+            outcome_sought=outcome_sought,
+            owner=self._owner,
+            lodged_by=step.by,
+            linked_reference=self._lodge.reference,
+            letter_retry_pause_seconds=self._lodge.letter_retry_pause_seconds,
+        )
+        await workflow.start_child_workflow(
+            "ComplaintWorkflow",
+            lodge,
+            id=f"complaint-{reference}",
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=f"Complaint {reference}",
+        )
+        self._linked.append(reference)
+        return reference
+
+    # --------------------------------------------------------------- hooks
+
+    def _finished(self) -> bool:
+        return self._state is EnquiryState.closed
+
+    def _close(self, outcome: EnquiryOutcome) -> None:
+        self._stop_clocks(tuple(self._clocks))
+        self._state, self._outcome = EnquiryState.closed, outcome
+        self._closed_at = workflow.now()
+        self._log("closed", None, f"Enquiry closed: {outcome.value.replace('_', ' ')}")
+
+    def _stage_and_status(self) -> tuple[str, str]:
+        return ("closed" if self._state is EnquiryState.closed else "enquiry"), self._state.value
+
+    def _snapshot(self, status: Any) -> dict[str, Any]:
+        person = self._lodge.enquirer
+        return {
+            "resident_name": person.name,
+            "postcode": person.address.postcode if person.address else None,
+            "channel": self._lodge.channel.value,
+            "received_at": self._lodge.received_at,
+            "closure_reason": self._outcome.value if self._outcome else None,
+        }
+
+    def _details(self, status: Any) -> list[str]:
+        return [
+            f"**enquiry — {self._state.value.replace('_', ' ')}**"
+            + (f" ({self._outcome.value.replace('_', ' ')})" if self._outcome else "")
+            + (f", with {self._team}" if self._team else "")
+        ]
+
+    def _status_model(self) -> EnquiryStatus:
+        lodge = self._lodge
+        clocks: list[Clock] = list(self._clocks.values())
+        return EnquiryStatus(
+            reference=lodge.reference,
+            workflow_id=workflow.info().workflow_id,
+            state=self._state,
+            outcome=self._outcome,
+            owner=self._owner,
+            team=self._team,
+            enquirer=lodge.enquirer,
+            channel=lodge.channel,
+            received_at=lodge.received_at,
+            received_on=self._received_on,
+            subject=lodge.subject,
+            message=lodge.message,
+            addressed_to=lodge.addressed_to,
+            addressed_to_executive=lodge.addressed_to_executive,
+            public_post=lodge.public_post,
+            suggested_public_reply=self._suggested_public_reply,
+            update_preference=self._update_preference,
+            service_request=self._service_request,
+            clocks=clocks,
+            next_deadline=self._next_deadline(),
+            overdue=self._overdue(),
+            allowed_steps=sorted(self._allowed()),
+            linked_references=list(self._linked),
+            letters=list(self._letter_keys),
+            pending_effects=len(self._effects),
+            letters_failing=sorted(self._failing),
+            timeline=[
+                TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary)
+                for e in self._timeline
+            ],
+            closed_at=self._closed_at,
+        )
