@@ -6,9 +6,23 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from admin.routes import api, auth, cases, codec, health, intake, public, queues, staff
+from admin.routes import (
+    api,
+    auth,
+    cases,
+    codec,
+    enquiries,
+    health,
+    inbound,
+    intake,
+    public,
+    queues,
+    staff,
+)
 
 
 def register(app: FastAPI) -> None:
-    for module in (health, auth, public, queues, cases, intake, staff, api, codec):
+    for module in (health, auth, public, inbound, queues, cases, enquiries, intake, staff, api):
+        app.include_router(module.router)
+    for module in (codec,):
         app.include_router(module.router)
