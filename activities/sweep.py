@@ -23,7 +23,6 @@ from temporalio.client import Client, WorkflowExecution
 from activities.deadlines import calendar_from_settings
 from activities.settings import Settings
 from admin.accounts import AccountStore, Role
-from domain.complaint import workflow_id
 from domain.letters import Delivery
 from domain.sweep import (
     AT_RISK_QUERY,
@@ -45,7 +44,7 @@ from workflows import search_attributes as sa
 SWEEP_REFERENCE = "SWEEP"
 TEAM_RECIPIENT = "team"
 MAX_LISTED = 200  # cases listed per section; the count is always the query's full count
-_COMPLAINT_PREFIX = workflow_id("")  # "complaint-"
+CASE_PREFIXES = ("complaint-", "enquiry-")
 
 
 def at_risk_query(cutoff: datetime) -> str:
@@ -61,7 +60,10 @@ def sweep_letter_key(day: date, recipient_id: str) -> str:
 def _case(execution: WorkflowExecution) -> SweepCase:
     attrs = execution.typed_search_attributes
     return SweepCase(
-        reference=execution.id.removeprefix(_COMPLAINT_PREFIX),
+        reference=next(
+            (execution.id.removeprefix(p) for p in CASE_PREFIXES if execution.id.startswith(p)),
+            execution.id,
+        ),
         workflow_id=execution.id,
         stage=attrs.get(sa.CASE_STAGE),
         status=attrs.get(sa.CASE_STATUS),

@@ -13,10 +13,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 # `NextDeadline < "<close of business of the next working day, plus one second>"`, filled in per
 # day: deadlines fall at close of business exactly, and the dev server's SQL visibility does not
 # match a datetime equal to the one in the query (so `<=` would miss them).
-OPEN_COMPLAINTS = 'CaseType = "complaint" AND ExecutionStatus = "Running"'
-OVERDUE_QUERY = f"{OPEN_COMPLAINTS} AND Overdue = true"
-AT_RISK_QUERY = f"{OPEN_COMPLAINTS} AND Overdue = false AND NextDeadline < "
-LETTERS_FAILING_QUERY = 'CaseType = "complaint" AND LetterFailing = true'
+CASES = 'CaseType IN ("complaint", "enquiry")'
+OPEN_CASES = f'{CASES} AND ExecutionStatus = "Running"'
+OVERDUE_QUERY = f"{OPEN_CASES} AND Overdue = true"
+AT_RISK_QUERY = f"{OPEN_CASES} AND Overdue = false AND NextDeadline < "
+LETTERS_FAILING_QUERY = f"{CASES} AND LetterFailing = true"
 
 
 class DailySweep(BaseModel):
@@ -76,7 +77,7 @@ class SweepReport(BaseModel):
     @property
     def subject(self) -> str:
         return (
-            f"Complaints sweep {self.day:%a %d %b %Y}: {self.overdue.total} overdue, "
+            f"Daily sweep {self.day:%a %d %b %Y}: {self.overdue.total} overdue, "
             f"{self.at_risk.total} at risk, {self.letters_failing.total} with a letter failing"
         )
 

@@ -69,8 +69,9 @@ def _text_section(section: SweepSection) -> str:
 
 def render_sweep_report(report: SweepReport, settings: Settings) -> RenderedLetter:
     intro = (
-        f"The daily sweep of open complaints for {report.day:%A %d %B %Y}. At risk means the next "
-        f"deadline falls by close of business on {_when(report.at_risk_cutoff)}."
+        f"The daily sweep of open complaints and enquiries for {report.day:%A %d %B %Y}. "
+        "At risk means the next deadline falls by close of business on "
+        f"{_when(report.at_risk_cutoff)}."
     )
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

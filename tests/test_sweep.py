@@ -30,12 +30,13 @@ from activities.settings import Settings
 from activities.sweep import at_risk_query, sweep_letter_key
 from admin.accounts import AccountStore, NewAccount
 from domain.complaint import Status, workflow_id
+from domain.enquiry import enquiry_workflow_id
 from domain.sweep import LETTERS_FAILING_QUERY, OVERDUE_QUERY, DailySweep, SweepResult
 from records.store import RecordsStore
-from starter.cases import lodge, perform_step
+from starter.cases import lodge, lodge_enquiry, perform_step
 from tests.conftest import start_dev_server
 from tests.fakes.sendgrid_server import FakeSendGrid
-from tests.support import JO, complaint, london, travel_to
+from tests.support import JO, complaint, enquiry, london, travel_to
 from worker.__main__ import build_worker
 from worker.setup import SWEEP_CRON, ensure_daily_sweep_schedule
 from workflows import search_attributes as sa
@@ -148,13 +149,21 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     overdue = complaint(overdue_received + timedelta(hours=1), owner=JO.model_dump())
     at_risk = complaint(at_risk_received + timedelta(hours=1))
     fine = complaint(datetime.now(UTC))
+    # an enquiry owed a reply by the end of the next working day, a week and more ago
+    late_enquiry = enquiry(overdue_received + timedelta(hours=1), channel="help_email")
     for case in (overdue, at_risk, fine):
         await lodge(client, case, settings.task_queue)
+    await lodge_enquiry(client, late_enquiry, settings.task_queue)
     ids = {c.reference: workflow_id(c.reference) for c in (overdue, at_risk, fine)}
+    ids[late_enquiry.reference] = enquiry_workflow_id(late_enquiry.reference)
     # visibility is eventually consistent: wait until it shows the breach before sweeping
     await until(
         lambda: found(client, f'{OVERDUE_QUERY} AND WorkflowId = "{ids[overdue.reference]}"'),
         what="the overdue case in visibility",
+    )
+    await until(
+        lambda: found(client, f'{OVERDUE_QUERY} AND WorkflowId = "{ids[late_enquiry.reference]}"'),
+        what="the overdue enquiry in visibility",
     )
     risk_query = at_risk_query(calendar.close_of_business(cutoff_day))
     await until(
@@ -174,6 +183,8 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     assert fine.reference not in overdue_refs + at_risk_refs
     row = next(c for c in report.overdue.cases if c.reference == overdue.reference)
     assert (row.stage, row.status, row.owner) == ("triage", "awaiting_triage", JO.id)
+    late = next(c for c in report.overdue.cases if c.reference == late_enquiry.reference)
+    assert (late.stage, late.status, late.workflow_id) == ("enquiry", "open", ids[late.reference])
     assert row.workflow_id == ids[overdue.reference]
     risky = next(c for c in report.at_risk.cases if c.reference == at_risk.reference)
     assert risky.next_deadline == calendar.close_of_business(cutoff_day)
@@ -186,7 +197,7 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     team_file = outbox / f"{sweep_letter_key(day, 'team')}.eml"
     message = message_from_bytes(team_file.read_bytes(), policy=default_policy)
     assert settings.team_inbox in message["To"]
-    assert message["Subject"] == report.subject
+    assert message["Subject"].strip() == report.subject  # folded after "Subject:" when long
     html = message.get_body(("html",)).get_content()
     text = message.get_body(("plain",)).get_content()
     for body in (html, text):
@@ -265,7 +276,9 @@ async def test_a_failing_letter_is_found_swept_and_sent_once_on_recovery(dev_env
             await lodge(client, case, settings.task_queue)
             # the documented query finds it while the letter keeps failing
             query = f'{LETTERS_FAILING_QUERY} AND WorkflowId = "{wid}"'
-            assert LETTERS_FAILING_QUERY == 'CaseType = "complaint" AND LetterFailing = true'
+            assert LETTERS_FAILING_QUERY == (
+                'CaseType IN ("complaint", "enquiry") AND LetterFailing = true'
+            )
             assert await until(lambda: found(client, query), 180, "LetterFailing=true") == [wid]
             assert fake.requests and not accepted_for(ref, "complaint_received")
 
