@@ -1,5 +1,7 @@
-"""How long a complaint's workflow history gets: a full two-stage case (every step, one standard
-extension per stage, reminders) on the time-skipping server, with the real activities.
+"""How long a case's workflow history gets, on the time-skipping server with the real activities:
+a full two-stage complaint (every step, one standard extension per stage, reminders) and a complex
+enquiry (email confirmation, passed to a team, update preference, a holding reply, three progress
+updates with their reminders, the closing reply).
 
     .venv/bin/python bench/history_length.py
 
@@ -24,7 +26,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from activities.settings import Settings
 from domain.complaint import workflow_id
 from records.store import RecordsStore
-from tests.support import JO, SAM, complaint, london, settle, step, travel_to
+from tests.support import (
+    JO,
+    SAM,
+    complaint,
+    enquiry,
+    enquiry_step,
+    london,
+    settle,
+    start_enquiry,
+    step,
+    travel_to,
+)
 from worker.__main__ import build_worker
 from worker.client import exit_now
 from worker.setup import register_search_attributes
@@ -96,10 +109,36 @@ async def main() -> None:
                     print(f"{kind:<60} {count[kind]:>4} events {n / 1024:>7.1f} KiB")
             letters = len(store.letters(ref))
             entries = len(store.events(ref))
+
+            received = london(2027, 6, 1, 9)
+            await travel_to(env, received)
+            enq = enquiry(received, channel="help_email")
+            eref = enq.reference
+            ehandle = await start_enquiry(c, enq, settings.task_queue)
+            await enquiry_step(
+                c, eref, "pass_to_team", by=JO.id, team="Repairs team", next_steps="Survey"
+            )
+            await enquiry_step(c, eref, "record_update_preference", by=JO.id, method="email")
+            await travel_to(env, london(2027, 6, 7, 12))
+            await enquiry_step(
+                c, eref, "holding_reply", by=JO.id, estimated_date="2027-06-11", reasons="r"
+            )
+            for week in (10, 16, 22):
+                await travel_to(env, london(2027, 6, week, 12))
+                await enquiry_step(c, eref, "reply", by=JO.id, message="Update", closes=False)
+            await enquiry_step(c, eref, "reply", by=JO.id, message="Fixed")
+            await ehandle.result()
+            ehistory = await ehandle.fetch_history()
+            esize = len(ehistory.to_json().encode())
+            eletters = len(store.letters(eref))
     await env.shutdown()
     print(f"full two-stage case: {len(history.events)} history events, {size / 1024:.0f} KiB")
     print(f"letters sent: {letters}; timeline entries: {entries}")
     print(f"wall time on the time-skipping server: {elapsed:.1f} s")
+    print(
+        f"complex enquiry: {len(ehistory.events)} history events, {esize / 1024:.0f} KiB; "
+        f"letters sent: {eletters}"
+    )
 
 
 if __name__ == "__main__":
