@@ -13,7 +13,18 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from tests.processes import free_port
-from tests.support import JO, complaint, london, settle, start, step, travel_to
+from tests.support import (
+    JO,
+    complaint,
+    enquiry,
+    enquiry_step,
+    london,
+    settle,
+    start,
+    start_enquiry,
+    step,
+    travel_to,
+)
 from worker.__main__ import build_worker
 from worker.observability import JsonFormatter, runtime
 
@@ -46,13 +57,25 @@ async def test_metrics_count_cases_steps_and_letters(env, settings, store):
             handle = await start(client, case, settings.task_queue)
             await step(client, case.reference, "accept", by=JO.id)
             await settle(handle)
+            enq = enquiry(received, channel="help_email")
+            enquiry_handle = await start_enquiry(client, enq, settings.task_queue)
+            await enquiry_step(
+                client, enq.reference, "pass_to_team", by=JO.id, team="Repairs", next_steps="x"
+            )
             with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
                 text = response.read().decode()
             details = await handle.query("__temporal_workflow_metadata")
+            enquiry_details = await enquiry_handle.query("__temporal_workflow_metadata")
     assert re.search(r'complaints_opened\{[^}]*channel="online_form"[^}]*\} 1', text)
     assert re.search(r'complaint_steps\{[^}]*step="accept"[^}]*\} 1', text)
     assert re.search(r'letters_sent\{[^}]*kind="complaint_received"[^}]*\} 1', text)
+    assert re.search(r'enquiries_opened\{[^}]*channel="help_email"[^}]*\} 1', text)
+    assert re.search(r'enquiry_steps\{[^}]*step="pass_to_team"[^}]*\} 1', text)
+    assert re.search(r'letters_sent\{[^}]*kind="enquiry_received"[^}]*\} 1', text)
     assert "temporal_workflow_completed" in text or "temporal_request" in text  # the SDK's own
     current = details.current_details
     assert "stage1" in current and "awaiting acknowledgement" in current
     assert "Ann Example" not in current and case.description not in current
+    current = enquiry_details.current_details
+    assert "enquiry — with team" in current and "Team: fix or update the resident" in current
+    assert "Ann Example" not in current and enq.message not in current
