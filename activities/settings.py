@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from email.utils import parseaddr
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,6 +49,14 @@ class Settings(BaseModel):
     # operations
     log_format: str = Field(default="", pattern="^(|json|text)$")  # "" = json in production
     metrics_address: str | None = None  # e.g. 127.0.0.1:9464; make run sets that
+    # email intake (admin/routes/inbound.py): SendGrid Inbound Parse posts to
+    # /inbound/sendgrid/<inbound_parse_secret>; unset turns the endpoint off (404)
+    inbound_parse_secret: str | None = Field(default=None, repr=False)
+    # optional HTTP basic auth on top (https://user:password@host/... in SendGrid): both or neither
+    inbound_parse_user: str | None = None
+    inbound_parse_password: str | None = Field(default=None, repr=False)
+    # mail to these (lower case) goes straight to the customer resolution team
+    executive_addresses: tuple[str, ...] = Field(default=())
 
     @property
     def production(self) -> bool:
@@ -63,6 +72,25 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return tuple(date.fromisoformat(p.strip()) for p in value.split(",") if p.strip())
         return value
+
+    @field_validator("executive_addresses", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            # "Jane Smith <ceo@example.org>" or just the address
+            return tuple(parseaddr(str(p))[1].lower() for p in value if str(p).strip())
+        return value
+
+    @model_validator(mode="after")
+    def _inbound_basic_auth_pair(self) -> Settings:
+        if bool(self.inbound_parse_user) != bool(self.inbound_parse_password):
+            raise ValueError(
+                "INBOUND_PARSE_USER and INBOUND_PARSE_PASSWORD go together: set both (HTTP basic "
+                "auth on the email intake endpoint) or neither"
+            )
+        return self
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -88,6 +116,10 @@ class Settings(BaseModel):
             "payload_keys": "PAYLOAD_KEYS",
             "log_format": "LOG_FORMAT",
             "metrics_address": "METRICS_ADDRESS",
+            "inbound_parse_secret": "INBOUND_PARSE_SECRET",
+            "inbound_parse_user": "INBOUND_PARSE_USER",
+            "inbound_parse_password": "INBOUND_PARSE_PASSWORD",
+            "executive_addresses": "EXECUTIVE_ADDRESSES",
         }
         values: dict[str, object] = {k: env[v] for k, v in fields.items() if env.get(v)}
         landlord = {

@@ -332,6 +332,7 @@ class EnquiryStatus(Strict):
     addressed_to: str | None = None
     addressed_to_executive: bool = False
     public_post: bool = False
+    message_id: str | None = None
     suggested_public_reply: str | None = None
     update_preference: UpdatePreference | None = None
     service_request: str | None = None

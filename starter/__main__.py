@@ -1,13 +1,22 @@
-"""`python -m starter`: lodge complaints, perform staff steps and show a case from the shell.
+"""`python -m starter`: lodge complaints and enquiries, perform staff steps and show a case.
 
     python -m starter lodge --name "Ann Example" --email ann@example.org --channel phone \\
         --description "Repair not done" --point "Boiler repair missed twice"
     python -m starter lodge --json complaint.json
+    python -m starter lodge-enquiry --channel letter --name "Ann Example" \\
+        --address-line "1 High Street" --address-line Sevenoaks --postcode "TN13 1AA" \\
+        --subject "Rent statement" --message "Please send my rent statement."
+    python -m starter lodge-enquiry --json enquiry.json
     python -m starter step CMP-ABCD-EFGH accept --by officer.jo
     python -m starter step CMP-ABCD-EFGH acknowledge --json ack.json
-    python -m starter status CMP-ABCD-EFGH
+    python -m starter step ENQ-ABCD-EFGH reply --by ali.advisor --set message="Sent today"
+    python -m starter status ENQ-ABCD-EFGH
 
-Exit codes: 0 done, 1 the case refused the step or was not found, 2 bad input.
+`step` and `status` take either kind of case: a reference starting ENQ- is an enquiry, any other
+a complaint; the steps each allows differ (see `step --help`).
+
+Exit codes: 0 done, 1 the case refused the step, was not found or Temporal could not be reached,
+2 bad input (the message names the field or flag).
 """
 
 from __future__ import annotations
@@ -25,14 +34,27 @@ from pydantic import ValidationError
 from temporalio.service import RPCError
 
 from activities.settings import Settings
+from domain.clocks import Clock
 from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint
+from domain.enquiry import (
+    CHANNEL_LABELS,
+    ENQUIRY_STEP_MODELS,
+    EnquiryChannel,
+    EnquiryStatus,
+    LodgeEnquiry,
+)
 from domain.people import Channel, ComplainantType, ContactMethod
 from starter.cases import (
     CaseNotFound,
     StepRejected,
     describe_validation_error,
+    enquiry_status,
+    is_enquiry,
     lodge,
+    lodge_enquiry,
     new_complaint_reference,
+    new_enquiry_reference,
+    perform_enquiry_step,
     perform_step,
     status,
 )
@@ -46,6 +68,10 @@ from worker.client import (
 from worker.codec import PayloadKeyError
 
 LONDON = ZoneInfo("Europe/London")
+
+
+# every step of either kind of case; which applies depends on the reference (see run)
+STEP_CHOICES = sorted({s.value for s in STEP_MODELS} | {s.value for s in ENQUIRY_STEP_MODELS})
 
 
 class BadInput(Exception):
@@ -81,9 +107,59 @@ def parser() -> argparse.ArgumentParser:
     lo.add_argument("--aware-date", help="YYYY-MM-DD: when the resident became aware")
     lo.add_argument("--lodged-by", help="staff id")
 
-    st = sub.add_parser("step", help="perform a staff step on a case")
-    st.add_argument("reference")
-    st.add_argument("step", choices=[s.value for s in STEP_MODELS])
+    le = sub.add_parser("lodge-enquiry", help="lodge an enquiry and print its reference")
+    le.add_argument("--json", type=Path, help="a JSON file with the whole enquiry (- for stdin)")
+    le.add_argument("--reference", help="normally generated")
+    le.add_argument(
+        "--channel",
+        choices=[c.value for c in EnquiryChannel],
+        help="how the resident got in touch; sets the reply clock (letter, team_email, "
+        "callback: 5 working days; the rest: the next working day)",
+    )
+    le.add_argument("--name")
+    le.add_argument("--email")
+    le.add_argument("--phone")
+    le.add_argument("--address-line", action="append", dest="address_lines", default=[])
+    le.add_argument("--postcode")
+    le.add_argument("--social-handle")
+    le.add_argument("--preferred-contact", choices=[c.value for c in ContactMethod])
+    le.add_argument("--adjustments", help="reasonable adjustments the resident needs")
+    le.add_argument(
+        "--received-at",
+        help="when the resident got in touch, ISO 8601 (no offset = UK time); default now",
+    )
+    le.add_argument("--subject")
+    le.add_argument("--message")
+    le.add_argument("--addressed-to", help="the team or person the resident wrote to or asked for")
+    le.add_argument(
+        "--executive",
+        action="store_true",
+        default=None,
+        help="addressed to the chief executive or a director: routed to the resolution team",
+    )
+    le.add_argument(
+        "--public-post",
+        action="store_true",
+        default=None,
+        help="social_media only: posted publicly, not a private message",
+    )
+    le.add_argument("--callback-from-id", help="callback: staff id of the person asked for")
+    le.add_argument("--callback-from-name")
+    le.add_argument("--callback-from-email")
+    le.add_argument("--returns-on", help="callback: YYYY-MM-DD the person asked for is back")
+    le.add_argument("--lodged-by", help="staff id")
+
+    st = sub.add_parser(
+        "step",
+        help="perform a staff step on a case",
+        description="Perform a staff step. Complaint steps: "
+        + ", ".join(STEP_MODELS)
+        + ". Enquiry (ENQ-) steps: "
+        + ", ".join(ENQUIRY_STEP_MODELS)
+        + ".",
+    )
+    st.add_argument("reference", help="CMP-... for a complaint, ENQ-... for an enquiry")
+    st.add_argument("step", choices=STEP_CHOICES, metavar="STEP", help="one of the steps above")
     st.add_argument("--json", type=Path, help="the step's fields as a JSON file (- for stdin)")
     st.add_argument("--by", help="staff id of who does the step")
     st.add_argument(
@@ -94,8 +170,8 @@ def parser() -> argparse.ArgumentParser:
         help="a field of the step (VALUE parsed as JSON where it can be)",
     )
 
-    ss = sub.add_parser("status", help="show a case")
-    ss.add_argument("reference")
+    ss = sub.add_parser("status", help="show a case (a complaint or an enquiry)")
+    ss.add_argument("reference", help="CMP-... for a complaint, ENQ-... for an enquiry")
     ss.add_argument("--json", action="store_true", help="print the whole status as JSON")
     return p
 
@@ -165,6 +241,51 @@ def complaint_from_args(args: argparse.Namespace) -> LodgeComplaint:
     return LodgeComplaint.model_validate(data)
 
 
+def enquiry_from_args(args: argparse.Namespace) -> LodgeEnquiry:
+    data: dict[str, Any] = _read_json(args.json) if args.json else {}
+    enquirer: dict[str, Any] = dict(data.get("enquirer", {}))
+    for field, value in (
+        ("name", args.name),
+        ("email", args.email),
+        ("phone", args.phone),
+        ("social_handle", args.social_handle),
+        ("preferred_contact", args.preferred_contact),
+        ("reasonable_adjustments", args.adjustments),
+    ):
+        if value is not None:
+            enquirer[field] = value
+    if args.address_lines or args.postcode:
+        enquirer["address"] = {"lines": args.address_lines, "postcode": args.postcode}
+    data["enquirer"] = enquirer
+    callback: dict[str, Any] = dict(data.get("callback_from") or {})
+    for field, value in (
+        ("id", args.callback_from_id),
+        ("name", args.callback_from_name),
+        ("email", args.callback_from_email),
+    ):
+        if value is not None:
+            callback[field] = value
+    if callback:
+        data["callback_from"] = callback
+    for field, value in (
+        ("reference", args.reference),
+        ("channel", args.channel),
+        ("subject", args.subject),
+        ("message", args.message),
+        ("addressed_to", args.addressed_to),
+        ("addressed_to_executive", args.executive),
+        ("public_post", args.public_post),
+        ("callback_from_returns_on", args.returns_on),
+        ("lodged_by", args.lodged_by),
+    ):
+        if value is not None:
+            data[field] = value
+    data.setdefault("reference", new_enquiry_reference())
+    if args.received_at or "received_at" not in data:
+        data["received_at"] = _received_at(args.received_at)
+    return LodgeEnquiry.model_validate(data)
+
+
 def step_payload(args: argparse.Namespace) -> dict[str, Any]:
     data: dict[str, Any] = _read_json(args.json) if args.json else {}
     if args.by:
@@ -180,15 +301,49 @@ def step_payload(args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
-def show(case: ComplaintStatus) -> str:
+def show(case: ComplaintStatus | EnquiryStatus) -> str:
+    if isinstance(case, EnquiryStatus):
+        return show_enquiry(case)
     lines = [
         f"{case.reference}  {case.stage.value} / {case.status.value}"
         + (f" ({case.closure_reason.value})" if case.closure_reason else ""),
         f"owner: {case.owner.name + ' (' + case.owner.id + ')' if case.owner else 'unassigned'}",
         f"overdue: {'YES' if case.overdue else 'no'}",
         "deadlines:",
+        *_clock_lines(case.clocks),
     ]
-    for c in case.clocks:
+    lines.append("steps possible now: " + (", ".join(case.allowed_steps) or "none"))
+    lines.append("timeline:")
+    lines += [f"  {t.at:%Y-%m-%d %H:%M}Z  {t.summary}" for t in case.timeline]
+    return "\n".join(lines)
+
+
+def show_enquiry(case: EnquiryStatus) -> str:
+    received = f"{case.received_at.astimezone(LONDON):%a %d %b %Y %H:%M}"
+    if case.received_on and case.received_on != case.received_at.astimezone(LONDON).date():
+        received += f" (counts as {case.received_on:%a %d %b %Y})"
+    lines = [
+        f"{case.reference}  enquiry / {case.state.value}"
+        + (f" ({case.outcome.value})" if case.outcome else ""),
+        f"channel: {CHANNEL_LABELS[case.channel]}"
+        + (f", to {case.addressed_to}" if case.addressed_to else "")
+        + (" (chief executive or a director)" if case.addressed_to_executive else ""),
+        f"received: {received}",
+        f"owner: {case.owner.name + ' (' + case.owner.id + ')' if case.owner else 'unassigned'}"
+        + (f"; team: {case.team}" if case.team else ""),
+        f"overdue: {'YES' if case.overdue else 'no'}",
+        "deadlines:",
+        *_clock_lines(case.clocks),
+        "steps possible now: " + (", ".join(case.allowed_steps) or "none"),
+        "timeline:",
+        *(f"  {t.at:%Y-%m-%d %H:%M}Z  {t.summary}" for t in case.timeline),
+    ]
+    return "\n".join(lines)
+
+
+def _clock_lines(clocks: list[Clock]) -> list[str]:
+    lines = []
+    for c in clocks:
         state = (
             "met"
             if c.met_at
@@ -200,10 +355,7 @@ def show(case: ComplaintStatus) -> str:
         )
         flag = " BREACHED" if c.breached_at else ""
         lines.append(f"  {c.label:<34} due {c.due_day:%a %d %b %Y}  {state}{flag}")
-    lines.append("steps possible now: " + (", ".join(case.allowed_steps) or "none"))
-    lines.append("timeline:")
-    lines += [f"  {t.at:%Y-%m-%d %H:%M}Z  {t.summary}" for t in case.timeline]
-    return "\n".join(lines)
+    return lines
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -212,14 +364,30 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         client = await connect(settings)
         print(await lodge(client, complaint, settings.task_queue))
         return 0
+    if args.command == "lodge-enquiry":
+        enquiry = enquiry_from_args(args)
+        client = await connect(settings)
+        print(await lodge_enquiry(client, enquiry, settings.task_queue))
+        return 0
+    enquiry_case = is_enquiry(args.reference)
     if args.command == "step":
+        allowed = ENQUIRY_STEP_MODELS if enquiry_case else STEP_MODELS
+        if args.step not in allowed:
+            kind = "an enquiry" if enquiry_case else "a complaint"
+            raise BadInput(
+                f"step: '{args.step}' is not a step for {kind} ({args.reference}); "
+                f"choose from {', '.join(allowed)}"
+            )
         payload = step_payload(args)
         client = await connect(settings)
-        case = await perform_step(client, args.reference, args.step, payload)
+        perform = perform_enquiry_step if enquiry_case else perform_step
+        case: ComplaintStatus | EnquiryStatus = await perform(
+            client, args.reference, args.step, payload
+        )
         print(show(case))
         return 0
     client = await connect(settings)
-    case = await status(client, args.reference)
+    case = await (enquiry_status if enquiry_case else status)(client, args.reference)
     print(case.model_dump_json(indent=2) if args.json else show(case))
     return 0
 

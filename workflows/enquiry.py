@@ -620,6 +620,7 @@ class EnquiryWorkflow(CaseWorkflow):
             addressed_to=lodge.addressed_to,
             addressed_to_executive=lodge.addressed_to_executive,
             public_post=lodge.public_post,
+            message_id=lodge.message_id,
             suggested_public_reply=self._suggested_public_reply,
             update_preference=self._update_preference,
             service_request=self._service_request,
