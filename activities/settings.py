@@ -19,7 +19,8 @@ class Landlord(BaseModel):
     address: str = "101 London Road, Sevenoaks, Kent, TN13 1AX"
     phone: str = "01732 749400"
     email: str = "help@wkha.org.uk"
-    team_name: str = "Customer Resolution Team"
+    team_name: str = "Customer Resolution Team"  # complaints, and enquiries to the executives
+    services_team_name: str = "Customer Services Team"  # signs replies to enquiries
 
 
 class Settings(BaseModel):

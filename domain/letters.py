@@ -40,6 +40,18 @@ class LetterKind(StrEnum):
 
 
 STAFF_LETTERS = frozenset({LetterKind.deadline_reminder, LetterKind.deadline_breach})
+# Signed by customer services rather than the complaints team (an enquiry routed to the
+# resolution team is answered by them).
+SERVICES_LETTERS = frozenset(
+    {
+        LetterKind.enquiry_received,
+        LetterKind.enquiry_reply,
+        LetterKind.enquiry_holding_reply,
+        LetterKind.enquiry_passed_to_team,
+        LetterKind.enquiry_update,
+        LetterKind.enquiry_service_request,
+    }
+)
 
 
 class Delivery(StrEnum):

@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict
 
 from activities.settings import Settings
 from domain.letters import (
+    SERVICES_LETTERS,
     STAFF_LETTERS,
     Decision,
     Delivery,
@@ -354,6 +355,11 @@ def render_letter(
         "letter_date": now or datetime.now(UTC),
         "for_post": request.delivery is Delivery.post,
         "staff": staff,
+        "signed_by": (
+            settings.landlord.services_team_name
+            if kind in SERVICES_LETTERS
+            else settings.landlord.team_name
+        ),
         "recipient_name": request.recipient.name,
         "recipient_address": request.recipient.address,
     }

@@ -274,3 +274,10 @@ def test_team_words():
     assert team_words("Repairs team") == "Repairs team"
     assert team_words("Customer Resolution Team") == "Customer Resolution Team"
     assert team_words("  Income\n") == "Income team"
+
+
+@pytest.mark.parametrize("kind", ENQUIRY_KINDS)
+def test_signed_by_customer_services_unless_routed_to_the_resolution_team(render, kind):
+    sign_off = squash(render(kind).text).split("Yours sincerely,")[1]
+    team = "Customer Resolution Team" if kind is LetterKind.enquiry_routed else "Customer Services"
+    assert sign_off.strip().startswith(team)
