@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.complaint import Step
+from domain.enquiry import EnquiryStep
 from domain.people import StaffMember
 from records.schema import StaffAccount, StaffSession
 from records.store import RecordsStore
@@ -57,6 +58,11 @@ ROLE_STEPS: dict[Role, frozenset[Step]] = {
     Role.reviewer: _OFFICER_STEPS | {Step.raise_new_issues},
     Role.manager: frozenset(Step),
 }
+# Enquiries (customer service standards): everyone answers them; only managers assign.
+ENQUIRY_ROLE_STEPS: dict[Role, frozenset[EnquiryStep]] = {
+    role: frozenset(EnquiryStep) - ({EnquiryStep.assign} if role is not Role.manager else set())
+    for role in Role
+}
 
 
 class Account(BaseModel):
@@ -68,7 +74,11 @@ class Account(BaseModel):
     role: Role
     active: bool = True
 
-    def may(self, step: Step) -> bool:
+    def may(self, step: Step | EnquiryStep) -> bool:
+        # by type, not by name: both kinds have steps called "assign" and
+        # "record_service_request", and StrEnum members equal their names
+        if isinstance(step, EnquiryStep):
+            return step in ENQUIRY_ROLE_STEPS[self.role]
         return step in ROLE_STEPS[self.role]
 
     def as_staff(self) -> StaffMember:

@@ -128,6 +128,7 @@ class FieldInfo:
     id: str
     noun: str
     kind: str = "text"  # text | choice | date | number | money | email | check | password
+    rule: str | None = None  # what to say when a rule across fields fails (a value_error)
 
 
 FieldFor = FieldInfo | Callable[[str], FieldInfo]
@@ -183,6 +184,8 @@ def plain_message(error: ErrorDetails, info: FieldInfo) -> str:
     ctx = error.get("ctx") or {}
     noun = info.noun
     if kind_of_error == "value_error":
+        if info.rule:
+            return info.rule
         if kind == "email":
             return f"Enter {noun} in the right format, like name@example.com"
         return _sentence(_raw_message(error))

@@ -8,8 +8,10 @@ how a queue page is sorted, filtered and split into pages. Read from the records
   today (today's included);   overdue: a deadline has been missed and the step is still to do.
 
 Red = overdue or due today; amber = due within 2 working days; green = later. A case at stage 1's
-escalation window waits for the resident, not for staff: it is grey and in no "due" queue.
-Closed cases are in no queue (search finds them).
+escalation window waits for the resident, not for staff: it is grey and in no "due" queue; so is
+an enquiry we replied to asking the resident for something (it has no clock running).
+Closed cases are in no queue (search finds them). Complaints and enquiries share the queues; the
+`kind` filter shows one or the other.
 """
 
 from __future__ import annotations
@@ -53,14 +55,21 @@ QUEUE_TITLES: dict[Queue, str] = {
 
 SORTS = ("due", "reference", "stage", "status", "received")
 STAGES: dict[str, str] = {"triage": "Triage", "stage1": "Stage 1", "stage2": "Stage 2"}
+KINDS: dict[str, str] = {"complaint": "Complaints", "enquiry": "Enquiries"}
 
 # What staff do next, by the case's status (the workflow's allowed steps say exactly which).
+# Complaint and enquiry statuses have different names, so one map serves both (and search).
 NEXT_STEP: dict[str, str] = {
     "awaiting_triage": "Triage",
     "awaiting_acknowledgement": "Acknowledge",
     "investigating": "Respond",
     "escalation_window": "Wait for any stage 2 request",
     "closed": "None: closed",
+    # enquiries (domain.enquiry.EnquiryState)
+    "open": "Reply",
+    "awaiting_resident": "Wait for the resident",
+    "with_team": "Team to fix or update",
+    "service_request": "Service request target",
 }
 
 CONTACT_CLOCKS = frozenset({"s1_contact", "s2_contact"})
@@ -153,6 +162,7 @@ class QueueRequest:
     stage: str | None = None
     owner: str | None = None
     page: int = 1
+    kind: str | None = None  # "complaint", "enquiry", or None for both
 
     @classmethod
     def parse(
@@ -163,6 +173,7 @@ class QueueRequest:
         stage: str | None,
         owner: str | None,
         page: str | None,
+        kind: str | None = None,
     ) -> QueueRequest:
         try:
             number = max(1, int(page or 1))
@@ -175,6 +186,7 @@ class QueueRequest:
             stage=stage if stage in STAGES else None,
             owner=(owner or "").strip() or None,
             page=number,
+            kind=kind if kind in KINDS else None,
         )
 
     def params(self, **changes: Any) -> dict[str, str]:
@@ -184,6 +196,7 @@ class QueueRequest:
             "dir": "desc" if self.descending else "asc",
             "stage": self.stage,
             "owner": self.owner,
+            "kind": self.kind,
             "page": self.page,
         }
         values.update(changes)
@@ -241,6 +254,8 @@ def conditions(request: QueueRequest, window: Window, account_id: str) -> list[A
         ]
     elif queue is Queue.overdue:
         where.append(Case.overdue.is_(True))
+    if request.kind:
+        where.append(Case.kind == request.kind)
     if request.stage:
         where.append(Case.stage == request.stage)
     if request.owner == UNASSIGNED:

@@ -235,6 +235,45 @@ class ReplyVia(StrEnum):
 WRITTEN = frozenset({ReplyVia.email, ReplyVia.letter})
 
 
+class UpdatePreference(StrEnum):
+    phone = "phone"
+    email = "email"
+    letter = "letter"
+
+
+PREFERENCE_VIA = {
+    UpdatePreference.email: ReplyVia.email,
+    UpdatePreference.letter: ReplyVia.letter,
+    UpdatePreference.phone: ReplyVia.phone,
+}
+CONTACT_VIA = {
+    ContactMethod.email: ReplyVia.email,
+    ContactMethod.post: ReplyVia.letter,
+    ContactMethod.phone: ReplyVia.phone,
+}
+
+
+def reachable(enquirer: Enquirer) -> list[ReplyVia]:
+    """The ways a reply can reach this resident; a reply any other way is refused."""
+    have = {
+        ReplyVia.email: enquirer.email is not None,
+        ReplyVia.letter: enquirer.address is not None,
+        ReplyVia.phone: enquirer.phone is not None,
+        ReplyVia.social_media: True,
+    }
+    return [via for via, ok in have.items() if ok]
+
+
+def default_via(enquirer: Enquirer, preference: UpdatePreference | None) -> ReplyVia:
+    """How a reply goes when staff do not say: the update preference the resident gave, else
+    their preferred contact, else the first way that reaches them."""
+    if preference:
+        return PREFERENCE_VIA[preference]
+    ways = reachable(enquirer)
+    preferred = CONTACT_VIA[enquirer.preferred_contact]
+    return preferred if preferred in ways else ways[0]
+
+
 class AssignEnquiry(StaffStep):
     owner: StaffMember
 
@@ -261,12 +300,6 @@ class PassToTeam(StaffStep):
     next_steps: str = Field(min_length=1, max_length=5000)
     owner: StaffMember | None = None  # who in that team has it, if known
     via: ReplyVia | None = None
-
-
-class UpdatePreference(StrEnum):
-    phone = "phone"
-    email = "email"
-    letter = "letter"
 
 
 class RecordUpdatePreference(StaffStep):
@@ -335,6 +368,7 @@ class EnquiryStatus(Strict):
     message_id: str | None = None
     suggested_public_reply: str | None = None
     update_preference: UpdatePreference | None = None
+    reply_via: ReplyVia | None = None  # how a reply goes unless staff choose
     service_request: str | None = None
     clocks: list[Clock]
     next_deadline: Clock | None = None

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         CHANNEL_LABELS,
         COMPLAINT_CHANNEL,
         CONFIRMED_CHANNELS,
+        PREFERENCE_VIA,
         REPLY_WORKING_DAYS,
         RESOLUTION_TEAM,
         WRITTEN,
@@ -44,10 +45,12 @@ with workflow.unsafe.imports_passed_through():
         Reply,
         ReplyVia,
         UpdatePreference,
+        default_via,
         private_channel_reply,
+        reachable,
     )
     from domain.letters import Delivery, LetterKind
-    from domain.people import ContactMethod, Resident
+    from domain.people import Resident
     from domain.references import new_reference
     from workflows.case import CaseWorkflow, day_text, rejected
 
@@ -56,11 +59,6 @@ CURRENT_CLOCK = {
     EnquiryState.open: ClockKey.enquiry_reply,
     EnquiryState.with_team: ClockKey.team_reply,
     EnquiryState.service_request: ClockKey.service_request_target,
-}
-PREFERENCE_VIA = {
-    UpdatePreference.email: ReplyVia.email,
-    UpdatePreference.letter: ReplyVia.letter,
-    UpdatePreference.phone: ReplyVia.phone,
 }
 CLOSING_OUTCOME = {
     EnquiryState.with_team: EnquiryOutcome.resolved_by_team,
@@ -454,34 +452,10 @@ class EnquiryWorkflow(CaseWorkflow):
             )
 
     def _via(self, asked: ReplyVia | None) -> ReplyVia:
-        """How a reply goes when staff do not say: the update preference the resident gave, else
-        their preferred contact, else whatever we can reach them by."""
-        if asked:
-            return asked
-        if self._update_preference:
-            return PREFERENCE_VIA[self._update_preference]
-        person = self._lodge.enquirer
-        preferred = {
-            ContactMethod.email: ReplyVia.email,
-            ContactMethod.post: ReplyVia.letter,
-            ContactMethod.phone: ReplyVia.phone,
-        }[person.preferred_contact]
-        if self._can_write(preferred):
-            return preferred
-        for via in (ReplyVia.email, ReplyVia.letter, ReplyVia.phone):
-            if self._can_write(via):
-                return via
-        return ReplyVia.social_media
+        return asked or default_via(self._lodge.enquirer, self._update_preference)
 
     def _can_write(self, via: ReplyVia) -> bool:
-        person = self._lodge.enquirer
-        if via is ReplyVia.email:
-            return person.email is not None
-        if via is ReplyVia.letter:
-            return person.address is not None
-        if via is ReplyVia.phone:
-            return person.phone is not None
-        return True
+        return via in reachable(self._lodge.enquirer)
 
     def _check_via(self, via: ReplyVia | None) -> None:
         if via is None:
@@ -621,6 +595,7 @@ class EnquiryWorkflow(CaseWorkflow):
             addressed_to_executive=lodge.addressed_to_executive,
             public_post=lodge.public_post,
             message_id=lodge.message_id,
+            reply_via=self._via(None),
             suggested_public_reply=self._suggested_public_reply,
             update_preference=self._update_preference,
             service_request=self._service_request,

@@ -5,12 +5,14 @@ workflow Update; a refusal shows the workflow's reason, bad input names the fiel
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
 from activities.deadlines import calendar_from_settings
@@ -33,7 +35,7 @@ from admin.security import current_account, require_step
 from domain.clocks import Clock, ClockKey
 from domain.complaint import ComplaintStatus, Step, TimelineItem, workflow_id
 from records.store import LetterRow
-from starter.cases import CaseNotFound, StepRejected, perform_step, status
+from starter.cases import CaseNotFound, StepRejected, is_enquiry, perform_step, status
 from starter.cases import parse_step as validate_step
 
 router = APIRouter(dependencies=[Depends(current_account)])
@@ -153,13 +155,22 @@ def normalise_reference(reference: str) -> str:
     return ref
 
 
-async def _live_or_recorded(request: Request, ref: str) -> tuple[ComplaintStatus, str | None]:
-    """The case from its workflow; if that is gone or unreachable, the last record of it."""
+StatusT = TypeVar("StatusT", bound=BaseModel)  # ComplaintStatus or EnquiryStatus
+
+
+async def live_or_recorded(
+    request: Request,
+    ref: str,
+    query: Callable[[Any, str], Awaitable[StatusT]],
+    model: type[StatusT],
+) -> tuple[StatusT, str | None]:
+    """The case from its workflow's `query` (a complaint's or an enquiry's status); if that is
+    gone or unreachable, the last record of it as `model`, with why it is only that."""
     client = request.app.state.temporal
     reason = "The case system is not connected, so this is the last record of the case."
     if client is not None:
         try:
-            return await status(client, ref), None
+            return await query(client, ref), None
         except CaseNotFound:
             reason = (
                 "This case's workflow is no longer kept, so this is its last record. "
@@ -167,13 +178,13 @@ async def _live_or_recorded(request: Request, ref: str) -> tuple[ComplaintStatus
             )
         except RPCError:
             reason = "The case system did not answer, so this is the last record of the case."
-    recorded = _recorded(request, ref)
+    recorded = _recorded(request, ref, model)
     if recorded is None:
         raise HTTPException(404, f"There is no case with reference {ref}.")
     return recorded, reason
 
 
-def _recorded(request: Request, ref: str) -> ComplaintStatus | None:
+def _recorded(request: Request, ref: str, model: type[StatusT]) -> StatusT | None:
     store = request.app.state.store
     snapshot = store.get_case(ref)
     if snapshot is None or not snapshot.data:
@@ -182,18 +193,19 @@ def _recorded(request: Request, ref: str) -> ComplaintStatus | None:
         TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary)
         for e in store.events(ref)
     ]
-    return ComplaintStatus.model_validate({**snapshot.data, "timeline": timeline})
+    return model.model_validate({**snapshot.data, "timeline": timeline})
 
 
-def _timeline(case: ComplaintStatus, letters: list[LetterRow]) -> list[TimelineRow]:
-    rows = [TimelineRow(at=i.at, what=i.summary, who=i.actor) for i in case.timeline]
+def timeline_rows(items: list[TimelineItem], letters: list[LetterRow]) -> list[TimelineRow]:
+    """The case's timeline with its letters in among the steps, oldest first."""
+    rows = [TimelineRow(at=i.at, what=i.summary, who=i.actor) for i in items]
     for letter in letters:
         when = letter.sent_at or letter.claimed_at
         rows.append(TimelineRow(at=when, what=letter.subject, letter=letter))
     return sorted(rows, key=lambda r: r.at)
 
 
-def _deadline(clock: Clock, window: Window) -> DeadlineRow:
+def deadline_row(clock: Clock, window: Window) -> DeadlineRow:
     if clock.key is ClockKey.escalation_window:
         if clock.met_at:
             return DeadlineRow(clock, "Asked for stage 2", "green")
@@ -219,18 +231,19 @@ def _deadline(clock: Clock, window: Window) -> DeadlineRow:
     return DeadlineRow(clock, "Open", "green")
 
 
-def temporal_url(request: Request, ref: str) -> str:
+def temporal_url(request: Request, wid: str) -> str:
+    """The Temporal Web UI's page for the workflow `wid`."""
     settings = request.app.state.settings
     base = settings.temporal_ui_url.rstrip("/")
-    return f"{base}/namespaces/{settings.temporal_namespace}/workflows/{workflow_id(ref)}"
+    return f"{base}/namespaces/{settings.temporal_namespace}/workflows/{wid}"
 
 
-def _active_staff(request: Request) -> list[Account]:
+def active_staff(request: Request) -> list[Account]:
     return [a for a in request.app.state.accounts.all() if a.active]
 
 
 async def load_case(request: Request, ref: str, account: Account) -> CaseView:
-    case, notice = await _live_or_recorded(request, ref)
+    case, notice = await live_or_recorded(request, ref, status, ComplaintStatus)
     settings = request.app.state.settings
     window = Window.at(now_for(request.app.state), calendar_from_settings(settings))
     allowed = set(case.allowed_steps) if notice is None else set()
@@ -238,12 +251,12 @@ async def load_case(request: Request, ref: str, account: Account) -> CaseView:
         case=case,
         live=notice is None,
         notice=notice,
-        timeline=_timeline(case, request.app.state.store.letters(ref)),
-        deadlines=[_deadline(c, window) for c in case.clocks],
+        timeline=timeline_rows(case.timeline, request.app.state.store.letters(ref)),
+        deadlines=[deadline_row(c, window) for c in case.clocks],
         steps=[s for s in STEP_ORDER if s in allowed and account.may(s)],
         others=[s for s in STEP_ORDER if s in allowed and not account.may(s)],
-        temporal_url=temporal_url(request, ref),
-        staff=_active_staff(request),
+        temporal_url=temporal_url(request, workflow_id(ref)),
+        staff=active_staff(request),
     )
 
 
@@ -283,7 +296,10 @@ def case_page(
 async def show_case(
     request: Request, reference: str, account: Account = Depends(current_account)
 ) -> Response:
-    view = await load_case(request, normalise_reference(reference), account)
+    ref = normalise_reference(reference)
+    if is_enquiry(ref):  # search and older links use /cases/ for every kind
+        return RedirectResponse(f"/enquiries/{ref}", status_code=303)
+    view = await load_case(request, ref, account)
     return case_page(request, view)
 
 
@@ -303,7 +319,7 @@ async def take_step(
     values = form_values(await request.form())
     ctx = StepContext(
         account=account,
-        accounts={a.id: a for a in _active_staff(request)},
+        accounts={a.id: a for a in active_staff(request)},
         now=now_for(request.app.state),
     )
     parsed = parse_step(step, values, ctx)

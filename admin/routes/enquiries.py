@@ -1,7 +1,378 @@
-"""Placeholder: filled in by the enquiries work."""
+"""Enquiries: log one from any channel, and the enquiry page (the enquirer, the message, its
+clocks, the timeline with its letters, the suggested reply to a public post) with a form for
+each step the enquiry allows now and the signed-in role may take. Each form sends the
+EnquiryWorkflow Update; a refusal shows the workflow's reason, bad input names the field."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass, field
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from activities.deadlines import calendar_from_settings
+from admin.accounts import Account
+from admin.app import render
+from admin.enquiry_forms import (
+    COMPLAINT_POINTS,
+    ENQUIRER_CONTACT,
+    ENQUIRY_CHANNELS,
+    ENQUIRY_REFERENCE,
+    UPDATE_PREFERENCES,
+    EnquiryStepContext,
+    parse_enquiry,
+    parse_enquiry_step,
+    via_options,
+)
+from admin.forms import FormState, ParsedForm, Problem, form_values
+from admin.queues import LONDON, Window, now_for
+from admin.routes.cases import (
+    NO_ANSWER,
+    DeadlineRow,
+    TimelineRow,
+    active_staff,
+    deadline_row,
+    flash,
+    live_or_recorded,
+    normalise_reference,
+    show_letter,
+    take_flash,
+    temporal_url,
+    timeline_rows,
+)
+from admin.security import current_account, require_step
+from domain.enquiry import (
+    CHANNEL_LABELS,
+    REPLY_WORKING_DAYS,
+    EnquiryState,
+    EnquiryStatus,
+    EnquiryStep,
+    LodgeEnquiry,
+    enquiry_workflow_id,
+)
+from starter.cases import (
+    CaseNotFound,
+    StepRejected,
+    enquiry_status,
+    is_enquiry,
+    lodge_enquiry,
+    new_enquiry_reference,
+    perform_enquiry_step,
+)
+from starter.cases import parse_enquiry_step as validate_step
+
+router = APIRouter(dependencies=[Depends(current_account)])
+
+NOT_LOGGED = (
+    "The case system did not answer, so the enquiry may not have been logged. "
+    "Search for the resident before trying again."
+)
+
+# Forms in the order staff usually need them: the reply first.
+STEP_ORDER: list[EnquiryStep] = [
+    EnquiryStep.reply,
+    EnquiryStep.holding_reply,
+    EnquiryStep.pass_to_team,
+    EnquiryStep.record_service_request,
+    EnquiryStep.record_update_preference,
+    EnquiryStep.convert,
+    EnquiryStep.raise_complaint,
+    EnquiryStep.assign,
+    EnquiryStep.close,
+]
+STEP_TITLES: dict[EnquiryStep, str] = {
+    EnquiryStep.reply: "Reply to the enquiry",
+    EnquiryStep.holding_reply: "Send a holding reply",
+    EnquiryStep.pass_to_team: "Pass it to another team",
+    EnquiryStep.record_service_request: "Record it as a service request",
+    EnquiryStep.record_update_preference: "Record how the resident wants updates",
+    EnquiryStep.convert: "Turn it into a complaint",
+    EnquiryStep.raise_complaint: "Raise a complaint about the service request",
+    EnquiryStep.assign: "Assign the enquiry",
+    EnquiryStep.close: "Close without a reply",
+}
+STEP_BUTTONS: dict[EnquiryStep, str] = {
+    EnquiryStep.reply: "Send or record the reply",
+    EnquiryStep.holding_reply: "Send or record the holding reply",
+    EnquiryStep.pass_to_team: "Pass to the team",
+    EnquiryStep.record_service_request: "Record the service request",
+    EnquiryStep.record_update_preference: "Record the preference",
+    EnquiryStep.convert: "Turn it into a complaint",
+    EnquiryStep.raise_complaint: "Raise the complaint",
+    EnquiryStep.assign: "Assign",
+    EnquiryStep.close: "Close the enquiry",
+}
+
+
+# ---------------------------------------------------------------- the enquiry view
+
+
+@dataclass
+class EnquiryView:
+    enquiry: EnquiryStatus
+    live: bool
+    notice: str | None
+    timeline: list[TimelineRow]
+    deadlines: list[DeadlineRow]
+    steps: list[EnquiryStep]  # forms shown: allowed now and the role may take them
+    others: list[EnquiryStep]  # allowed now, but not for this role
+    temporal_url: str
+    staff: list[Account] = field(default_factory=list)
+
+    @property
+    def needs_contact(self) -> bool:
+        """A complaint needs an email or postal address, and this enquiry has neither."""
+        person = self.enquiry.enquirer
+        return person.email is None and person.address is None
+
+
+def enquiry_reference(reference: str) -> str:
+    ref = normalise_reference(reference)
+    if not is_enquiry(ref):
+        raise HTTPException(404, f"There is no enquiry with reference {reference}.")
+    return ref
+
+
+async def _status(request: Request, ref: str) -> tuple[EnquiryStatus, str | None]:
+    return await live_or_recorded(request, ref, enquiry_status, EnquiryStatus)
+
+
+async def load_enquiry(request: Request, ref: str, account: Account) -> EnquiryView:
+    enquiry, notice = await _status(request, ref)
+    settings = request.app.state.settings
+    window = Window.at(now_for(request.app.state), calendar_from_settings(settings))
+    allowed = set(enquiry.allowed_steps) if notice is None else set()
+    return EnquiryView(
+        enquiry=enquiry,
+        live=notice is None,
+        notice=notice,
+        timeline=timeline_rows(enquiry.timeline, request.app.state.store.letters(ref)),
+        deadlines=[deadline_row(c, window) for c in enquiry.clocks],
+        steps=[s for s in STEP_ORDER if s in allowed and account.may(s)],
+        others=[s for s in STEP_ORDER if s in allowed and not account.may(s)],
+        temporal_url=temporal_url(request, enquiry_workflow_id(ref)),
+        staff=active_staff(request),
+    )
+
+
+def enquiry_page(
+    request: Request,
+    view: EnquiryView,
+    *,
+    status_code: int = 200,
+    active: EnquiryStep | None = None,
+    form: FormState | None = None,
+    problems: list[Problem] | None = None,
+) -> Response:
+    forms = {s: (form if s == active and form else FormState()) for s in view.steps}
+    return render(
+        request,
+        "enquiry.html",
+        status_code,
+        title=("Error: " if problems else "") + f"Enquiry {view.enquiry.reference}",
+        view=view,
+        enquiry=view.enquiry,
+        channel_label=CHANNEL_LABELS[view.enquiry.channel],
+        forms=forms,
+        problems=problems or [],
+        flash=take_flash(request) if status_code == 200 else None,
+        titles=STEP_TITLES,
+        buttons=STEP_BUTTONS,
+        via=via_options(view.enquiry),
+        update_preferences=UPDATE_PREFERENCES,
+        complaint_points=COMPLAINT_POINTS,
+    )
+
+
+# ------------------------------------------------------------------ log an enquiry
+
+
+def _form_page(
+    request: Request,
+    form: FormState,
+    problems: list[Problem],
+    reference: str,
+    status_code: int = 200,
+) -> Response:
+    now = now_for(request.app.state).astimezone(LONDON)
+    return render(
+        request,
+        "new_enquiry.html",
+        status_code,
+        title=("Error: " if problems else "") + "Log an enquiry",
+        form=form,
+        problems=problems,
+        reference=reference,
+        today=now.strftime("%Y-%m-%d"),
+        time_now=now.strftime("%H:%M"),
+        channels=ENQUIRY_CHANNELS,
+        preferred_contact=ENQUIRER_CONTACT,
+        staff=active_staff(request),
+    )
+
+
+@router.get("/enquiries/new", include_in_schema=False)
+async def new_enquiry(request: Request) -> Response:
+    # The reference is chosen now and sent back with the form, so a second press of the button
+    # finds the enquiry the first one logged instead of logging it twice.
+    return _form_page(request, FormState(), [], new_enquiry_reference())
+
+
+@router.post("/enquiries/new", include_in_schema=False)
+async def log_enquiry(request: Request, account: Account = Depends(current_account)) -> Response:
+    values = form_values(await request.form())
+    posted = (values.get("reference") or [""])[0].strip().upper()
+    reference = posted if ENQUIRY_REFERENCE.match(posted) else new_enquiry_reference()
+    parsed = parse_enquiry(
+        values,
+        reference=reference,
+        account=account,
+        accounts={a.id: a for a in active_staff(request)},
+        now=now_for(request.app.state),
+    )
+    try:
+        enquiry = LodgeEnquiry.model_validate(parsed.payload)
+    except ValidationError as err:
+        problems = parsed.explain(err)
+        return _form_page(request, parsed.state(problems), problems, reference, 400)
+    if parsed.problems:
+        problems = parsed.problems
+        return _form_page(request, parsed.state(problems), problems, reference, 400)
+    settings = request.app.state.settings
+    try:
+        logged = await _try_lodge(request.app.state.temporal, enquiry, settings.task_queue)
+    except WorkflowAlreadyStartedError:
+        flash(request, f"Enquiry {reference} was already logged: this is it")
+        return RedirectResponse(f"/enquiries/{reference}", status_code=303)
+    if not logged:
+        problems = [Problem("#enquiry-submit", NOT_LOGGED)]
+        return _form_page(request, parsed.state([]), problems, reference, 503)
+    flash(request, _logged(request, enquiry))
+    return RedirectResponse(f"/enquiries/{reference}", status_code=303)
+
+
+async def _try_lodge(client: Client | None, enquiry: LodgeEnquiry, queue: str) -> bool:
+    """Whether the enquiry was logged: not when the case system is not connected or did not
+    answer. WorkflowAlreadyStartedError (a reference in use) goes to the caller."""
+    if client is None:
+        return False
+    try:
+        await lodge_enquiry(client, enquiry, queue)
+    except RPCError:
+        return False
+    return True
+
+
+def _logged(request: Request, enquiry: LodgeEnquiry) -> str:
+    calendar = calendar_from_settings(request.app.state.settings)
+    received_on = calendar.received_on(enquiry.received_at)
+    due = calendar.add_working_days(received_on, REPLY_WORKING_DAYS[enquiry.channel])
+    return (
+        f"Enquiry {enquiry.reference} logged. It counts as received on {received_on:%a %d %b %Y}"
+        f"; the reply is due by the end of {due:%a %d %b %Y}"
+    )
+
+
+# ----------------------------------------------------------------- the enquiry page
+
+
+@router.get("/enquiries/{reference}", include_in_schema=False)
+async def show_enquiry(
+    request: Request, reference: str, account: Account = Depends(current_account)
+) -> Response:
+    ref = normalise_reference(reference)
+    if not is_enquiry(ref):
+        return RedirectResponse(f"/cases/{ref}", status_code=303)
+    return enquiry_page(request, await load_enquiry(request, ref, account))
+
+
+@router.post("/enquiries/{reference}/steps/{step_name}", include_in_schema=False)
+async def take_enquiry_step(
+    request: Request,
+    reference: str,
+    step_name: str,
+    account: Account = Depends(current_account),
+) -> Response:
+    ref = enquiry_reference(reference)
+    try:
+        step = EnquiryStep(step_name)
+    except ValueError:
+        raise HTTPException(404, f"There is no step called '{step_name}'.") from None
+    require_step(account, step)  # type: ignore[arg-type]  # Account.may takes either kind
+    values = form_values(await request.form())
+    enquiry, notice = await _status(request, ref)
+    ctx = EnquiryStepContext(
+        account=account,
+        accounts={a.id: a for a in active_staff(request)},
+        now=now_for(request.app.state),
+        enquiry=enquiry,
+    )
+    parsed = parse_enquiry_step(step, values, ctx)
+    problems = _problems(step, parsed)
+    if problems:
+        return await _again(request, ref, account, step, parsed.state(problems), problems, 400)
+    here = f"#step-{step.value}"
+    client = request.app.state.temporal
+    if client is None or notice:
+        problems = [Problem(here, notice or NO_ANSWER)]
+        return await _again(request, ref, account, step, parsed.state([]), problems, 503)
+    try:
+        result = await perform_enquiry_step(client, ref, step, parsed.payload)
+    except StepRejected as err:
+        problems = [Problem(here, str(err))]
+        return await _again(request, ref, account, step, parsed.state([]), problems, 409)
+    except CaseNotFound as err:
+        raise HTTPException(404, f"{err} It may have closed; search for it.") from err
+    except RPCError:
+        problems = [Problem(here, NO_ANSWER)]
+        return await _again(request, ref, account, step, parsed.state([]), problems, 503)
+    flash(request, success_message(step, result))
+    return RedirectResponse(f"/enquiries/{ref}", status_code=303)
+
+
+def _problems(step: EnquiryStep, parsed: ParsedForm) -> list[Problem]:
+    """What is wrong with the form before the workflow is asked: the domain model's own
+    validation, in plain English."""
+    try:
+        validate_step(step, parsed.payload)
+    except ValidationError as err:
+        return parsed.explain(err)
+    return list(parsed.problems)
+
+
+async def _again(
+    request: Request,
+    ref: str,
+    account: Account,
+    step: EnquiryStep,
+    form: FormState,
+    problems: list[Problem],
+    status_code: int,
+) -> Response:
+    view = await load_enquiry(request, ref, account)
+    if step not in view.steps:  # the enquiry moved on meanwhile: show why above the page
+        view.steps.append(step)
+    return enquiry_page(
+        request, view, status_code=status_code, active=step, form=form, problems=problems
+    )
+
+
+def success_message(step: EnquiryStep, enquiry: EnquiryStatus) -> str:
+    """What the step did, in the workflow's own words (they carry the date that matters next)."""
+    said = [item.summary for item in enquiry.timeline if item.step == step.value]
+    message = said[-1] if said else STEP_TITLES[step]
+    if enquiry.state is EnquiryState.closed and step is not EnquiryStep.close:
+        message += ". The enquiry is closed"
+    return message
+
+
+# ------------------------------------------------------------------------ letters
+
+
+@router.get("/enquiries/{reference}/letters/{key}", include_in_schema=False)
+async def show_enquiry_letter(request: Request, reference: str, key: str) -> Response:
+    return await show_letter(request, enquiry_reference(reference), key)

@@ -1,4 +1,5 @@
-"""The work queues: my cases, team cases, due today, due within 2 working days, overdue."""
+"""The work queues: my cases, team cases, due today, due within 2 working days, overdue; each
+for complaints, enquiries or both."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from activities.deadlines import calendar_from_settings
 from admin.accounts import Account
 from admin.app import render
 from admin.queues import (
+    KINDS,
     QUEUE_TITLES,
     SORTS,
     STAGES,
@@ -45,13 +47,14 @@ async def show_queue(
     stage: str | None = None,
     owner: str | None = None,
     page: str | None = None,
+    kind: str | None = None,
     account: Account = Depends(current_account),
 ) -> Response:
     try:
         queue = Queue(name)
     except ValueError:
         raise HTTPException(404, f"There is no queue called '{name}'.") from None
-    wanted = QueueRequest.parse(queue, sort, direction, stage, owner, page)
+    wanted = QueueRequest.parse(queue, sort, direction, stage, owner, page, kind)
     settings = request.app.state.settings
     result = load(
         request.app.state.store,
@@ -61,15 +64,19 @@ async def show_queue(
         calendar_from_settings(settings),
     )
     staff = request.app.state.accounts.all()
+    title = QUEUE_TITLES[queue]
+    if wanted.kind:
+        title = f"{title}: {KINDS[wanted.kind].lower()}"
     return render(
         request,
         "queue.html",
-        title=QUEUE_TITLES[queue],
+        title=title,
         queue=queue,
         result=result,
         columns=COLUMN_TITLES,
         sorts=SORTS,
         stages=STAGES,
+        kinds=KINDS,
         staff=staff,
         staff_names={a.id: a.name for a in staff},
         unassigned=UNASSIGNED,
