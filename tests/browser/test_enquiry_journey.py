@@ -1,6 +1,7 @@
 """An enquiry's journey through the real stack, in a real browser: Ali (advisor) logs an email to
 the help address from the staff form, finds it in the enquiries queue, replies by email from
-the enquiry page, and sees it closed with its clock met and the reply sent."""
+the enquiry page, and sees it closed with its clock met and the reply sent. Along the way it
+writes the README's screenshot of an enquiry page."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ MESSAGE = "Please can you tell me when my rent is due over Christmas?"
 REPLY = "Your rent is due on the usual day; nothing changes over Christmas."
 
 
-async def test_an_enquiry_logged_by_staff_is_answered_by_email(stack, new_page):
+async def test_an_enquiry_logged_by_staff_is_answered_by_email(stack, new_page, screenshots):
     page = await new_page()
     await sign_in(page, stack, "ali.advisor")
 
@@ -56,6 +57,15 @@ async def test_an_enquiry_logged_by_staff_is_answered_by_email(stack, new_page):
 
     # ---- reply by email: it closes, the clock is met, the reply goes
     form = page.locator("#step-reply")
+    await expect(form).to_be_visible()
+    # the top of the enquiry page, for the README
+    await page.screenshot(
+        path=screenshots / "enquiry.png",
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": 1280, "height": 1500},
+    )
+    png = screenshots / "enquiry.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     await form.get_by_label("Your reply").fill(REPLY)
     await (
         form.get_by_role("group", name="How the reply goes")
