@@ -137,13 +137,13 @@ class DeadlineRow:
 
 @dataclass
 class CaseView:
-    case: ComplaintStatus
+    case: Any  # ComplaintStatus, or EnquiryStatus for an EnquiryView
     live: bool
     notice: str | None
     timeline: list[TimelineRow]
     deadlines: list[DeadlineRow]
-    steps: list[Step]  # forms shown: allowed now and the role may take them
-    others: list[Step]  # allowed now, but not for this role
+    steps: list[Any]  # forms shown: allowed now and the role may take them
+    others: list[Any]  # allowed now, but not for this role
     temporal_url: str
     staff: list[Account] = field(default_factory=list)
 
@@ -243,19 +243,38 @@ def active_staff(request: Request) -> list[Account]:
 
 
 async def load_case(request: Request, ref: str, account: Account) -> CaseView:
-    case, notice = await live_or_recorded(request, ref, status, ComplaintStatus)
+    return await build_view(
+        CaseView, request, ref, account, status, ComplaintStatus, STEP_ORDER, workflow_id(ref)
+    )
+
+
+View = TypeVar("View", bound=CaseView)
+
+
+async def build_view(
+    view: type[View],
+    request: Request,
+    ref: str,
+    account: Account,
+    fetch: Any,
+    model: type[Any],
+    order: list[Any],
+    wid: str,
+) -> View:
+    """A case page's data, complaint or enquiry: live from the workflow, or as last recorded."""
+    case, notice = await live_or_recorded(request, ref, fetch, model)
     settings = request.app.state.settings
     window = Window.at(now_for(request.app.state), calendar_from_settings(settings))
     allowed = set(case.allowed_steps) if notice is None else set()
-    return CaseView(
+    return view(
         case=case,
         live=notice is None,
         notice=notice,
         timeline=timeline_rows(case.timeline, request.app.state.store.letters(ref)),
         deadlines=[deadline_row(c, window) for c in case.clocks],
-        steps=[s for s in STEP_ORDER if s in allowed and account.may(s)],
-        others=[s for s in STEP_ORDER if s in allowed and not account.may(s)],
-        temporal_url=temporal_url(request, workflow_id(ref)),
+        steps=[s for s in order if s in allowed and account.may(s)],
+        others=[s for s in order if s in allowed and not account.may(s)],
+        temporal_url=temporal_url(request, wid),
         staff=active_staff(request),
     )
 

@@ -5,8 +5,6 @@ EnquiryWorkflow Update; a refusal shows the workflow's reason, bad input names t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -29,20 +27,17 @@ from admin.enquiry_forms import (
     via_options,
 )
 from admin.forms import FormState, ParsedForm, Problem, form_values
-from admin.queues import LONDON, Window, now_for
+from admin.queues import LONDON, now_for
 from admin.routes.cases import (
     NO_ANSWER,
-    DeadlineRow,
-    TimelineRow,
+    CaseView,
     active_staff,
-    deadline_row,
+    build_view,
     flash,
     live_or_recorded,
     normalise_reference,
     show_letter,
     take_flash,
-    temporal_url,
-    timeline_rows,
 )
 from admin.security import current_account, require_step
 from domain.enquiry import (
@@ -111,17 +106,10 @@ STEP_BUTTONS: dict[EnquiryStep, str] = {
 # ---------------------------------------------------------------- the enquiry view
 
 
-@dataclass
-class EnquiryView:
-    enquiry: EnquiryStatus
-    live: bool
-    notice: str | None
-    timeline: list[TimelineRow]
-    deadlines: list[DeadlineRow]
-    steps: list[EnquiryStep]  # forms shown: allowed now and the role may take them
-    others: list[EnquiryStep]  # allowed now, but not for this role
-    temporal_url: str
-    staff: list[Account] = field(default_factory=list)
+class EnquiryView(CaseView):
+    @property
+    def enquiry(self) -> EnquiryStatus:
+        return self.case
 
     @property
     def needs_contact(self) -> bool:
@@ -137,25 +125,10 @@ def enquiry_reference(reference: str) -> str:
     return ref
 
 
-async def _status(request: Request, ref: str) -> tuple[EnquiryStatus, str | None]:
-    return await live_or_recorded(request, ref, enquiry_status, EnquiryStatus)
-
-
 async def load_enquiry(request: Request, ref: str, account: Account) -> EnquiryView:
-    enquiry, notice = await _status(request, ref)
-    settings = request.app.state.settings
-    window = Window.at(now_for(request.app.state), calendar_from_settings(settings))
-    allowed = set(enquiry.allowed_steps) if notice is None else set()
-    return EnquiryView(
-        enquiry=enquiry,
-        live=notice is None,
-        notice=notice,
-        timeline=timeline_rows(enquiry.timeline, request.app.state.store.letters(ref)),
-        deadlines=[deadline_row(c, window) for c in enquiry.clocks],
-        steps=[s for s in STEP_ORDER if s in allowed and account.may(s)],
-        others=[s for s in STEP_ORDER if s in allowed and not account.may(s)],
-        temporal_url=temporal_url(request, enquiry_workflow_id(ref)),
-        staff=active_staff(request),
+    wid = enquiry_workflow_id(ref)
+    return await build_view(
+        EnquiryView, request, ref, account, enquiry_status, EnquiryStatus, STEP_ORDER, wid
     )
 
 
@@ -304,7 +277,7 @@ async def take_enquiry_step(
         raise HTTPException(404, f"There is no step called '{step_name}'.") from None
     require_step(account, step)  # type: ignore[arg-type]  # Account.may takes either kind
     values = form_values(await request.form())
-    enquiry, notice = await _status(request, ref)
+    enquiry, notice = await live_or_recorded(request, ref, enquiry_status, EnquiryStatus)
     ctx = EnquiryStepContext(
         account=account,
         accounts={a.id: a for a in active_staff(request)},
