@@ -269,6 +269,25 @@ class CaseWorkflow:
             out.append(Recipient(name="Customer resolution team", role="team"))
         return out
 
+    def _case_fields(self) -> dict[str, Any]:
+        """What every case's status carries, whatever its kind."""
+        return {
+            "workflow_id": workflow.info().workflow_id,
+            "clocks": list(self._clocks.values()),
+            "next_deadline": self._next_deadline(),
+            "overdue": self._overdue(),
+            "allowed_steps": sorted(self._allowed()),
+            "linked_references": list(self._linked),
+            "letters": list(self._letter_keys),
+            "pending_effects": len(self._effects),
+            "letters_failing": sorted(self._failing),
+            "timeline": [
+                {"at": e.at, "step": e.step, "actor": e.actor, "summary": e.summary}
+                for e in self._timeline
+            ],
+            "closed_at": self._closed_at,
+        }
+
     # ------------------------------------------------- timeline and effects
 
     def _log(

@@ -38,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         Status,
         Step,
-        TimelineItem,
         Withdraw,
     )
     from domain.letters import LetterKind, PointDecision
@@ -615,10 +614,8 @@ class ComplaintWorkflow(CaseWorkflow):
         ]
 
     def _status_model(self) -> ComplaintStatus:
-        nxt = self._next_deadline()
         return ComplaintStatus(
             reference=self._lodge.reference,
-            workflow_id=workflow.info().workflow_id,
             stage=self._stage,
             status=self._status,
             closure_reason=self._closure,
@@ -630,19 +627,7 @@ class ComplaintWorkflow(CaseWorkflow):
             description=self._lodge.description,
             points=self._points,
             outcome_sought=self._outcome_sought,
-            clocks=list(self._clocks.values()),
-            next_deadline=nxt,
-            overdue=self._overdue(),
-            allowed_steps=sorted(self._allowed()),
             stage1_participants=list(self._participants),
             decisions=dict(self._decisions),
-            linked_references=list(self._linked),
-            letters=list(self._letter_keys),
-            pending_effects=len(self._effects),
-            letters_failing=sorted(self._failing),
-            timeline=[
-                TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary)
-                for e in self._timeline
-            ],
-            closed_at=self._closed_at,
+            **self._case_fields(),
         )

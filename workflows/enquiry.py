@@ -17,8 +17,8 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.clocks import WORKING_DAYS, Clock, ClockKey, DeadlineRule, PlannedDeadline
-    from domain.complaint import LodgeComplaint, TimelineItem
+    from domain.clocks import WORKING_DAYS, ClockKey, DeadlineRule, PlannedDeadline
+    from domain.complaint import LodgeComplaint
     from domain.enquiry import (
         ALLOWED_ENQUIRY_STEPS,
         CHANNEL_LABELS,
@@ -577,10 +577,8 @@ class EnquiryWorkflow(CaseWorkflow):
 
     def _status_model(self) -> EnquiryStatus:
         lodge = self._lodge
-        clocks: list[Clock] = list(self._clocks.values())
         return EnquiryStatus(
             reference=lodge.reference,
-            workflow_id=workflow.info().workflow_id,
             state=self._state,
             outcome=self._outcome,
             owner=self._owner,
@@ -599,17 +597,5 @@ class EnquiryWorkflow(CaseWorkflow):
             suggested_public_reply=self._suggested_public_reply,
             update_preference=self._update_preference,
             service_request=self._service_request,
-            clocks=clocks,
-            next_deadline=self._next_deadline(),
-            overdue=self._overdue(),
-            allowed_steps=sorted(self._allowed()),
-            linked_references=list(self._linked),
-            letters=list(self._letter_keys),
-            pending_effects=len(self._effects),
-            letters_failing=sorted(self._failing),
-            timeline=[
-                TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary)
-                for e in self._timeline
-            ],
-            closed_at=self._closed_at,
+            **self._case_fields(),
         )
