@@ -23,6 +23,8 @@ from temporalio.client import Client, WorkflowExecution
 from activities.deadlines import calendar_from_settings
 from activities.settings import Settings
 from admin.accounts import AccountStore, Role
+from domain.complaint import workflow_id
+from domain.enquiry import enquiry_workflow_id
 from domain.letters import Delivery
 from domain.sweep import (
     AT_RISK_QUERY,
@@ -44,7 +46,7 @@ from workflows import search_attributes as sa
 SWEEP_REFERENCE = "SWEEP"
 TEAM_RECIPIENT = "team"
 MAX_LISTED = 200  # cases listed per section; the count is always the query's full count
-CASE_PREFIXES = ("complaint-", "enquiry-")
+CASE_PREFIXES = (workflow_id(""), enquiry_workflow_id(""))  # "complaint-", "enquiry-"
 
 
 def at_risk_query(cutoff: datetime) -> str:

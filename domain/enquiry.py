@@ -118,11 +118,7 @@ class Enquirer(Strict):
             email=self.email,
             phone=self.phone,
             address=self.address,
-            preferred_contact=(
-                self.preferred_contact
-                if self.preferred_contact is not ContactMethod.email or self.email
-                else ContactMethod.post
-            ),
+            preferred_contact=self.preferred_contact,
             reasonable_adjustments=self.reasonable_adjustments,
         )
 

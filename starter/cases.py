@@ -40,13 +40,14 @@ class CaseNotFound(Exception):
     pass
 
 
-def new_complaint_reference() -> str:
-    return new_reference("CMP", _random)
+def new_complaint_reference(seed: str | None = None) -> str:
+    """A fresh reference, or, given a seed (a form's submission token), always the same one for
+    it: the same form sent twice then finds the complaint it already made."""
+    return new_reference("CMP", random.Random(seed) if seed else _random)
 
 
 def new_enquiry_reference(seed: str | None = None) -> str:
-    """A fresh reference, or, given a seed (an email's Message-ID), always the same one for it:
-    the same email posted twice then finds the enquiry it already made."""
+    """As new_complaint_reference; the seed is an email's Message-ID."""
     return new_reference("ENQ", random.Random(seed) if seed else _random)
 
 
@@ -56,42 +57,44 @@ def is_enquiry(reference: str) -> bool:
 
 async def lodge(client: Client, complaint: LodgeComplaint, task_queue: str) -> str:
     """Start the complaint's workflow. Lodging the same reference twice starts nothing new."""
-    await client.start_workflow(
-        ComplaintWorkflow.run,
-        complaint,
-        id=workflow_id(complaint.reference),
-        task_queue=task_queue,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(CASE_TYPE, "complaint"),
-                SearchAttributePair(CASE_STAGE, "triage"),
-                SearchAttributePair(CASE_STATUS, "awaiting_triage"),
-            ]
-        ),
-        static_summary=f"Complaint {complaint.reference}",
-    )
+    await _start_case(
+        client, ComplaintWorkflow.run, complaint, workflow_id(complaint.reference), task_queue,
+        ("complaint", "triage", "awaiting_triage"),
+    )  # fmt: skip
     return complaint.reference
 
 
 async def lodge_enquiry(client: Client, enquiry: LodgeEnquiry, task_queue: str) -> str:
     """Start the enquiry's workflow; raises WorkflowAlreadyStartedError for a reference in use."""
+    await _start_case(
+        client, EnquiryWorkflow.run, enquiry, enquiry_workflow_id(enquiry.reference), task_queue,
+        ("enquiry", "enquiry", "open"),
+    )  # fmt: skip
+    return enquiry.reference
+
+
+async def _start_case(
+    client: Client, run: Any, case: Any, wid: str, task_queue: str, kind: tuple[str, str, str]
+) -> None:
+    """Start a case's workflow (REJECT_DUPLICATE: a reference in use raises
+    WorkflowAlreadyStartedError) with its search attributes (type, stage, status) set from the
+    start, so it is findable before its first workflow task runs."""
+    case_type, stage, state = kind
     await client.start_workflow(
-        EnquiryWorkflow.run,
-        enquiry,
-        id=enquiry_workflow_id(enquiry.reference),
+        run,
+        case,
+        id=wid,
         task_queue=task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=TypedSearchAttributes(
             [
-                SearchAttributePair(CASE_TYPE, "enquiry"),
-                SearchAttributePair(CASE_STAGE, "enquiry"),
-                SearchAttributePair(CASE_STATUS, "open"),
+                SearchAttributePair(CASE_TYPE, case_type),
+                SearchAttributePair(CASE_STAGE, stage),
+                SearchAttributePair(CASE_STATUS, state),
             ]
         ),
-        static_summary=f"Enquiry {enquiry.reference}",
+        static_summary=f"{case_type.capitalize()} {case.reference}",
     )
-    return enquiry.reference
 
 
 def parse_step(step: Step | str, payload: dict[str, Any]) -> Any:

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         DeadlineRule,
         PlannedDeadline,
     )
+    from domain.complaint import LodgeComplaint, workflow_id
     from domain.letters import Delivery, LetterContext, LetterKind, LetterRequest, Recipient
     from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
     from workflows import search_attributes as sa
@@ -144,6 +145,19 @@ class CaseWorkflow:
             lambda: workflow.all_handlers_finished() and not self._effects
         )
         effects.cancel()
+
+    async def _open_linked_complaint(self, lodge: LodgeComplaint) -> str:
+        """Start a complaint of its own that outlives this case (new issues at stage 2, an
+        enquiry converted, a complaint about a service request), linked both ways."""
+        await workflow.start_child_workflow(
+            "ComplaintWorkflow",
+            lodge,
+            id=workflow_id(lodge.reference),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            static_summary=f"Complaint {lodge.reference}",
+        )
+        self._linked.append(lodge.reference)
+        return lodge.reference
 
     # ------------------------------------------------------------- clocks
 

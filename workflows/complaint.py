@@ -472,13 +472,7 @@ class ComplaintWorkflow(CaseWorkflow):
                 lodged_by=step.by,
                 linked_reference=self._lodge.reference,
             )
-            await workflow.start_child_workflow(
-                ComplaintWorkflow.run,
-                lodge,
-                id=f"complaint-{reference}",
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
-            self._linked.append(reference)
+            await self._open_linked_complaint(lodge)
             self._log(
                 Step.raise_new_issues,
                 step.by,

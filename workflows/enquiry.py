@@ -534,15 +534,7 @@ class EnquiryWorkflow(CaseWorkflow):
             linked_reference=self._lodge.reference,
             letter_retry_pause_seconds=self._lodge.letter_retry_pause_seconds,
         )
-        await workflow.start_child_workflow(
-            "ComplaintWorkflow",
-            lodge,
-            id=f"complaint-{reference}",
-            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            static_summary=f"Complaint {reference}",
-        )
-        self._linked.append(reference)
-        return reference
+        return await self._open_linked_complaint(lodge)
 
     # --------------------------------------------------------------- hooks
 

@@ -360,10 +360,16 @@ async def take_step(
 
 
 def _problems(step: Step, parsed: ParsedForm) -> list[Problem]:
-    """What is wrong with the form, before the workflow is asked: the domain model's own
-    validation, in plain English."""
+    return form_problems(validate_step, step, parsed)
+
+
+def form_problems(
+    validate: Callable[[Any, Any], Any], step: Any, parsed: ParsedForm
+) -> list[Problem]:
+    """What is wrong with a step's form, before the workflow is asked: the domain model's own
+    validation (`validate`, starter.cases.parse_step or parse_enquiry_step), in plain English."""
     try:
-        validate_step(step, parsed.payload)
+        validate(step, parsed.payload)
     except ValidationError as err:
         return parsed.explain(err)
     return list(parsed.problems)
@@ -379,11 +385,22 @@ async def _again(
     status_code: int,
 ) -> Response:
     view = await load_case(request, ref, account)
+    return again(case_page, request, view, step, form, problems, status_code)
+
+
+def again(
+    page: Callable[..., Response],
+    request: Request,
+    view: CaseView,
+    step: Any,
+    form: FormState,
+    problems: list[Problem],
+    status_code: int,
+) -> Response:
+    """The case page again with the step's form as sent and what was wrong with it."""
     if step not in view.steps:  # the case moved on meanwhile: show why above the page
         view.steps.append(step)
-    return case_page(
-        request, view, status_code=status_code, active=step, form=form, problems=problems
-    )
+    return page(request, view, status_code=status_code, active=step, form=form, problems=problems)
 
 
 def _clock(case: ComplaintStatus, *keys: ClockKey) -> Clock | None:

@@ -32,8 +32,10 @@ from admin.routes.cases import (
     NO_ANSWER,
     CaseView,
     active_staff,
+    again,
     build_view,
     flash,
+    form_problems,
     live_or_recorded,
     normalise_reference,
     show_letter,
@@ -308,13 +310,7 @@ async def take_enquiry_step(
 
 
 def _problems(step: EnquiryStep, parsed: ParsedForm) -> list[Problem]:
-    """What is wrong with the form before the workflow is asked: the domain model's own
-    validation, in plain English."""
-    try:
-        validate_step(step, parsed.payload)
-    except ValidationError as err:
-        return parsed.explain(err)
-    return list(parsed.problems)
+    return form_problems(validate_step, step, parsed)
 
 
 async def _again(
@@ -327,11 +323,7 @@ async def _again(
     status_code: int,
 ) -> Response:
     view = await load_enquiry(request, ref, account)
-    if step not in view.steps:  # the enquiry moved on meanwhile: show why above the page
-        view.steps.append(step)
-    return enquiry_page(
-        request, view, status_code=status_code, active=step, form=form, problems=problems
-    )
+    return again(enquiry_page, request, view, step, form, problems, status_code)
 
 
 def success_message(step: EnquiryStep, enquiry: EnquiryStatus) -> str:

@@ -12,7 +12,6 @@ sends the `complaint_received` letter itself, so this module sends nothing.
 from __future__ import annotations
 
 import logging
-import random
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from temporalio.service import RPCError
 from admin.app import LONDON, render
 from domain.complaint import LodgeComplaint
 from domain.people import Channel, ComplainantType, ContactMethod
-from domain.references import PATTERN, new_reference
+from domain.references import PATTERN
 from starter.cases import CaseNotFound, lodge, new_complaint_reference, status
 
 router = APIRouter()
@@ -285,7 +284,7 @@ def _reference_for(submission: str) -> str:
     """The same form sent twice (double click, back and resend) gets the same reference, so the
     second lodge finds the first case instead of starting another."""
     if SUBMISSION_PATTERN.fullmatch(submission):
-        return new_reference("CMP", random.Random(submission))
+        return new_complaint_reference(seed=submission)
     return new_complaint_reference()
 
 
