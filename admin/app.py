@@ -92,7 +92,7 @@ def create_app(
         yield
 
     app = FastAPI(
-        title="Complaints admin",
+        title="Complaints and enquiries admin",
         description="Staff steps and case lists. Every unsafe request needs the session's "
         "CSRF token in the X-CSRF-Token header; sign in at /login first.",
         lifespan=lifespan,
