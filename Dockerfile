@@ -14,6 +14,9 @@ RUN pip install -r /tmp/requirements.lock
 # The app itself, installed as a package (templates and migrations are package data).
 COPY . /tmp/src
 RUN pip install --no-deps /tmp/src && rm -rf /tmp/src /tmp/requirements.lock
+# The shipped policy files (POLICY_FILE picks one; mount your own over /app/policy to change it).
+COPY policy /app/policy
+ENV POLICY_FILE=/app/policy/west-kent.toml
 
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app \
     && mkdir -p /data/outbox \

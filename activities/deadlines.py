@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC
 from functools import cache
 
 from temporalio import activity
 
 from activities.settings import Settings
 from domain.clocks import DeadlineRequest, DeadlineRule, PlannedDeadline
+from domain.policy import CalendarPolicy, legacy_policy
 from domain.working_days import WorkingCalendar
 
 
 @cache
-def _calendar(closures: frozenset[date]) -> WorkingCalendar:
-    return WorkingCalendar(closures=closures)
+def calendar_for(policy: CalendarPolicy) -> WorkingCalendar:
+    """One calendar per process for each calendar policy (its bank holidays are cached)."""
+    return WorkingCalendar.from_policy(policy)
 
 
 def calendar_from_settings(settings: Settings | None = None) -> WorkingCalendar:
-    """The England calendar with the landlord's closure days; one per process per closure set."""
+    """The calendar of the policy new cases are lodged under (POLICY_FILE)."""
     settings = settings or Settings.from_env()
-    return _calendar(frozenset(settings.closure_days))
+    return calendar_for(settings.policy.calendar)
 
 
 def plan(rule: DeadlineRule, calendar: WorkingCalendar) -> PlannedDeadline:
@@ -42,8 +44,10 @@ def plan(rule: DeadlineRule, calendar: WorkingCalendar) -> PlannedDeadline:
 
 class DeadlineActivities:
     def __init__(self, settings: Settings) -> None:
-        self.calendar = calendar_from_settings(settings)
+        # cases lodged before cases carried a policy send none: the calendar they began on
+        self.legacy = calendar_for(legacy_policy().calendar)
 
     @activity.defn(name="plan_deadlines")
     async def plan_deadlines(self, request: DeadlineRequest) -> list[PlannedDeadline]:
-        return [plan(rule, self.calendar) for rule in request.rules]
+        calendar = calendar_for(request.calendar) if request.calendar else self.legacy
+        return [plan(rule, calendar) for rule in request.rules]

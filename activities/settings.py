@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 from email.utils import parseaddr
+from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.policy import Policy, PolicyError, parse_policy
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def load_policy_file(path: Path) -> Policy:
+    """Read and check a policy file; PolicyError names the file, the key and what is wrong."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise PolicyError(f"POLICY_FILE {path}: cannot be read ({err.strerror})") from err
+    return parse_policy(text, f"POLICY_FILE {path}")
 
 
 class Landlord(BaseModel):
@@ -19,8 +31,6 @@ class Landlord(BaseModel):
     address: str = "101 London Road, Sevenoaks, Kent, TN13 1AX"
     phone: str = "01732 749400"
     email: str = "help@wkha.org.uk"
-    team_name: str = "Customer Resolution Team"  # complaints, and enquiries to the executives
-    services_team_name: str = "Customer Services Team"  # signs replies to enquiries
 
 
 class Settings(BaseModel):
@@ -36,7 +46,8 @@ class Settings(BaseModel):
     sendgrid_sandbox: bool = False
     mail_from: str = "complaints@wkha.org.uk"
     team_inbox: str = "customer.resolution@wkha.org.uk"
-    closure_days: tuple[date, ...] = Field(default=())
+    # the landlord's policy: clocks, calendar (closure days too), teams; see docs/policy.md
+    policy_file: Path = REPO_ROOT / "policy" / "west-kent.toml"
     landlord: Landlord = Landlord()
     # admin web app
     app_env: str = Field(default="development", pattern="^(development|production)$")
@@ -67,12 +78,18 @@ class Settings(BaseModel):
     def logs_as_json(self) -> bool:
         return self.log_format == "json" or (self.log_format == "" and self.production)
 
-    @field_validator("closure_days", mode="before")
+    @field_validator("policy_file", mode="after")
     @classmethod
-    def _split_dates(cls, value: object) -> object:
-        if isinstance(value, str):
-            return tuple(date.fromisoformat(p.strip()) for p in value.split(",") if p.strip())
+    def _from_repo(cls, value: Path) -> Path:
+        # a relative path that is not there from here is taken from the repo (policy/...)
+        if not value.is_absolute() and not value.exists():
+            return REPO_ROOT / value
         return value
+
+    @property
+    def policy(self) -> Policy:
+        """The policy new cases are lodged under (read once per file and process)."""
+        return load_policy_file(self.policy_file)
 
     @field_validator("executive_addresses", mode="before")
     @classmethod
@@ -107,7 +124,7 @@ class Settings(BaseModel):
             "sendgrid_sandbox": "SENDGRID_SANDBOX",
             "mail_from": "MAIL_FROM",
             "team_inbox": "TEAM_INBOX",
-            "closure_days": "CLOSURE_DAYS",
+            "policy_file": "POLICY_FILE",
             "app_env": "APP_ENV",
             "admin_secret_key": "ADMIN_SECRET_KEY",
             "admin_host": "ADMIN_HOST",

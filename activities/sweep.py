@@ -136,7 +136,13 @@ class SweepActivities:
         if report is None:
             raise LookupError(f"No sweep report for {request.day}; run the sweep first.")
         rendered = render_sweep_report(report, self.settings)
-        recipients = [(TEAM_RECIPIENT, self.settings.landlord.team_name, self.settings.team_inbox)]
+        recipients = [
+            (
+                TEAM_RECIPIENT,
+                self.settings.policy.teams.resolution.signature,
+                self.settings.team_inbox,
+            )
+        ]
         recipients += [
             (a.id, a.name, a.email)
             for a in AccountStore(self.store).all()

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.people import Strict
+from domain.policy import CalendarPolicy, Policy
 
 
 class ClockKey(StrEnum):
@@ -37,20 +38,31 @@ CLOCK_LABELS: dict[ClockKey, str] = {
     ClockKey.service_request_target: "Service request: target date",
 }
 
-# Working days allowed for each promise (complaints policy; ../shared/DESIGN.md "The clocks").
-WORKING_DAYS: dict[ClockKey, int] = {
-    ClockKey.s1_contact: 3,
-    ClockKey.s1_acknowledgement: 5,
-    ClockKey.s1_response: 10,
-    ClockKey.escalation_window: 20,
-    ClockKey.s2_contact: 3,
-    ClockKey.s2_acknowledgement: 5,
-    ClockKey.s2_response: 20,
-    # enquiry_reply depends on the channel: see domain.enquiry.REPLY_WORKING_DAYS
-    ClockKey.team_reply: 5,
-}
-# A standard extension may add at most this many working days to a response clock.
-EXTENSION_LIMIT: dict[ClockKey, int] = {ClockKey.s1_response: 10, ClockKey.s2_response: 20}
+
+def working_days(policy: Policy, key: ClockKey) -> int:
+    """Working days the policy allows for a clock (an enquiry's reply clock depends on its
+    channel: `policy.enquiries.reply_working_days`; a service request's on its target date)."""
+    c = policy.complaints
+    days = {
+        ClockKey.s1_contact: c.stage1_contact,
+        ClockKey.s1_acknowledgement: c.stage1_acknowledgement,
+        ClockKey.s1_response: c.stage1_response,
+        ClockKey.escalation_window: c.escalation_window,
+        ClockKey.s2_contact: c.stage2_contact,
+        ClockKey.s2_acknowledgement: c.stage2_acknowledgement,
+        ClockKey.s2_response: c.stage2_response,
+        ClockKey.team_reply: policy.enquiries.team_update,
+    }
+    return days[key]
+
+
+def extension_cap(policy: Policy, key: ClockKey) -> int:
+    """Working days a standard extension may add, in all, to a response clock."""
+    c = policy.complaints
+    return {
+        ClockKey.s1_response: c.stage1_extension_cap,
+        ClockKey.s2_response: c.stage2_extension_cap,
+    }[key]
 
 
 class DeadlineRule(Strict):
@@ -75,6 +87,8 @@ class DeadlineRule(Strict):
 
 class DeadlineRequest(Strict):
     rules: list[DeadlineRule] = Field(min_length=1)
+    # the case's own calendar (its policy's); none for cases lodged before cases carried a policy
+    calendar: CalendarPolicy | None = None
 
 
 class PlannedDeadline(Strict):

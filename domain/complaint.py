@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, Field, model_validator
 from domain.clocks import Clock
 from domain.letters import PointDecision, Remedies
 from domain.people import Channel, Resident, StaffMember, Strict
+from domain.policy import Policy, PolicyStamp
 
 
 class Stage(StrEnum):
@@ -157,7 +158,10 @@ class LodgeComplaint(Strict):
     owner: StaffMember | None = None
     lodged_by: str | None = None
     linked_reference: str | None = None
-    late_escalation_grace_days: int = Field(default=90, ge=0, le=730)
+    # The policy the case is lodged under (lodge_once stamps the current one); it keeps it for
+    # life. Cases lodged before cases carried a policy have none and run under legacy_policy().
+    policy: Policy | None = None
+    late_escalation_grace_days: int | None = Field(default=None, ge=0, le=730)  # legacy cases only
     letter_retry_pause_seconds: int = Field(default=600, ge=1, le=86400)
 
 
@@ -267,6 +271,7 @@ class ComplaintStatus(Strict):
     letters_failing: list[str] = Field(default_factory=list)  # keys of letters still retrying
     timeline: list[TimelineItem]
     closed_at: datetime | None = None
+    policy: PolicyStamp | None = None
 
 
 # What each step's Update takes: the starter, the admin UI and the API all validate against it.

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, EmailStr, Field, model_validator
 from domain.clocks import Clock
 from domain.complaint import StaffStep, TimelineItem
 from domain.people import Address, Channel, ContactMethod, Resident, StaffMember, Strict
+from domain.policy import Policy, PolicyStamp
 
 
 class EnquiryChannel(StrEnum):
@@ -142,6 +143,7 @@ class LodgeEnquiry(Strict):
     owner: StaffMember | None = None
     lodged_by: str | None = None
     message_id: str | None = Field(default=None, max_length=998)  # an email's Message-ID
+    policy: Policy | None = None  # as LodgeComplaint.policy
     letter_retry_pause_seconds: int = Field(default=600, ge=1, le=86400)
 
     @model_validator(mode="after")
@@ -376,6 +378,7 @@ class EnquiryStatus(Strict):
     letters_failing: list[str] = Field(default_factory=list)
     timeline: list[TimelineItem]
     closed_at: datetime | None = None
+    policy: PolicyStamp | None = None
 
 
 def enquiry_workflow_id(reference: str) -> str:

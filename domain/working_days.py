@@ -12,7 +12,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from domain.policy import CalendarPolicy
 
 ONE_DAY = timedelta(days=1)
 
@@ -52,12 +56,18 @@ ENGLAND_OFFICE_HOURS = OfficeHours(
 
 
 @cache
-def england_bank_holidays(year: int) -> frozenset[date]:
-    """Bank holidays in England for one year, substitute days included."""
+def region_bank_holidays(
+    year: int, country: str = "GB", subdivision: str | None = "ENG"
+) -> frozenset[date]:
+    """Bank holidays for one year, substitute days included (England by default)."""
     import holidays  # lazy: this module must stay importable where `holidays` cannot run
 
     # Without subdiv the GB calendar lacks Easter Monday and the August bank holiday.
-    return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
+    return frozenset(holidays.country_holidays(country, subdiv=subdivision, years=year))
+
+
+def england_bank_holidays(year: int) -> frozenset[date]:
+    return region_bank_holidays(year, "GB", "ENG")
 
 
 class WorkingCalendar:
@@ -70,14 +80,29 @@ class WorkingCalendar:
         bank_holidays: Iterable[date] | None = None,
         tz: str = "Europe/London",
         office_hours: OfficeHours | None = None,
+        country: str = "GB",
+        subdivision: str | None = "ENG",
     ) -> None:
         self.tz = ZoneInfo(tz)
         self.office_hours = office_hours or ENGLAND_OFFICE_HOURS
         self.closures = frozenset(closures)
         self._bank_holidays = None if bank_holidays is None else frozenset(bank_holidays)
+        self._region = (country, subdivision)
+
+    @classmethod
+    def from_policy(cls, policy: CalendarPolicy) -> WorkingCalendar:
+        """The calendar a policy's clocks are counted on."""
+        return cls(
+            closures=policy.closure_days,
+            tz=policy.timezone,
+            office_hours=OfficeHours(policy.weekday_hours()),
+            country=policy.bank_holidays_country,
+            subdivision=policy.bank_holidays_subdivision,
+        )
 
     def __repr__(self) -> str:
-        source = "England" if self._bank_holidays is None else f"{len(self._bank_holidays)} given"
+        region = "-".join(p for p in self._region if p)
+        source = region if self._bank_holidays is None else f"{len(self._bank_holidays)} given"
         return (
             f"WorkingCalendar(tz={self.tz.key!r}, bank holidays: {source}, "
             f"closures: {len(self.closures)})"
@@ -85,7 +110,7 @@ class WorkingCalendar:
 
     def is_bank_holiday(self, day: date) -> bool:
         if self._bank_holidays is None:
-            return day in england_bank_holidays(day.year)
+            return day in region_bank_holidays(day.year, *self._region)
         return day in self._bank_holidays
 
     def is_working_day(self, day: date) -> bool:

@@ -347,18 +347,18 @@ def render_letter(
     else:
         letter = context
     subject = subject_for(kind, context)
+    teams = settings.policy.teams
     variables: dict[str, Any] = {
         "letter": letter,
         "subject": subject,
         "reference": request.reference,
         "landlord": settings.landlord,
+        "teams": teams,
         "letter_date": now or datetime.now(UTC),
         "for_post": request.delivery is Delivery.post,
         "staff": staff,
         "signed_by": (
-            settings.landlord.services_team_name
-            if kind in SERVICES_LETTERS
-            else settings.landlord.team_name
+            teams.services.signature if kind in SERVICES_LETTERS else teams.resolution.signature
         ),
         "recipient_name": request.recipient.name,
         "recipient_address": request.recipient.address,

@@ -80,7 +80,7 @@ def render_sweep_report(report: SweepReport, settings: Settings) -> RenderedLett
         "padding:4px 8px;text-align:left}</style></head><body>"
         f"<h1>{escape(report.subject)}</h1><p>{escape(intro)}</p>"
         + "".join(_html_section(s, settings) for s in report.sections)
-        + f"<p>{escape(settings.landlord.team_name)}, {escape(settings.landlord.name)}</p>"
+        + f"<p>{escape(settings.policy.teams.resolution.signature)}, {escape(settings.landlord.name)}</p>"
         "</body></html>"
     )
     text = "\n\n".join([report.subject, intro, *(_text_section(s) for s in report.sections)])

@@ -403,8 +403,8 @@ def test_letter_date_defaults_to_today_in_london(make_request, settings):
     assert longdate(datetime.now(UTC)) in letter.text
 
 
-def test_landlord_details_come_from_settings(make_request):
-    from activities.settings import Landlord
+def test_landlord_details_come_from_settings_and_team_from_the_policy(make_request):
+    from activities.settings import REPO_ROOT, Landlord
 
     settings = Settings(
         landlord=Landlord(
@@ -412,8 +412,8 @@ def test_landlord_details_come_from_settings(make_request):
             address="1 Station Road, Tonbridge, TN9 1AA",
             phone="01732 000000",
             email="complaints@weald.example",
-            team_name="Complaints Team",
-        )
+        ),
+        policy_file=REPO_ROOT / "policy" / "ombudsman-code.toml",  # teams: "Complaints Team"
     )
     _, text = both(render_letter(make_request(LetterKind.stage1_response), settings))
     assert "Weald Homes" in text and "complaints@weald.example" in text

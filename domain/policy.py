@@ -1,0 +1,242 @@
+"""The landlord's policy as configuration: every number its complaints policy and customer service
+standards promise, the calendar they are counted on, and the names letters are signed with.
+
+A `Policy` is read from a TOML file (`POLICY_FILE`; the repo ships `policy/west-kent.toml` and
+`policy/ombudsman-code.toml`). Each case records the policy it was lodged under (name, version,
+content hash, and the numbers themselves) and keeps it for life: editing the file changes new
+cases only, never a running case's clocks or a replay.
+
+Pure: parsing TOML text is here; reading the file is the configuration module's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from datetime import date, time
+from enum import StrEnum
+from functools import cache, cached_property
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Weekday(StrEnum):
+    monday = "monday"
+    tuesday = "tuesday"
+    wednesday = "wednesday"
+    thursday = "thursday"
+    friday = "friday"
+    saturday = "saturday"
+    sunday = "sunday"
+
+
+WEEKDAY_NUMBER = {day: n for n, day in enumerate(Weekday)}
+
+
+class OfficeDay(_Section):
+    opens: time
+    closes: time
+
+    @model_validator(mode="after")
+    def _opens_first(self) -> OfficeDay:
+        if self.opens.tzinfo or self.closes.tzinfo:
+            raise ValueError("give local wall-clock times, without a time zone")
+        if not self.opens < self.closes:
+            raise ValueError(
+                f"opens at {self.opens:%H:%M}, which is not before {self.closes:%H:%M}"
+            )
+        return self
+
+
+class CalendarPolicy(_Section):
+    """What counts as a working day, and when a contact counts as received."""
+
+    timezone: str = Field(min_length=1)
+    bank_holidays_country: str = Field(min_length=2, max_length=3)
+    bank_holidays_subdivision: str | None = None
+    office_hours: dict[Weekday, OfficeDay] = Field(min_length=1)
+    closure_days: tuple[date, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"{value!r} is not a time zone name such as Europe/London") from err
+        return value
+
+    def weekday_hours(self) -> dict[int, tuple[time, time]]:
+        return {WEEKDAY_NUMBER[d]: (h.opens, h.closes) for d, h in self.office_hours.items()}
+
+
+class ComplaintPolicy(_Section):
+    """The two-stage complaints process, in working days unless named otherwise."""
+
+    stage1_contact: int = Field(ge=1, le=60)
+    stage1_acknowledgement: int = Field(ge=1, le=60)
+    stage1_response: int = Field(ge=1, le=120)
+    stage1_extension_cap: int = Field(ge=0, le=120)
+    escalation_window: int = Field(ge=1, le=260)
+    late_escalation_grace_days: int = Field(ge=0, le=730, description="calendar days")
+    stage2_contact: int = Field(ge=1, le=60)
+    stage2_acknowledgement: int = Field(ge=1, le=60)
+    stage2_response: int = Field(ge=1, le=120)
+    stage2_extension_cap: int = Field(ge=0, le=120)
+    time_limit_months: int = Field(ge=1, le=120, description="from the incident or awareness")
+
+
+class EnquiryPolicy(_Section):
+    """The customer service standards' reply clocks, in working days from the receipt day."""
+
+    reply_working_days: dict[str, int]
+    team_update: int = Field(ge=1, le=60)
+    holding_reply_horizon_days: int = Field(ge=1, le=366, description="calendar days")
+
+    @field_validator("reply_working_days")
+    @classmethod
+    def _every_channel(cls, value: dict[str, int]) -> dict[str, int]:
+        from domain.enquiry import EnquiryChannel  # lazy: domain.enquiry imports this module
+
+        ENQUIRY_CHANNELS = {c.value for c in EnquiryChannel}
+        unknown = sorted(set(value) - ENQUIRY_CHANNELS)
+        missing = sorted(ENQUIRY_CHANNELS - set(value))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {', '.join(unknown)}")
+        if missing:
+            raise ValueError(f"give a reply clock for {', '.join(missing)}")
+        bad = sorted(k for k, v in value.items() if not 1 <= v <= 60)
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: give 1 to 60 working days")
+        return value
+
+
+class ReminderPolicy(_Section):
+    lead_working_days: int = Field(ge=0, le=5, description="before the due day")
+    one_day_clock_lead_working_days: int = Field(ge=0, le=1)
+
+
+class UrgencyPolicy(_Section):
+    due_soon_working_days: int = Field(ge=1, le=10)
+
+
+class Team(_Section):
+    name: str = Field(min_length=1, max_length=200)
+    signature: str = Field(min_length=1, max_length=200)
+
+
+class TeamsPolicy(_Section):
+    resolution: Team  # complaints, and enquiries to the chief executive or a director
+    services: Team  # signs replies to enquiries
+
+
+class Policy(_Section):
+    name: str = Field(min_length=1, max_length=200)
+    version: str = Field(min_length=1, max_length=40)
+    calendar: CalendarPolicy
+    complaints: ComplaintPolicy
+    enquiries: EnquiryPolicy
+    reminders: ReminderPolicy
+    urgency: UrgencyPolicy
+    teams: TeamsPolicy
+
+    @cached_property
+    def content_hash(self) -> str:
+        """sha256 of the policy's canonical JSON: two files that say the same thing match."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}, version {self.version}"
+
+    def stamp(self) -> PolicyStamp:
+        return PolicyStamp(name=self.name, version=self.version, hash=self.content_hash[:12])
+
+
+class PolicyStamp(_Section):
+    """Which policy a case runs under, as the case page, the status query and records show it."""
+
+    name: str
+    version: str
+    hash: str
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the key and what is wrong."""
+
+
+def parse_policy(text: str, source: str = "policy file") -> Policy:
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise PolicyError(f"{source}: not valid TOML: {err}") from err
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as err:
+        problems = []
+        for e in err.errors():
+            key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+            problems.append(f"{key}: {e['msg']}")
+        raise PolicyError(f"{source}: " + "; ".join(problems)) from err
+
+
+# The numbers every case lodged before cases carried their own policy ran under (the West Kent
+# policy of 2024). Kept so those cases, and replays of them, go on exactly as they were lodged.
+# Never edit: change the policy file instead, which reaches new cases only.
+LEGACY_POLICY_TOML = """
+name = "West Kent complaints policy and customer service standards (before policy files)"
+version = "legacy"
+
+[calendar]
+timezone = "Europe/London"
+bank_holidays_country = "GB"
+bank_holidays_subdivision = "ENG"
+office_hours.monday = { opens = "08:45", closes = "17:15" }
+office_hours.tuesday = { opens = "08:45", closes = "17:15" }
+office_hours.wednesday = { opens = "08:45", closes = "17:15" }
+office_hours.thursday = { opens = "08:45", closes = "17:15" }
+office_hours.friday = { opens = "08:45", closes = "16:45" }
+
+[complaints]
+stage1_contact = 3
+stage1_acknowledgement = 5
+stage1_response = 10
+stage1_extension_cap = 10
+escalation_window = 20
+late_escalation_grace_days = 90
+stage2_contact = 3
+stage2_acknowledgement = 5
+stage2_response = 20
+stage2_extension_cap = 20
+time_limit_months = 12
+
+[enquiries]
+team_update = 5
+holding_reply_horizon_days = 92
+reply_working_days = { online_form = 1, help_email = 1, social_media = 1, team_email = 5, letter = 5, callback = 5, phone = 1, in_person = 1 }
+
+[reminders]
+lead_working_days = 1
+one_day_clock_lead_working_days = 0
+
+[urgency]
+due_soon_working_days = 2
+
+[teams]
+resolution = { name = "Customer resolution team", signature = "Customer Resolution Team" }
+services = { name = "Customer services team", signature = "Customer Services Team" }
+"""
+
+
+@cache
+def legacy_policy() -> Policy:
+    return parse_policy(LEGACY_POLICY_TOML, "legacy policy")
