@@ -13,10 +13,14 @@ from domain.policy import CalendarPolicy, legacy_policy
 from domain.working_days import WorkingCalendar
 
 
-@cache
 def calendar_for(policy: CalendarPolicy) -> WorkingCalendar:
     """One calendar per process for each calendar policy (its bank holidays are cached)."""
-    return WorkingCalendar.from_policy(policy)
+    return _calendar(policy.model_dump_json())
+
+
+@cache
+def _calendar(policy_json: str) -> WorkingCalendar:
+    return WorkingCalendar.from_policy(CalendarPolicy.model_validate_json(policy_json))
 
 
 def calendar_from_settings(settings: Settings | None = None) -> WorkingCalendar:

@@ -9,22 +9,11 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, EmailStr, Field, model_validator
 
+from domain.channels import EnquiryChannel
 from domain.clocks import Clock
 from domain.complaint import StaffStep, TimelineItem
 from domain.people import Address, Channel, ContactMethod, Resident, StaffMember, Strict
 from domain.policy import Policy, PolicyStamp
-
-
-class EnquiryChannel(StrEnum):
-    online_form = "online_form"  # the website's contact form
-    help_email = "help_email"  # the customer services address (help@...)
-    social_media = "social_media"
-    team_email = "team_email"  # email to another team or a named member of staff
-    letter = "letter"
-    callback = "callback"  # a named person was unavailable and will call back
-    phone = "phone"  # a call the advisor could not sort there and then
-    in_person = "in_person"
-
 
 CHANNEL_LABELS: dict[EnquiryChannel, str] = {
     EnquiryChannel.online_form: "Online contact form",
@@ -37,19 +26,8 @@ CHANNEL_LABELS: dict[EnquiryChannel, str] = {
     EnquiryChannel.in_person: "In person",
 }
 
-# Working days to reply, counted from the receipt day (customer service standards). "By the end of
-# the next working day" is 1. Phone calls and visits are answered there and then where possible;
-# one that cannot be is held to the quickest promise.
-REPLY_WORKING_DAYS: dict[EnquiryChannel, int] = {
-    EnquiryChannel.online_form: 1,
-    EnquiryChannel.help_email: 1,
-    EnquiryChannel.social_media: 1,
-    EnquiryChannel.team_email: 5,
-    EnquiryChannel.letter: 5,
-    EnquiryChannel.callback: 5,
-    EnquiryChannel.phone: 1,
-    EnquiryChannel.in_person: 1,
-}
+# Each channel's reply clock, in working days from the receipt day, is the policy's
+# (`enquiries.reply_working_days`, policy/west-kent.toml).
 
 # Contacts made without a person at the other end get the reference in writing at once.
 CONFIRMED_CHANNELS = frozenset({EnquiryChannel.help_email})
@@ -65,8 +43,6 @@ COMPLAINT_CHANNEL: dict[EnquiryChannel, Channel] = {
     EnquiryChannel.phone: Channel.phone,
     EnquiryChannel.in_person: Channel.in_person,
 }
-
-RESOLUTION_TEAM = "Customer resolution team"
 
 
 def private_channel_reply(reference: str) -> str:

@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from domain.channels import EnquiryChannel
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -104,11 +106,9 @@ class EnquiryPolicy(_Section):
     @field_validator("reply_working_days")
     @classmethod
     def _every_channel(cls, value: dict[str, int]) -> dict[str, int]:
-        from domain.enquiry import EnquiryChannel  # lazy: domain.enquiry imports this module
-
-        ENQUIRY_CHANNELS = {c.value for c in EnquiryChannel}
-        unknown = sorted(set(value) - ENQUIRY_CHANNELS)
-        missing = sorted(ENQUIRY_CHANNELS - set(value))
+        channels = {c.value for c in EnquiryChannel}
+        unknown = sorted(set(value) - channels)
+        missing = sorted(channels - set(value))
         if unknown:
             raise ValueError(f"unknown channel(s) {', '.join(unknown)}")
         if missing:
@@ -222,7 +222,15 @@ time_limit_months = 12
 [enquiries]
 team_update = 5
 holding_reply_horizon_days = 92
-reply_working_days = { online_form = 1, help_email = 1, social_media = 1, team_email = 5, letter = 5, callback = 5, phone = 1, in_person = 1 }
+[enquiries.reply_working_days]
+online_form = 1
+help_email = 1
+social_media = 1
+team_email = 5
+letter = 5
+callback = 5
+phone = 1
+in_person = 1
 
 [reminders]
 lead_working_days = 1

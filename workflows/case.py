@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -32,7 +32,10 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.complaint import LodgeComplaint, workflow_id
     from domain.letters import Delivery, LetterContext, LetterKind, LetterRequest, Recipient
+    from domain.policy import Policy, legacy_policy
     from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
+    from domain.rules import StepRefused
+    from domain.rules import day_text as day_text
     from workflows import search_attributes as sa
 
 DEADLINES_TIMEOUT = timedelta(seconds=10)
@@ -63,18 +66,20 @@ def rejected(message: str) -> ApplicationError:
     return ApplicationError(message, type="StepRejected", non_retryable=True)
 
 
-def day_text(day: date) -> str:
-    return f"{day:%a %d %b %Y}"
-
-
 class CaseWorkflow:
     """Not a workflow itself: the base of ComplaintWorkflow and EnquiryWorkflow."""
 
     case_type: ClassVar[str]
     metric_prefix: ClassVar[str]
 
-    def _init_case(self, reference: str, person: Any, retry_pause: int) -> None:
+    def _init_case(
+        self, reference: str, person: Any, retry_pause: int, policy: Policy | None
+    ) -> None:
         self._reference = reference
+        # The policy the case was lodged under, for life; cases lodged before cases carried one
+        # run under the numbers of that time (and plan on that calendar: no calendar is sent).
+        self._policy = policy or legacy_policy()
+        self._calendar = policy.calendar if policy else None
         self._person = person  # Resident or Enquirer: name, email, address, writes_by_email
         self._retry_pause = retry_pause
         self._owner: Any = None
@@ -95,11 +100,18 @@ class CaseWorkflow:
     def _allowed(self) -> frozenset[Any]:
         raise NotImplementedError
 
-    def _check(self, name: StrEnum, step: Any) -> None:
-        """Raise with a plain-English reason when `step` may not happen now. Validators call it
-        (a rejection leaves history untouched) and handlers call it again after waiting their
-        turn, since another step may have changed the case meanwhile."""
+    def _rule(self, name: StrEnum, step: Any) -> None:
+        """The policy's rule for the step (domain/*_rules.py): raises StepRefused."""
         raise NotImplementedError
+
+    def _check(self, name: StrEnum, step: Any) -> None:
+        """Refuse, with the plain-English reason, a step that may not happen now. Validators call
+        it (a refusal leaves history untouched) and handlers call it again under the lock, after
+        waiting their turn, since another step may have changed the case meanwhile."""
+        try:
+            self._rule(name, step)
+        except StepRefused as err:
+            raise rejected(err.reason) from None
 
     def _started_step(self, name: StrEnum, step: Any) -> None:
         """Called under the lock once a step has passed its check."""
@@ -164,7 +176,7 @@ class CaseWorkflow:
     async def _plan(self, rules: Any) -> list[PlannedDeadline]:
         return await workflow.execute_activity(
             "plan_deadlines",
-            DeadlineRequest(rules=list(rules)),
+            DeadlineRequest(rules=list(rules), calendar=self._calendar),
             result_type=list[PlannedDeadline],
             start_to_close_timeout=DEADLINES_TIMEOUT,
         )
@@ -280,7 +292,7 @@ class CaseWorkflow:
         if self._owner:
             out.append(Recipient(name=self._owner.name, email=self._owner.email, role="owner"))
         if include_team or not out:
-            out.append(Recipient(name="Customer resolution team", role="team"))
+            out.append(Recipient(name=self._policy.teams.resolution.name, role="team"))
         return out
 
     def _case_fields(self) -> dict[str, Any]:
@@ -300,6 +312,7 @@ class CaseWorkflow:
                 for e in self._timeline
             ],
             "closed_at": self._closed_at,
+            "policy": self._policy.stamp(),
         }
 
     # ------------------------------------------------- timeline and effects

@@ -16,18 +16,16 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.clocks import EXTENSION_LIMIT, WORKING_DAYS, Clock, ClockKey, DeadlineRule
+    from domain import complaint_rules as rules
+    from domain.clocks import Clock, ClockKey, DeadlineRule, working_days
     from domain.complaint import (
-        ALLOWED_STEPS,
         DECLINE_REASON_TEXT,
-        LATE_ESCALATION_STEPS,
         Accept,
         Acknowledge,
         Assign,
         ClosureReason,
         ComplaintStatus,
         Decline,
-        DeclineReason,
         Escalate,
         Extend,
         LodgeComplaint,
@@ -40,15 +38,20 @@ with workflow.unsafe.imports_passed_through():
         Step,
         Withdraw,
     )
+    from domain.complaint_rules import (
+        PARTICIPATING_STEPS,
+        RESPONSE_CLOCK,
+        STAGE_NUMBER,
+        ComplaintState,
+    )
     from domain.letters import LetterKind, PointDecision
     from domain.people import Channel
     from domain.references import new_reference
+    from domain.rules import StepRefused
     from workflows.case import CaseWorkflow, day_text, rejected
 
 # Contacts made without a person at the other end get the reference in writing at once.
 RECEIPT_CHANNELS = frozenset({Channel.online_form, Channel.email})
-STAGE_NUMBER = {Stage.stage1: 1, Stage.stage2: 2}
-RESPONSE_CLOCK = {Stage.stage1: ClockKey.s1_response, Stage.stage2: ClockKey.s2_response}
 CONTACT_CLOCK = {
     Stage.triage: ClockKey.s1_contact,
     Stage.stage1: ClockKey.s1_contact,
@@ -61,28 +64,6 @@ STAGE_CLOCKS = {
     Stage.stage1: STAGE1_CLOCKS,
     Stage.stage2: (ClockKey.s2_contact, ClockKey.s2_acknowledgement, ClockKey.s2_response),
 }
-# Steps whose doer counts as having taken part in stage 1 (so cannot review at stage 2).
-PARTICIPATING_STEPS = frozenset(
-    {
-        Step.accept,
-        Step.decline,
-        Step.record_contact,
-        Step.acknowledge,
-        Step.extend,
-        Step.respond,
-    }
-)
-
-
-def _add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for last in (31, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, last))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 @workflow.defn
@@ -92,7 +73,9 @@ class ComplaintWorkflow(CaseWorkflow):
 
     @workflow.init
     def __init__(self, lodge: LodgeComplaint) -> None:
-        self._init_case(lodge.reference, lodge.resident, lodge.letter_retry_pause_seconds)
+        self._init_case(
+            lodge.reference, lodge.resident, lodge.letter_retry_pause_seconds, lodge.policy
+        )
         self._lodge = lodge
         self._stage = Stage.triage
         self._status = Status.awaiting_triage
@@ -112,8 +95,7 @@ class ComplaintWorkflow(CaseWorkflow):
     async def run(self, lodge: LodgeComplaint) -> ComplaintStatus:
         receipt = lodge.received_at
         planned = await self._plan(
-            DeadlineRule(key=k, after=receipt, working_days=WORKING_DAYS[k])
-            for k in (ClockKey.s1_contact, ClockKey.s1_acknowledgement)
+            self._rule_for(k, receipt) for k in (ClockKey.s1_contact, ClockKey.s1_acknowledgement)
         )
         self._received_on = planned[0].counted_from
         for p in planned:
@@ -176,21 +158,6 @@ class ComplaintWorkflow(CaseWorkflow):
     @decline.validator
     def _validate_decline(self, step: Decline) -> None:
         self._check(Step.decline, step)
-        if step.reason is DeclineReason.over_12_months:
-            known = [d for d in (self._lodge.incident_date, self._lodge.became_aware_date) if d]
-            if not known:
-                raise ValueError(
-                    "To decline a complaint as made over 12 months late, the case needs the "
-                    "incident date or the date the resident became aware of it; neither is "
-                    "recorded."
-                )
-            limit = _add_months(max(known), 12)
-            if self._lodge.received_at.date() <= limit:
-                raise ValueError(
-                    f"The 12-month limit runs from when the resident became aware of the issue "
-                    f"({max(known):%d %B %Y}), so it was complained about in time (the limit is "
-                    f"{limit:%d %B %Y}). Accept the complaint, or choose another reason."
-                )
 
     @workflow.update
     async def record_service_request(self, step: RecordServiceRequest) -> ComplaintStatus:
@@ -221,8 +188,6 @@ class ComplaintWorkflow(CaseWorkflow):
     @record_contact.validator
     def _validate_record_contact(self, step: RecordContact) -> None:
         self._check(Step.record_contact, step)
-        if step.at and step.at > workflow.now() + timedelta(minutes=5):
-            raise ValueError("The contact time is in the future: give when the contact happened.")
 
     @workflow.update
     async def assign(self, step: Assign) -> ComplaintStatus:
@@ -236,20 +201,13 @@ class ComplaintWorkflow(CaseWorkflow):
     @assign.validator
     def _validate_assign(self, step: Assign) -> None:
         self._check(Step.assign, step)
-        if self._stage is Stage.stage2 and step.owner.id in self._participants:
-            raise ValueError(
-                f"{step.owner.name} took part in stage 1 of this complaint; stage 2 must be "
-                "reviewed by someone who did not. Choose another reviewer."
-            )
 
     @workflow.update
     async def acknowledge(self, step: Acknowledge) -> ComplaintStatus:
         async with self._step(Step.acknowledge, step):
             now = workflow.now()
             key = RESPONSE_CLOCK[self._stage]
-            (planned,) = await self._plan(
-                [DeadlineRule(key=key, after=now, working_days=WORKING_DAYS[key])]
-            )
+            planned = await self._plan_one(self._rule_for(key, now))
             self._clocks[ACK_CLOCK[self._stage]].met_at = now
             self._set_clock(planned)
             self._points, self._outcome_sought = list(step.points), step.outcome_sought
@@ -281,13 +239,11 @@ class ComplaintWorkflow(CaseWorkflow):
                 rule = DeadlineRule(key=clock.key, on_date=step.agreed_date)
             else:
                 rule = DeadlineRule(key=clock.key, after=clock.due, working_days=step.working_days)
-            (planned,) = await self._plan([rule])
-            if planned.due_day <= clock.due_day:
-                raise rejected(
-                    f"{step.agreed_date:%d %B %Y} is not a working day, and the last working day "
-                    f"before it ({day_text(planned.due_day)}) is not after the current due date. "
-                    "Agree a later date with the resident."
-                )
+            planned = await self._plan_one(rule)
+            try:
+                rules.check_planned_extension(clock, step.agreed_date, planned.due_day)
+            except StepRefused as err:
+                raise rejected(err.reason) from None
             previous = clock.due
             self._move_clock(clock, planned)
             if step.exceptional:
@@ -314,44 +270,6 @@ class ComplaintWorkflow(CaseWorkflow):
     @extend.validator
     def _validate_extend(self, step: Extend) -> None:
         self._check(Step.extend, step)
-        clock = self._clocks[RESPONSE_CLOCK[self._stage]]
-        if workflow.now() >= clock.due:
-            raise ValueError(
-                f"The response was due {day_text(clock.due_day)} and that has passed: an extension "
-                "must be agreed before the deadline. Send the response now."
-            )
-        limit = EXTENSION_LIMIT[clock.key]
-        if step.exceptional:
-            if clock.extended_by_working_days == 0:
-                raise ValueError(
-                    f"An exceptional extension comes only after the standard extension of up to "
-                    f"{limit} working days. Use the standard extension first."
-                )
-            if not step.resident_agreed or step.agreed_date is None:
-                raise ValueError(
-                    "An exceptional extension needs the resident's agreement and the date agreed "
-                    "with them: record resident_agreed and agreed_date."
-                )
-            if step.agreed_date <= clock.due_day:
-                raise ValueError(
-                    "The agreed date must be after the current due date "
-                    f"({day_text(clock.due_day)})."
-                )
-            return
-        if not step.discussed_with_resident:
-            raise ValueError(
-                "The policy says we discuss an extension with the resident first: record "
-                "discussed_with_resident once you have."
-            )
-        if step.working_days is None:
-            raise ValueError("Say how many working days the extension adds (working_days).")
-        left = limit - clock.extended_by_working_days
-        if step.working_days > left:
-            raise ValueError(
-                f"A standard extension can add at most {limit} working days in all at stage "
-                f"{STAGE_NUMBER[self._stage]}; {left} remain. Beyond that, use an exceptional "
-                "extension agreed with the resident."
-            )
 
     @workflow.update
     async def respond(self, step: Respond) -> ComplaintStatus:
@@ -368,9 +286,7 @@ class ComplaintWorkflow(CaseWorkflow):
             }
             if self._stage is Stage.stage1:
                 key = ClockKey.escalation_window
-                (window,) = await self._plan(
-                    [DeadlineRule(key=key, after=now, working_days=WORKING_DAYS[key])]
-                )
+                window = await self._plan_one(self._rule_for(key, now))
                 self._stop_clocks(STAGE1_CLOCKS)
                 self._set_clock(window)
                 self._status = Status.escalation_window
@@ -398,12 +314,6 @@ class ComplaintWorkflow(CaseWorkflow):
     @respond.validator
     def _validate_respond(self, step: Respond) -> None:
         self._check(Step.respond, step)
-        missing = [p for p in self._points if p not in {d.point for d in step.decisions}]
-        if missing:
-            raise ValueError(
-                "Give a decision on every point of the complaint; missing: "
-                + "; ".join(f"'{p}'" for p in missing)
-            )
 
     @workflow.update
     async def escalate(self, step: Escalate) -> ComplaintStatus:
@@ -411,7 +321,7 @@ class ComplaintWorkflow(CaseWorkflow):
             now = workflow.now()
             requested = step.requested_at or now
             planned = await self._plan(
-                DeadlineRule(key=k, after=requested, working_days=WORKING_DAYS[k])
+                self._rule_for(k, requested)
                 for k in (ClockKey.s2_contact, ClockKey.s2_acknowledgement)
             )
             window = self._clocks[ClockKey.escalation_window]
@@ -438,22 +348,6 @@ class ComplaintWorkflow(CaseWorkflow):
     @escalate.validator
     def _validate_escalate(self, step: Escalate) -> None:
         self._check(Step.escalate, step)
-        now = workflow.now()
-        requested = step.requested_at or now
-        if requested > now + timedelta(minutes=5):
-            raise ValueError("requested_at is in the future: give when the resident asked.")
-        window = self._clocks[ClockKey.escalation_window]
-        if requested > window.due and not step.exceptional_circumstances:
-            raise ValueError(
-                f"The resident asked after the 20 working days to escalate ended "
-                f"({day_text(window.due_day)}). A late request can go ahead only with the "
-                "exceptional circumstances recorded (exceptional_circumstances)."
-            )
-        if step.reviewer and step.reviewer.id in self._participants:
-            raise ValueError(
-                f"{step.reviewer.name} took part in stage 1 of this complaint; stage 2 must be "
-                "reviewed by someone who did not. Choose another reviewer."
-            )
 
     @workflow.update
     async def raise_new_issues(self, step: RaiseNewIssues) -> ComplaintStatus:
@@ -471,6 +365,7 @@ class ComplaintWorkflow(CaseWorkflow):
                 outcome_sought=step.outcome_sought,
                 lodged_by=step.by,
                 linked_reference=self._lodge.reference,
+                policy=self._lodge.policy,
             )
             await self._open_linked_complaint(lodge)
             self._log(
@@ -505,32 +400,34 @@ class ComplaintWorkflow(CaseWorkflow):
 
     # ------------------------------------------------------- step plumbing
 
+    def _state(self) -> ComplaintState:
+        return ComplaintState(
+            stage=self._stage,
+            status=self._status,
+            received_at=self._lodge.received_at,
+            clocks=self._clocks,
+            stage1_participants=frozenset(self._participants),
+            points=tuple(self._points),
+            closure=self._closure,
+            grace_ends=self._grace_ends,
+            incident_date=self._lodge.incident_date,
+            became_aware_date=self._lodge.became_aware_date,
+        )
+
     def _allowed(self) -> frozenset[Step]:
-        if self._stage is Stage.closed:
-            grace = self._grace_ends
-            if self._closure is ClosureReason.escalation_window_lapsed and grace:
-                return LATE_ESCALATION_STEPS if workflow.now() < grace else frozenset()
-            return frozenset()
-        return ALLOWED_STEPS[(self._stage, self._status)]
+        return rules.allowed_steps(self._state(), workflow.now())
 
-    def _check(self, name: StrEnum, step: Any) -> None:
-        if name not in self._allowed():
-            allowed = ", ".join(sorted(s.value for s in self._allowed())) or "none: it is closed"
-            raise rejected(
-                f"'{name.value}' is not possible while the case is "
-                f"{self._describe_state()}. Steps possible now: {allowed}."
-            )
-        independent = self._stage is not Stage.stage2 or name not in PARTICIPATING_STEPS
-        if not independent and step.by in self._participants:
-            raise rejected(
-                f"{step.by} took part in stage 1 of this complaint, so cannot carry out the "
-                "independent stage 2 review. Ask the assigned reviewer to do this step."
-            )
+    def _rule(self, name: StrEnum, step: Any) -> None:
+        rules.check(self._state(), Step(name), step, workflow.now(), self._policy)
 
-    def _describe_state(self) -> str:
-        if self._stage is Stage.closed:
-            return f"closed ({self._closure.value.replace('_', ' ') if self._closure else ''})"
-        return f"at {self._stage.value} ({self._status.value.replace('_', ' ')})"
+    def _rule_for(self, key: ClockKey, after: datetime) -> DeadlineRule:
+        """Due the policy's working days for `key` after `after`'s receipt day."""
+        return DeadlineRule(
+            key=key,
+            after=after,
+            working_days=working_days(self._policy, key),
+            remind_days_before=self._policy.reminders.lead_working_days,
+        )
 
     def _started_step(self, name: StrEnum, step: Any) -> None:
         if self._stage in (Stage.triage, Stage.stage1) and name in PARTICIPATING_STEPS:
@@ -568,7 +465,9 @@ class ComplaintWorkflow(CaseWorkflow):
             self._log("escalation_window_lapsed", None, "No request for stage 2 in time")
             self._letter(LetterKind.case_closed, "case_closed")
             self._close(ClosureReason.escalation_window_lapsed)
-            grace = self._lodge.late_escalation_grace_days
+            grace = self._policy.complaints.late_escalation_grace_days
+            if self._lodge.policy is None and self._lodge.late_escalation_grace_days is not None:
+                grace = self._lodge.late_escalation_grace_days  # as lodged, before policies
             self._grace_ends = now + timedelta(days=grace) if grace else None
             touched = True
         return touched

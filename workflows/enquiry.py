@@ -10,23 +10,21 @@ request with its own target date, or turned into a complaint counted from the or
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.clocks import WORKING_DAYS, ClockKey, DeadlineRule, PlannedDeadline
+    from domain import enquiry_rules as rules
+    from domain.clocks import ClockKey, DeadlineRule, PlannedDeadline, working_days
     from domain.complaint import LodgeComplaint
     from domain.enquiry import (
         ALLOWED_ENQUIRY_STEPS,
         CHANNEL_LABELS,
         COMPLAINT_CHANNEL,
         CONFIRMED_CHANNELS,
-        PREFERENCE_VIA,
-        REPLY_WORKING_DAYS,
-        RESOLUTION_TEAM,
         WRITTEN,
         AssignEnquiry,
         CloseEnquiry,
@@ -49,22 +47,17 @@ with workflow.unsafe.imports_passed_through():
         private_channel_reply,
         reachable,
     )
+    from domain.enquiry_rules import CURRENT_CLOCK, EnquiryCase
     from domain.letters import Delivery, LetterKind
     from domain.people import Resident
     from domain.references import new_reference
+    from domain.rules import StepRefused
     from workflows.case import CaseWorkflow, day_text, rejected
 
-# The clock the resident is owed a reply on, in each state.
-CURRENT_CLOCK = {
-    EnquiryState.open: ClockKey.enquiry_reply,
-    EnquiryState.with_team: ClockKey.team_reply,
-    EnquiryState.service_request: ClockKey.service_request_target,
-}
 CLOSING_OUTCOME = {
     EnquiryState.with_team: EnquiryOutcome.resolved_by_team,
     EnquiryState.service_request: EnquiryOutcome.service_request_done,
 }
-HOLDING_REPLY_HORIZON = timedelta(days=92)  # an estimate further off than ~3 months is no estimate
 
 
 @workflow.defn
@@ -74,7 +67,9 @@ class EnquiryWorkflow(CaseWorkflow):
 
     @workflow.init
     def __init__(self, lodge: LodgeEnquiry) -> None:
-        self._init_case(lodge.reference, lodge.enquirer, lodge.letter_retry_pause_seconds)
+        self._init_case(
+            lodge.reference, lodge.enquirer, lodge.letter_retry_pause_seconds, lodge.policy
+        )
         self._lodge = lodge
         self._state = EnquiryState.open
         self._outcome: EnquiryOutcome | None = None
@@ -90,14 +85,19 @@ class EnquiryWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, lodge: LodgeEnquiry) -> EnquiryStatus:
-        days = REPLY_WORKING_DAYS[lodge.channel]
+        days = self._policy.enquiries.reply_working_days[lodge.channel.value]
+        reminders = self._policy.reminders
         planned = await self._plan_one(
             DeadlineRule(
                 key=ClockKey.enquiry_reply,
                 after=lodge.received_at,
                 working_days=days,
                 # a one-day clock is flagged on its own morning, not the day before receipt
-                remind_days_before=0 if days == 1 else 1,
+                remind_days_before=(
+                    reminders.one_day_clock_lead_working_days
+                    if days == 1
+                    else reminders.lead_working_days
+                ),
             )
         )
         self._received_on = planned.counted_from
@@ -123,14 +123,14 @@ class EnquiryWorkflow(CaseWorkflow):
         """What happens at once, by where the enquiry came from and who it was for."""
         writable = self._can_write(ReplyVia.email) or self._can_write(ReplyVia.letter)
         if lodge.addressed_to_executive:
-            self._team = RESOLUTION_TEAM
+            team = self._team = self._policy.teams.resolution.name
             to = lodge.addressed_to or "our chief executive or a director"
-            self._log("routed", None, f"Addressed to {to}: routed to the {RESOLUTION_TEAM}")
+            self._log("routed", None, f"Addressed to {to}: routed to the {team}")
             if writable:
                 self._letter(
                     LetterKind.enquiry_routed,
                     "routed",
-                    team=RESOLUTION_TEAM,
+                    team=team,
                     due=planned.due,
                     addressed_to=lodge.addressed_to,
                 )
@@ -237,7 +237,6 @@ class EnquiryWorkflow(CaseWorkflow):
     @reply.validator
     def _validate_reply(self, step: Reply) -> None:
         self._check(EnquiryStep.reply, step)
-        self._check_via(step.via)
 
     @workflow.update
     async def holding_reply(self, step: HoldingReply) -> EnquiryStatus:
@@ -245,12 +244,10 @@ class EnquiryWorkflow(CaseWorkflow):
             via = self._via(step.via)
             clock = self._clocks[CURRENT_CLOCK[self._state]]
             planned = await self._plan_one(DeadlineRule(key=clock.key, on_date=step.estimated_date))
-            if planned.due_day <= clock.due_day:
-                raise rejected(
-                    f"{step.estimated_date:%d %B %Y} is not a working day, and the last working "
-                    f"day before it ({day_text(planned.due_day)}) is not after the current due "
-                    "date. Give a later estimate."
-                )
+            try:
+                rules.check_planned_estimate(clock, step.estimated_date, planned.due_day)
+            except StepRefused as err:
+                raise rejected(err.reason) from None
             previous = clock.due_day
             self._move_clock(clock, planned)
             self._log(
@@ -272,25 +269,6 @@ class EnquiryWorkflow(CaseWorkflow):
     @holding_reply.validator
     def _validate_holding_reply(self, step: HoldingReply) -> None:
         self._check(EnquiryStep.holding_reply, step)
-        self._check_via(step.via)
-        clock = self._clocks.get(CURRENT_CLOCK[self._state])
-        if clock is None or not clock.open:
-            raise ValueError("There is no reply due on this enquiry to send a holding reply for.")
-        if workflow.now() >= clock.due:
-            raise ValueError(
-                f"The reply was due by the end of {day_text(clock.due_day)} and that has passed: "
-                "a holding reply must go before the deadline. Reply now."
-            )
-        if step.estimated_date <= clock.due_day:
-            raise ValueError(
-                "The estimated date must be after the current due date "
-                f"({day_text(clock.due_day)})."
-            )
-        if step.estimated_date > (workflow.now() + HOLDING_REPLY_HORIZON).date():
-            raise ValueError(
-                "Give an estimated date within the next 3 months; if it will take longer, pass "
-                "the enquiry to the team that will fix it, or record a service request."
-            )
 
     @workflow.update
     async def pass_to_team(self, step: PassToTeam) -> EnquiryStatus:
@@ -324,7 +302,6 @@ class EnquiryWorkflow(CaseWorkflow):
     @pass_to_team.validator
     def _validate_pass_to_team(self, step: PassToTeam) -> None:
         self._check(EnquiryStep.pass_to_team, step)
-        self._check_via(step.via)
 
     @workflow.update
     async def record_update_preference(self, step: RecordUpdatePreference) -> EnquiryStatus:
@@ -340,7 +317,6 @@ class EnquiryWorkflow(CaseWorkflow):
     @record_update_preference.validator
     def _validate_update_preference(self, step: RecordUpdatePreference) -> None:
         self._check(EnquiryStep.record_update_preference, step)
-        self._check_via(PREFERENCE_VIA[step.method])
 
     @workflow.update
     async def record_service_request(self, step: RecordEnquiryServiceRequest) -> EnquiryStatus:
@@ -372,9 +348,6 @@ class EnquiryWorkflow(CaseWorkflow):
     @record_service_request.validator
     def _validate_service_request(self, step: RecordEnquiryServiceRequest) -> None:
         self._check(EnquiryStep.record_service_request, step)
-        self._check_via(step.via)
-        if step.target_date < workflow.now().date():
-            raise ValueError("The target date is in the past: give the date we aim to finish by.")
 
     @workflow.update
     async def raise_complaint(self, step: RaiseComplaint) -> EnquiryStatus:
@@ -400,7 +373,6 @@ class EnquiryWorkflow(CaseWorkflow):
     @raise_complaint.validator
     def _validate_raise_complaint(self, step: RaiseComplaint) -> None:
         self._check(EnquiryStep.raise_complaint, step)
-        self._complainant(step.contact)
 
     @workflow.update
     async def convert(self, step: Convert) -> EnquiryStatus:
@@ -424,7 +396,6 @@ class EnquiryWorkflow(CaseWorkflow):
     @convert.validator
     def _validate_convert(self, step: Convert) -> None:
         self._check(EnquiryStep.convert, step)
-        self._complainant(step.contact)
 
     @workflow.update
     async def close(self, step: CloseEnquiry) -> EnquiryStatus:
@@ -442,36 +413,15 @@ class EnquiryWorkflow(CaseWorkflow):
     def _allowed(self) -> frozenset[Any]:
         return ALLOWED_ENQUIRY_STEPS[self._state]
 
-    def _check(self, name: StrEnum, step: Any) -> None:
-        allowed = self._allowed()
-        if name not in allowed:
-            possible = ", ".join(sorted(s.value for s in allowed)) or "none: it is closed"
-            raise rejected(
-                f"'{name.value}' is not possible while the enquiry is "
-                f"{self._state.value.replace('_', ' ')}. Steps possible now: {possible}."
-            )
+    def _rule(self, name: StrEnum, step: Any) -> None:
+        case = EnquiryCase(state=self._state, enquirer=self._lodge.enquirer, clocks=self._clocks)
+        rules.check(case, EnquiryStep(name), step, workflow.now(), self._policy)
 
     def _via(self, asked: ReplyVia | None) -> ReplyVia:
         return asked or default_via(self._lodge.enquirer, self._update_preference)
 
     def _can_write(self, via: ReplyVia) -> bool:
         return via in reachable(self._lodge.enquirer)
-
-    def _check_via(self, via: ReplyVia | None) -> None:
-        if via is None:
-            return
-        if via is ReplyVia.email and not self._can_write(via):
-            raise ValueError(
-                "There is no email address on this enquiry: reply by letter, phone or social "
-                "media, or ask the resident for an email address."
-            )
-        if via is ReplyVia.letter and not self._can_write(via):
-            raise ValueError(
-                "There is no postal address on this enquiry: reply by email, phone or social "
-                "media, or ask the resident for an address."
-            )
-        if via is ReplyVia.phone and not self._can_write(via):
-            raise ValueError("There is no phone number on this enquiry: choose another way.")
 
     def _by(self, via: ReplyVia) -> str:
         return {
@@ -492,7 +442,12 @@ class EnquiryWorkflow(CaseWorkflow):
 
     def _team_rule(self) -> DeadlineRule:
         key = ClockKey.team_reply
-        return DeadlineRule(key=key, after=workflow.now(), working_days=WORKING_DAYS[key])
+        return DeadlineRule(
+            key=key,
+            after=workflow.now(),
+            working_days=working_days(self._policy, key),
+            remind_days_before=self._policy.reminders.lead_working_days,
+        )
 
     def _restart_clock(self, planned: PlannedDeadline) -> None:
         """The team owes a fix or an update every 5 working days: each round is a fresh clock,
@@ -503,15 +458,10 @@ class EnquiryWorkflow(CaseWorkflow):
             clock.extensions = previous.extensions + 1
 
     def _complainant(self, contact: Resident | None) -> Resident:
-        if contact:
-            return contact
         try:
-            return self._lodge.enquirer.as_resident()
-        except ValueError as err:
-            raise ValueError(
-                "A complaint needs an email or postal address for its letters and this enquiry "
-                "has neither: give the resident's contact details (contact)."
-            ) from err
+            return rules.complainant(self._lodge.enquirer, contact)
+        except StepRefused as err:
+            raise rejected(err.reason) from None
 
     async def _start_complaint(
         self,
@@ -533,6 +483,7 @@ class EnquiryWorkflow(CaseWorkflow):
             lodged_by=step.by,
             linked_reference=self._lodge.reference,
             letter_retry_pause_seconds=self._lodge.letter_retry_pause_seconds,
+            policy=self._lodge.policy,
         )
         return await self._open_linked_complaint(lodge)
 

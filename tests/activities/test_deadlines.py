@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment
 
-from activities.deadlines import DeadlineActivities, calendar_from_settings
+from activities.deadlines import DeadlineActivities, calendar_for, calendar_from_settings
 from activities.settings import Settings
 from domain.clocks import ClockKey, DeadlineRequest, DeadlineRule, PlannedDeadline
+from domain.policy import CalendarPolicy
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -17,11 +18,17 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-async def plan(*rules: DeadlineRule, settings: Settings | None = None) -> list[PlannedDeadline]:
-    activities = DeadlineActivities(settings or Settings())
-    return await ActivityEnvironment().run(
-        activities.plan_deadlines, DeadlineRequest(rules=list(rules))
-    )
+async def plan(
+    *rules: DeadlineRule, calendar: CalendarPolicy | None = None
+) -> list[PlannedDeadline]:
+    """Plan on the case's calendar (the shipped policy's unless given)."""
+    activities = DeadlineActivities(Settings())
+    request = DeadlineRequest(rules=list(rules), calendar=calendar or Settings().policy.calendar)
+    return await ActivityEnvironment().run(activities.plan_deadlines, request)
+
+
+def with_closures(*days: date) -> CalendarPolicy:
+    return Settings().policy.calendar.model_copy(update={"closure_days": days})
 
 
 def stage_one(received: datetime) -> list[DeadlineRule]:
@@ -53,10 +60,10 @@ async def test_stage_one_over_christmas_2026() -> None:
     assert contact.due.utcoffset() == contact.remind_at.utcoffset() == UTC.utcoffset(None)
 
 
-async def test_closure_days_come_from_settings() -> None:
-    settings = Settings.from_env({"CLOSURE_DAYS": "2026-12-29, 2026-12-31"})
+async def test_closure_days_come_from_the_case_calendar() -> None:
+    calendar = with_closures(date(2026, 12, 29), date(2026, 12, 31))
     contact, ack = await plan(
-        *stage_one(datetime(2026, 12, 18, 17, 0, tzinfo=LONDON)), settings=settings
+        *stage_one(datetime(2026, 12, 18, 17, 0, tzinfo=LONDON)), calendar=calendar
     )
     assert contact.due_day == date(2026, 12, 24)
     # 22, 23, 24, 30, then 31 closed and 1 January a bank holiday → Monday 4 January.
@@ -115,10 +122,11 @@ async def test_results_survive_the_pydantic_data_converter() -> None:
     assert decoded == planned
 
 
-def test_calendar_is_built_once_per_closure_set() -> None:
+def test_calendar_is_built_once_per_calendar_policy() -> None:
     none = calendar_from_settings(Settings())
     assert calendar_from_settings(Settings()) is none
-    closed = calendar_from_settings(Settings(closure_days=(date(2026, 12, 24),)))
+    assert calendar_for(Settings().policy.calendar) is none
+    closed = calendar_for(with_closures(date(2026, 12, 24)))
     assert closed is not none
     assert not closed.is_working_day(date(2026, 12, 24))
     assert none.is_working_day(date(2026, 12, 24))

@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.settings import Settings
 from admin.app import create_app
-from domain.enquiry import RESOLUTION_TEAM, EnquiryChannel, EnquiryStatus, enquiry_workflow_id
+from domain.enquiry import EnquiryChannel, EnquiryStatus, enquiry_workflow_id
 from domain.references import PATTERN
 from records.schema import Case, Letter
 from records.store import RecordsStore
@@ -318,7 +318,7 @@ async def test_an_email_to_an_executive_goes_to_the_resolution_team(
     assert case.channel is EnquiryChannel.team_email
     assert case.addressed_to_executive
     assert case.addressed_to == "Jane Chief"
-    assert case.team == RESOLUTION_TEAM
+    assert case.team == Settings().policy.teams.resolution.name
     assert "routed" in [t.step for t in case.timeline]
     assert "enquiry_received" not in letter_keys(store, reference)
 

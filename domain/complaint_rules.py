@@ -1,0 +1,295 @@
+"""The complaints policy's rules for each staff step, one named function a step.
+
+Each takes the case as it stands (`ComplaintState`), the step, the current time and the policy the
+case was lodged under, and either returns or raises `StepRefused` with a plain-English reason. The
+workflow's Update validator calls it, so a refused step never reaches history, and the handler
+calls it again after taking the case's lock, because two Updates sent together both pass their
+validators before either changes the case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from domain.clocks import Clock, ClockKey, extension_cap
+from domain.complaint import (
+    ALLOWED_STEPS,
+    LATE_ESCALATION_STEPS,
+    Accept,
+    Acknowledge,
+    Assign,
+    ClosureReason,
+    Decline,
+    DeclineReason,
+    Escalate,
+    Extend,
+    RaiseNewIssues,
+    RecordContact,
+    RecordServiceRequest,
+    Respond,
+    StaffStep,
+    Stage,
+    Status,
+    Step,
+    Withdraw,
+)
+from domain.policy import Policy
+from domain.rules import StepRefused, day_text
+
+# A time staff give for something that has happened may run a little ahead of the server's clock.
+CLOCK_SKEW = timedelta(minutes=5)
+STAGE_NUMBER = {Stage.stage1: 1, Stage.stage2: 2}
+RESPONSE_CLOCK = {Stage.stage1: ClockKey.s1_response, Stage.stage2: ClockKey.s2_response}
+# Steps whose doer counts as having taken part in stage 1 (so cannot review at stage 2).
+PARTICIPATING_STEPS = frozenset(
+    {Step.accept, Step.decline, Step.record_contact, Step.acknowledge, Step.extend, Step.respond}
+)
+
+
+@dataclass(frozen=True)
+class ComplaintState:
+    """What the rules need to know of a complaint."""
+
+    stage: Stage
+    status: Status
+    received_at: datetime
+    clocks: Mapping[ClockKey, Clock] = field(default_factory=dict)
+    stage1_participants: frozenset[str] = frozenset()
+    points: tuple[str, ...] = ()
+    closure: ClosureReason | None = None
+    grace_ends: datetime | None = None  # a lapsed case takes a late escalation until then
+    incident_date: date | None = None
+    became_aware_date: date | None = None
+
+
+# --------------------------------------------------------------------------- the state machine
+
+
+def allowed_steps(case: ComplaintState, now: datetime) -> frozenset[Step]:
+    if case.stage is Stage.closed:
+        lapsed = case.closure is ClosureReason.escalation_window_lapsed
+        if lapsed and case.grace_ends and now < case.grace_ends:
+            return LATE_ESCALATION_STEPS
+        return frozenset()
+    return ALLOWED_STEPS[(case.stage, case.status)]
+
+
+def describe_state(case: ComplaintState) -> str:
+    if case.stage is Stage.closed:
+        why = case.closure.value.replace("_", " ") if case.closure else ""
+        return f"closed ({why})"
+    return f"at {case.stage.value} ({case.status.value.replace('_', ' ')})"
+
+
+def step_allowed_now(case: ComplaintState, name: Step, by: str, now: datetime) -> None:
+    """The state machine, and stage 2's independence: nobody who took part in stage 1 does a
+    stage 2 step that counts as taking part."""
+    allowed = allowed_steps(case, now)
+    if name not in allowed:
+        possible = ", ".join(sorted(s.value for s in allowed)) or "none: it is closed"
+        raise StepRefused(
+            f"'{name.value}' is not possible while the case is {describe_state(case)}. "
+            f"Steps possible now: {possible}."
+        )
+    if (
+        case.stage is Stage.stage2
+        and name in PARTICIPATING_STEPS
+        and by in case.stage1_participants
+    ):
+        raise StepRefused(
+            f"{by} took part in stage 1 of this complaint, so cannot carry out the independent "
+            "stage 2 review. Ask the assigned reviewer to do this step."
+        )
+
+
+def _not_in_stage1(case: ComplaintState, staff_id: str, name: str) -> None:
+    if staff_id in case.stage1_participants:
+        raise StepRefused(
+            f"{name} took part in stage 1 of this complaint; stage 2 must be reviewed by someone "
+            "who did not. Choose another reviewer."
+        )
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------- one rule a step
+
+
+def check_accept(case: ComplaintState, step: Accept, now: datetime, policy: Policy) -> None:
+    step_allowed_now(case, Step.accept, step.by, now)
+
+
+def check_decline(case: ComplaintState, step: Decline, now: datetime, policy: Policy) -> None:
+    """Only for a reason on the policy's list; "over 12 months" only when it really was: the
+    limit runs from the incident, or from when the resident became aware of it if later."""
+    step_allowed_now(case, Step.decline, step.by, now)
+    if step.reason is not DeclineReason.over_12_months:
+        return
+    months = policy.complaints.time_limit_months
+    known = [d for d in (case.incident_date, case.became_aware_date) if d]
+    if not known:
+        raise StepRefused(
+            f"To decline a complaint as made over {months} months late, the case needs the "
+            "incident date or the date the resident became aware of it; neither is recorded."
+        )
+    limit = add_months(max(known), months)
+    if case.received_at.date() <= limit:
+        raise StepRefused(
+            f"The {months}-month limit runs from when the resident became aware of the issue "
+            f"({max(known):%d %B %Y}), so it was complained about in time (the limit is "
+            f"{limit:%d %B %Y}). Accept the complaint, or choose another reason."
+        )
+
+
+def check_record_service_request(
+    case: ComplaintState, step: RecordServiceRequest, now: datetime, policy: Policy
+) -> None:
+    step_allowed_now(case, Step.record_service_request, step.by, now)
+
+
+def check_record_contact(
+    case: ComplaintState, step: RecordContact, now: datetime, policy: Policy
+) -> None:
+    step_allowed_now(case, Step.record_contact, step.by, now)
+    if step.at and step.at > now + CLOCK_SKEW:
+        raise StepRefused("The contact time is in the future: give when the contact happened.")
+
+
+def check_assign(case: ComplaintState, step: Assign, now: datetime, policy: Policy) -> None:
+    step_allowed_now(case, Step.assign, step.by, now)
+    if case.stage is Stage.stage2:
+        _not_in_stage1(case, step.owner.id, step.owner.name)
+
+
+def check_acknowledge(
+    case: ComplaintState, step: Acknowledge, now: datetime, policy: Policy
+) -> None:
+    step_allowed_now(case, Step.acknowledge, step.by, now)
+
+
+def check_extend(case: ComplaintState, step: Extend, now: datetime, policy: Policy) -> None:
+    """Before the response is due; a standard extension discussed with the resident, up to the
+    policy's cap in all; beyond that only exceptionally, agreed with the resident, to a later
+    date."""
+    step_allowed_now(case, Step.extend, step.by, now)
+    clock = case.clocks[RESPONSE_CLOCK[case.stage]]
+    n = STAGE_NUMBER[case.stage]
+    if now >= clock.due:
+        raise StepRefused(
+            f"The response was due {day_text(clock.due_day)} and that has passed: an extension "
+            "must be agreed before the deadline. Send the response now."
+        )
+    cap = extension_cap(policy, clock.key)
+    if step.exceptional:
+        if clock.extended_by_working_days == 0:
+            raise StepRefused(
+                f"An exceptional extension comes only after the standard extension of up to {cap} "
+                "working days. Use the standard extension first."
+            )
+        if not step.resident_agreed or step.agreed_date is None:
+            raise StepRefused(
+                "An exceptional extension needs the resident's agreement and the date agreed with "
+                "them: tick that the resident agreed, and give the agreed date."
+            )
+        if step.agreed_date <= clock.due_day:
+            raise StepRefused(
+                f"The agreed date must be after the current due date ({day_text(clock.due_day)})."
+            )
+        return
+    if not step.discussed_with_resident:
+        raise StepRefused(
+            "The policy says we discuss an extension with the resident first: tick that you have "
+            "discussed it with them once you have."
+        )
+    if step.working_days is None:
+        raise StepRefused("Say how many working days the extension adds.")
+    left = cap - clock.extended_by_working_days
+    if step.working_days > left:
+        raise StepRefused(
+            f"A standard extension can add at most {cap} working days in all at stage {n}; "
+            f"{left} remain. Beyond that, use an exceptional extension agreed with the resident."
+        )
+
+
+def check_planned_extension(clock: Clock, agreed_date: date | None, planned_due_day: date) -> None:
+    """An agreed date that is not a working day falls back to the working day before it, which
+    must still be after the current due date."""
+    if planned_due_day <= clock.due_day:
+        agreed = f"{agreed_date:%d %B %Y}" if agreed_date else "The date"
+        raise StepRefused(
+            f"{agreed} is not a working day, and the last working day before it "
+            f"({day_text(planned_due_day)}) is not after the current due date. Agree a later date "
+            "with the resident."
+        )
+
+
+def check_respond(case: ComplaintState, step: Respond, now: datetime, policy: Policy) -> None:
+    step_allowed_now(case, Step.respond, step.by, now)
+    decided = {d.point for d in step.decisions}
+    missing = [p for p in case.points if p not in decided]
+    if missing:
+        raise StepRefused(
+            "Give a decision on every point of the complaint; missing: "
+            + "; ".join(f"'{p}'" for p in missing)
+        )
+
+
+def check_escalate(case: ComplaintState, step: Escalate, now: datetime, policy: Policy) -> None:
+    """Within the escalation window, or later with the exceptional circumstances recorded; the
+    reviewer named must not have taken part in stage 1."""
+    step_allowed_now(case, Step.escalate, step.by, now)
+    requested = step.requested_at or now
+    if requested > now + CLOCK_SKEW:
+        raise StepRefused("The time the resident asked is in the future: give when they asked.")
+    window = case.clocks[ClockKey.escalation_window]
+    if requested > window.due and not step.exceptional_circumstances:
+        raise StepRefused(
+            f"The resident asked after the {policy.complaints.escalation_window} working days to "
+            f"escalate ended ({day_text(window.due_day)}). A late request can go ahead only with "
+            "the exceptional circumstances recorded."
+        )
+    if step.reviewer:
+        _not_in_stage1(case, step.reviewer.id, step.reviewer.name)
+
+
+def check_raise_new_issues(
+    case: ComplaintState, step: RaiseNewIssues, now: datetime, policy: Policy
+) -> None:
+    step_allowed_now(case, Step.raise_new_issues, step.by, now)
+
+
+def check_withdraw(case: ComplaintState, step: Withdraw, now: datetime, policy: Policy) -> None:
+    step_allowed_now(case, Step.withdraw, step.by, now)
+
+
+Rule = Callable[[ComplaintState, Any, datetime, Policy], None]
+RULES: dict[Step, Rule] = {
+    Step.accept: check_accept,
+    Step.decline: check_decline,
+    Step.record_service_request: check_record_service_request,
+    Step.record_contact: check_record_contact,
+    Step.assign: check_assign,
+    Step.acknowledge: check_acknowledge,
+    Step.extend: check_extend,
+    Step.respond: check_respond,
+    Step.escalate: check_escalate,
+    Step.raise_new_issues: check_raise_new_issues,
+    Step.withdraw: check_withdraw,
+}
+
+
+def check(case: ComplaintState, name: Step, step: StaffStep, now: datetime, policy: Policy) -> None:
+    """The rule for `name`: returns if the step may happen now, else raises StepRefused."""
+    RULES[name](case, step, now, policy)

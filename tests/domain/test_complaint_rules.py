@@ -1,0 +1,292 @@
+"""Every complaint step rule, without Temporal: each passes what the policy allows and refuses,
+in plain English, what it does not."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from domain import complaint_rules as rules
+from domain.clocks import ClockKey
+from domain.complaint import (
+    STEP_MODELS,
+    ClosureReason,
+    Stage,
+    Status,
+    Step,
+)
+from domain.complaint_rules import ComplaintState
+from domain.rules import StepRefused
+from tests.domain.rule_cases import OMBUDSMAN_CODE, WEST_KENT, london, planned_clock, with_numbers
+
+MONDAY = london(2027, 3, 1)  # response due Mon 15 Mar 2027 if acknowledged that day
+JO = {"id": "jo.officer", "name": "Jo Officer", "email": "jo@wkha.example"}
+SAM = {"id": "sam.reviewer", "name": "Sam Reviewer", "email": "sam@wkha.example"}
+POINTS = ("Repair missed", "Nobody called back")
+
+
+def step(name: str, **payload: Any) -> Any:
+    return STEP_MODELS[Step(name)].model_validate({"by": JO["id"], **payload})
+
+
+def triage(**changes: Any) -> ComplaintState:
+    return replace(
+        ComplaintState(stage=Stage.triage, status=Status.awaiting_triage, received_at=MONDAY),
+        **changes,
+    )
+
+
+def investigating(policy=WEST_KENT, stage: Stage = Stage.stage1, **changes: Any) -> ComplaintState:
+    key = rules.RESPONSE_CLOCK[stage]
+    days = policy.complaints.stage1_response if stage is Stage.stage1 else 20
+    clocks = {key: planned_clock(policy, key, MONDAY, days)}
+    return replace(
+        ComplaintState(
+            stage=stage,
+            status=Status.investigating,
+            received_at=MONDAY,
+            clocks=clocks,
+            stage1_participants=frozenset({JO["id"]}),
+            points=POINTS,
+        ),
+        **changes,
+    )
+
+
+def answered(**changes: Any) -> ComplaintState:
+    window = planned_clock(WEST_KENT, ClockKey.escalation_window, MONDAY, 20)
+    return replace(
+        ComplaintState(
+            stage=Stage.stage1,
+            status=Status.escalation_window,
+            received_at=MONDAY,
+            clocks={ClockKey.escalation_window: window},
+            stage1_participants=frozenset({JO["id"]}),
+        ),
+        **changes,
+    )
+
+
+def refusal(case: ComplaintState, name: str, when=MONDAY, policy=WEST_KENT, **payload: Any) -> str:
+    with pytest.raises(StepRefused) as info:
+        rules.check(case, Step(name), step(name, **payload), when, policy)
+    return info.value.reason
+
+
+def passes(case: ComplaintState, name: str, when=MONDAY, policy=WEST_KENT, **payload: Any) -> None:
+    rules.check(case, Step(name), step(name, **payload), when, policy)
+
+
+# ----------------------------------------------------------------- the state machine
+
+
+def test_a_step_out_of_order_names_the_steps_possible_now():
+    reason = refusal(triage(), "acknowledge", points=["x"], outcome_sought="y")
+    assert reason.startswith("'acknowledge' is not possible while the case is at triage")
+    assert "Steps possible now: accept, assign, decline" in reason
+
+
+def test_a_closed_case_takes_nothing():
+    closed = triage(stage=Stage.closed, status=Status.closed, closure=ClosureReason.withdrawn)
+    assert rules.allowed_steps(closed, MONDAY) == frozenset()
+    assert "none: it is closed" in refusal(closed, "withdraw", reason="x")
+
+
+def test_a_lapsed_case_takes_only_a_late_escalation_until_its_grace_ends():
+    grace = MONDAY + timedelta(days=90)
+    lapsed = answered(
+        stage=Stage.closed,
+        status=Status.closed,
+        closure=ClosureReason.escalation_window_lapsed,
+        grace_ends=grace,
+    )
+    assert rules.allowed_steps(lapsed, grace - timedelta(seconds=1)) == {Step.escalate}
+    assert rules.allowed_steps(lapsed, grace) == frozenset()
+
+
+def test_stage_2_steps_are_for_people_not_involved_at_stage_1():
+    stage2 = investigating(stage=Stage.stage2)
+    reason = refusal(stage2, "record_contact", notes="Called the resident")
+    assert "jo.officer took part in stage 1" in reason
+    # withdrawing is not taking part
+    passes(stage2, "withdraw", reason="The resident withdrew")
+
+
+# ----------------------------------------------------------------- triage
+
+
+def test_accept_and_service_request_at_triage_only():
+    passes(triage(), "accept")
+    passes(triage(), "record_service_request", notes="A repair, first report")
+    assert "not possible" in refusal(investigating(), "record_service_request", notes="x")
+
+
+def test_decline_for_a_listed_reason():
+    passes(triage(), "decline", reason="legal_proceedings", explanation="A claim is in court")
+
+
+def test_over_12_months_needs_a_date_to_count_from():
+    reason = refusal(triage(), "decline", reason="over_12_months", explanation="Old")
+    assert "needs the incident date or the date the resident became aware" in reason
+
+
+def test_the_12_month_limit_counts_from_awareness():
+    case = triage(incident_date=date(2025, 1, 10), became_aware_date=date(2026, 6, 1))
+    reason = refusal(case, "decline", reason="over_12_months", explanation="Old")
+    assert "in time (the limit is 01 June 2027)" in reason
+    late = triage(incident_date=date(2025, 1, 10), received_at=london(2026, 2, 1))
+    passes(late, "decline", reason="over_12_months", explanation="Old", when=london(2026, 2, 1))
+
+
+def test_the_time_limit_comes_from_the_policy():
+    six_months = with_numbers(WEST_KENT, "complaints", time_limit_months=6)
+    case = triage(incident_date=date(2026, 6, 1))  # received 1 Mar 2027: 9 months on
+    refusal(case, "decline", reason="over_12_months", explanation="x")
+    passes(case, "decline", policy=six_months, reason="over_12_months", explanation="x")
+
+
+# ----------------------------------------------------------------- contact, assign, acknowledge
+
+
+def test_contact_cannot_be_recorded_in_the_future():
+    reason = refusal(triage(), "record_contact", notes="x", at=MONDAY + timedelta(hours=1))
+    assert reason == "The contact time is in the future: give when the contact happened."
+    passes(triage(), "record_contact", notes="x", at=MONDAY + timedelta(minutes=4))
+
+
+def test_a_stage_2_owner_must_not_have_taken_part_in_stage_1():
+    stage2 = investigating(stage=Stage.stage2)
+    reason = refusal(stage2, "assign", by="mo.manager", owner=JO)
+    assert "Jo Officer took part in stage 1" in reason and "Choose another reviewer" in reason
+    passes(stage2, "assign", owner=SAM)
+    passes(investigating(), "assign", owner=JO)  # at stage 1 anyone may own it
+
+
+def test_acknowledge_when_awaiting_acknowledgement():
+    case = triage(stage=Stage.stage1, status=Status.awaiting_acknowledgement)
+    passes(case, "acknowledge", points=["x"], outcome_sought="y")
+
+
+# ----------------------------------------------------------------- extensions
+
+DISCUSSED = {"reasons": "Waiting for a survey", "discussed_with_resident": True}
+
+
+def test_a_standard_extension_up_to_the_cap_in_all():
+    passes(investigating(), "extend", working_days=10, **DISCUSSED)
+    case = investigating()
+    clock = case.clocks[ClockKey.s1_response].model_copy(update={"extended_by_working_days": 8})
+    used = replace(case, clocks={ClockKey.s1_response: clock})
+    reason = refusal(used, "extend", working_days=3, **DISCUSSED)
+    assert reason.startswith("A standard extension can add at most 10 working days in all at")
+    assert "2 remain" in reason
+    passes(used, "extend", working_days=2, **DISCUSSED)
+
+
+def test_the_cap_comes_from_the_policy():
+    five = with_numbers(WEST_KENT, "complaints", stage1_extension_cap=5)
+    reason = refusal(investigating(five), "extend", policy=five, working_days=6, **DISCUSSED)
+    assert "at most 5 working days" in reason
+
+
+def test_stage_2_cap_is_20():
+    stage2 = investigating(stage=Stage.stage2, stage1_participants=frozenset())
+    passes(stage2, "extend", working_days=20, **DISCUSSED)
+    clock = stage2.clocks[ClockKey.s2_response].model_copy(update={"extended_by_working_days": 12})
+    used = replace(stage2, clocks={ClockKey.s2_response: clock})
+    assert "at most 20 working days in all at stage 2; 8 remain" in refusal(
+        used, "extend", working_days=12, **DISCUSSED
+    )
+
+
+def test_an_extension_must_be_discussed_and_say_how_long():
+    reason = refusal(investigating(), "extend", reasons="x", working_days=5)
+    assert "discuss an extension with the resident first" in reason
+    assert "how many working days" in refusal(investigating(), "extend", **DISCUSSED)
+
+
+def test_no_extension_once_the_response_is_due():
+    case = investigating()
+    due = case.clocks[ClockKey.s1_response].due
+    reason = refusal(case, "extend", when=due, working_days=1, **DISCUSSED)
+    assert "Mon 15 Mar 2027 and that has passed" in reason
+
+
+def test_an_exceptional_extension_after_the_standard_with_agreement_and_a_later_date():
+    fresh = investigating()
+    exceptional = {"reasons": "x", "exceptional": True, "resident_agreed": True}
+    assert "Use the standard extension first" in refusal(
+        fresh, "extend", agreed_date=date(2027, 4, 30), **exceptional
+    )
+    clock = fresh.clocks[ClockKey.s1_response].model_copy(update={"extended_by_working_days": 10})
+    used = replace(fresh, clocks={ClockKey.s1_response: clock})
+    no_date = refusal(used, "extend", reasons="x", exceptional=True)
+    assert "needs the resident's agreement and the date agreed" in no_date
+    assert "must be after the current due date (Mon 15 Mar 2027)" in refusal(
+        used, "extend", agreed_date=date(2027, 3, 15), **exceptional
+    )
+    passes(used, "extend", agreed_date=date(2027, 4, 30), **exceptional)
+
+
+def test_an_agreed_date_that_falls_back_onto_the_due_date_is_refused():
+    clock = investigating().clocks[ClockKey.s1_response]  # due Mon 15 Mar
+    with pytest.raises(StepRefused, match="not a working day"):
+        rules.check_planned_extension(clock, date(2027, 3, 14), date(2027, 3, 12))
+    rules.check_planned_extension(clock, date(2027, 3, 16), date(2027, 3, 16))
+
+
+# ----------------------------------------------------------------- respond, escalate, the rest
+
+
+def test_a_response_decides_every_point():
+    one = [{"point": POINTS[0], "decision": "upheld", "reasons": "x"}]
+    reason = refusal(investigating(), "respond", decisions=one, summary="x")
+    assert (
+        reason == "Give a decision on every point of the complaint; missing: 'Nobody called back'"
+    )
+    both = [*one, {"point": POINTS[1], "decision": "not_upheld", "reasons": "x"}]
+    passes(investigating(), "respond", decisions=both, summary="x")
+
+
+def test_escalation_within_the_window_or_late_with_exceptional_circumstances():
+    case = answered()
+    window = case.clocks[ClockKey.escalation_window]
+    passes(case, "escalate", reviewer=SAM)
+    late = window.due + timedelta(days=1)
+    reason = refusal(case, "escalate", when=late, reviewer=SAM)
+    assert "after the 20 working days to escalate ended" in reason
+    passes(case, "escalate", when=late, reviewer=SAM, exceptional_circumstances="In hospital")
+    # asked in time, recorded late: no excuse needed
+    passes(case, "escalate", when=late, requested_at=window.due - timedelta(hours=1))
+
+
+def test_escalation_refuses_a_future_request_and_a_stage_1_reviewer():
+    case = answered()
+    future = refusal(case, "escalate", requested_at=MONDAY + timedelta(hours=1))
+    assert "in the future" in future
+    assert "Jo Officer took part in stage 1" in refusal(case, "escalate", reviewer=JO)
+
+
+def test_new_issues_at_stage_2_only_and_withdrawal_while_open():
+    stage2 = investigating(stage=Stage.stage2, stage1_participants=frozenset())
+    passes(stage2, "raise_new_issues", points=["A new issue"])
+    assert "not possible" in refusal(investigating(), "raise_new_issues", points=["x"])
+    passes(investigating(), "withdraw", reason="Resolved informally")
+
+
+def test_the_ombudsman_code_file_has_its_own_numbers():
+    code = OMBUDSMAN_CODE.complaints
+    assert (code.stage1_acknowledgement, code.stage1_response, code.stage1_extension_cap) == (
+        5,
+        10,
+        10,
+    )
+    assert (code.stage2_response, code.stage2_extension_cap) == (20, 20)
+    assert OMBUDSMAN_CODE.content_hash != WEST_KENT.content_hash
+
+
+def test_every_step_has_a_rule():
+    assert set(rules.RULES) == set(Step)

@@ -1,0 +1,127 @@
+"""Two staff steps sent at the same moment: both pass their Update validators before either has
+changed the case, so each handler must check the policy's rule again under the case's lock.
+Exactly one of each pair is refused, and the case's limits hold afterwards."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+from temporalio.client import Client
+
+from starter.cases import StepRejected, perform_enquiry_step, perform_step
+from tests.support import (
+    JO,
+    SAM,
+    _jsonable,
+    clock,
+    enquiry,
+    letter_keys,
+    london,
+    settle,
+    start_enquiry,
+    step,
+    travel_to,
+)
+from tests.workflows.test_complaint_steps import at_stage2, decisions, investigating, responded
+
+
+async def both(client: Client, reference: str, *steps: tuple[str, dict[str, Any]]) -> list[Any]:
+    """Send the steps together; return each one's result or its StepRejected."""
+    send = perform_enquiry_step if reference.startswith("ENQ-") else perform_step
+    return await asyncio.gather(
+        *(send(client, reference, name, _jsonable(payload)) for name, payload in steps),
+        return_exceptions=True,
+    )
+
+
+def refused(results: list[Any]) -> list[StepRejected]:
+    unexpected = [r for r in results if isinstance(r, BaseException | Exception)]
+    rejections = [r for r in unexpected if isinstance(r, StepRejected)]
+    assert rejections == unexpected, f"only refusals expected: {unexpected!r}"
+    return rejections
+
+
+async def test_two_stage_1_extensions_of_8_days_one_is_refused(env, worker, settings, store):
+    case, handle = await investigating(env, settings)
+    extend = {"by": JO.id, "reasons": "Waiting for the contractor", "discussed_with_resident": True}
+    results = await both(
+        env.client,
+        case.reference,
+        ("extend", {**extend, "working_days": 8}),
+        ("extend", {**extend, "working_days": 8}),
+    )
+    (no,) = refused(results)
+    assert "at most 10 working days in all at stage 1; 2 remain" in str(no)
+    after = await settle(handle)
+    response = clock(after, "s1_response")
+    assert response.extended_by_working_days == 8 and response.extensions == 1
+    assert [k for k in letter_keys(store, case.reference) if "extension" in k] == ["s1_extension_1"]
+
+
+async def test_two_stage_2_extensions_of_12_days_one_is_refused(env, worker, settings, store):
+    case, handle = await at_stage2(env, settings)
+    ref = case.reference
+    await step(env.client, ref, "acknowledge", by=SAM.id, points=case.points, outcome_sought="x")
+    extend = {"by": SAM.id, "reasons": "Survey needed", "discussed_with_resident": True}
+    results = await both(
+        env.client,
+        ref,
+        ("extend", {**extend, "working_days": 12}),
+        ("extend", {**extend, "working_days": 12}),
+    )
+    (no,) = refused(results)
+    assert "at most 20 working days in all at stage 2; 8 remain" in str(no)
+    response = clock(await settle(handle), "s2_response")
+    assert response.extended_by_working_days == 12 and response.extensions == 1
+    assert [k for k in letter_keys(store, ref) if "extension" in k] == ["s2_extension_1"]
+
+
+async def test_two_responses_one_is_refused(env, worker, settings, store):
+    case, handle = await investigating(env, settings)
+    respond = {"by": JO.id, "decisions": decisions(case.points), "summary": "We got it wrong."}
+    results = await both(env.client, case.reference, ("respond", respond), ("respond", respond))
+    (no,) = refused(results)
+    assert "'respond' is not possible" in str(no)
+    after = await settle(handle)
+    assert after.status == "escalation_window"
+    assert letter_keys(store, case.reference).count("s1_response") == 1
+    assert [i.step for i in after.timeline].count("respond") == 1
+
+
+async def test_an_escalation_naming_a_reviewer_loses_to_an_assignment_making_them_stage_1(
+    env, worker, settings, store
+):
+    """Sam is assigned at stage 1 (so takes part in it) while the escalation names Sam as the
+    independent reviewer: the escalation must be refused, whichever validator ran first."""
+    case, handle = await responded(env, settings)
+    results = await both(
+        env.client,
+        case.reference,
+        ("assign", {"by": "mo.manager", "owner": SAM}),
+        ("escalate", {"by": JO.id, "reviewer": SAM}),
+    )
+    (no,) = refused(results)
+    assert "Sam Reviewer took part in stage 1" in str(no)
+    after = await settle(handle)
+    assert after.stage == "stage1" and after.owner.id == SAM.id
+    assert SAM.id in after.stage1_participants
+
+
+async def test_two_holding_replies_on_one_enquiry_one_is_refused(env, worker, settings, store):
+    received = london(2027, 3, 3, 10)  # Wed: a letter's 5 working days end Wed 10 Mar
+    await travel_to(env, received)
+    case = enquiry(received, channel="letter")
+    handle = await start_enquiry(env.client, case, settings.task_queue)
+    holding = {"by": JO.id, "estimated_date": date(2027, 3, 17), "reasons": "Awaiting a survey"}
+    results = await both(
+        env.client, case.reference, ("holding_reply", holding), ("holding_reply", holding)
+    )
+    (no,) = refused(results)
+    assert "must be after the current due date (Wed 17 Mar 2027)" in str(no)
+    reply = clock(await settle(handle), "enquiry_reply")
+    assert reply.due_day == date(2027, 3, 17) and reply.extensions == 1
+    assert [k for k in letter_keys(store, case.reference) if k.startswith("holding")] == [
+        "holding_reply:1"
+    ]
