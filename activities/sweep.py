@@ -1,6 +1,7 @@
 """The daily sweep's activities: is today a working day, find overdue and at-risk cases and
 cases whose letters keep failing (Temporal visibility queries), keep the report in the records
-database, and email it to the team inbox and every active manager.
+database, and email it to the team inbox and every active manager. At risk is "due soon" by the
+urgency rule the queues use (domain/urgency.py), with the policy's due-soon working days.
 
 Sweeping and emailing are separate activities, so a failing email provider neither loses the
 day's report nor runs the queries again. Both are idempotent per London day:
@@ -21,11 +22,11 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowExecution
 
 from activities.deadlines import calendar_from_settings
-from activities.settings import Settings
-from admin.accounts import AccountStore, Role
+from config import Settings
 from domain.complaint import workflow_id
 from domain.enquiry import enquiry_workflow_id
 from domain.letters import Delivery
+from domain.roles import Role
 from domain.sweep import (
     AT_RISK_QUERY,
     LETTERS_FAILING_QUERY,
@@ -38,6 +39,8 @@ from domain.sweep import (
     WorkingDayAnswer,
     WorkingDayQuestion,
 )
+from domain.urgency import UrgencyWindow
+from domain.working_days import WorkingCalendar
 from letters.delivery import OutgoingLetter, deliver
 from letters.sweep import render_sweep_report
 from records.store import RecordsStore
@@ -50,9 +53,16 @@ CASE_PREFIXES = (workflow_id(""), enquiry_workflow_id(""))  # "complaint-", "enq
 
 
 def at_risk_query(cutoff: datetime) -> str:
-    """Open, not overdue, next deadline no later than `cutoff` (see `AT_RISK_QUERY`)."""
+    """Open, not overdue, something due from staff, next deadline no later than `cutoff` (see
+    `AT_RISK_QUERY`)."""
     before = cutoff.astimezone(UTC) + timedelta(seconds=1)
     return f'{AT_RISK_QUERY}"{before:%Y-%m-%dT%H:%M:%SZ}"'
+
+
+def at_risk_cutoff(day: date, calendar: WorkingCalendar, due_soon_working_days: int) -> datetime:
+    """The sweep day's "due soon" bound (UTC): close of business on the Nth working day after
+    it, as the queues count it that day."""
+    return UrgencyWindow.on(day, calendar, due_soon_working_days).soon_ends
 
 
 def sweep_letter_key(day: date, recipient_id: str) -> str:
@@ -97,7 +107,8 @@ class SweepActivities:
 
     @activity.defn(name="run_sweep")
     async def run_sweep(self, request: SweepRequest) -> SweepReport:
-        cutoff = self.calendar.close_of_business(self.calendar.next_working_day(request.day))
+        days = self.settings.policy.urgency.due_soon_working_days
+        cutoff = at_risk_cutoff(request.day, self.calendar, days)
         overdue, at_risk, failing = await asyncio.gather(
             self._section("Overdue", OVERDUE_QUERY),
             self._section("At risk", at_risk_query(cutoff)),
@@ -106,7 +117,7 @@ class SweepActivities:
         report = SweepReport(
             day=request.day,
             generated_at=datetime.now(UTC),
-            at_risk_cutoff=cutoff.astimezone(UTC),
+            at_risk_cutoff=cutoff,
             overdue=overdue,
             at_risk=at_risk,
             letters_failing=failing,
@@ -143,11 +154,7 @@ class SweepActivities:
                 self.settings.team_inbox,
             )
         ]
-        recipients += [
-            (a.id, a.name, a.email)
-            for a in AccountStore(self.store).all()
-            if a.active and a.role is Role.manager
-        ]
+        recipients += self.store.active_staff(Role.manager.value)
         done = self.store.sweep_emailed(request.day)
         for recipient_id, name, email in recipients:
             key = sweep_letter_key(request.day, recipient_id)

@@ -3,15 +3,13 @@ how a queue page is sorted, filtered and split into pages. Read from the records
 (never by querying every workflow), so a queue costs one indexed query however many cases run.
 
 - mine: open cases the signed-in account owns;   team: every open case;
-- due-today: the next deadline falls on today (Europe/London);
-- due-soon: the next deadline is no later than close of business on the 2nd working day from
-  today (today's included);   overdue: a deadline has been missed and the step is still to do.
+- due-today, due-soon, overdue: by the one urgency rule (domain/urgency.py), which the case pages
+  and the daily sweep use too. Due-soon holds what is due today as well: everything due from
+  staff by close of business on the Nth working day after today (N from the policy).
 
-Red = overdue or due today; amber = due within 2 working days; green = later. A case at stage 1's
-escalation window waits for the resident, not for staff: it is grey and in no "due" queue; so is
-an enquiry we replied to asking the resident for something (it has no clock running).
-Closed cases are in no queue (search finds them). Complaints and enquiries share the queues; the
-`kind` filter shows one or the other.
+A case waiting for the resident (stage 1's escalation window, or an enquiry we replied to asking
+for something) is grey and in no "due" queue. Closed cases are in no queue (search finds them).
+Complaints and enquiries share the queues; the `kind` filter shows one or the other.
 """
 
 from __future__ import annotations
@@ -19,14 +17,28 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, or_
 
+from activities.deadlines import calendar_from_settings
+from config import Settings
 from domain.records import CaseSnapshot
+from domain.urgency import (
+    CLOSED_STAGE,
+    COLOUR_ORDER,
+    COLOURS,
+    LABELS,
+    WAITING_STATUSES,
+    Colour,
+    Urgency,
+    UrgencyWindow,
+    due_soon_title,
+    urgency,
+)
 from domain.working_days import WorkingCalendar
 from records.schema import Case
 from records.store import RecordsStore
@@ -34,7 +46,8 @@ from records.store import RecordsStore
 LONDON = ZoneInfo("Europe/London")
 PAGE_SIZE = 25
 UNASSIGNED = "unassigned"  # the owner filter's value for cases nobody owns
-WAITING_FOR_RESIDENT = "escalation_window"  # the status in which nothing is due from staff
+
+Rag = Colour  # the queues' (and the API's) name for a case's colour
 
 
 class Queue(StrEnum):
@@ -45,12 +58,22 @@ class Queue(StrEnum):
     overdue = "overdue"
 
 
-QUEUE_TITLES: dict[Queue, str] = {
-    Queue.mine: "My cases",
-    Queue.team: "Team cases",
-    Queue.due_today: "Due today",
-    Queue.due_soon: "Due within 2 working days",
-    Queue.overdue: "Overdue",
+def queue_title(queue: Queue, due_soon_working_days: int) -> str:
+    titles = {
+        Queue.mine: "My cases",
+        Queue.team: "Team cases",
+        Queue.due_today: "Due today",
+        Queue.due_soon: due_soon_title(due_soon_working_days),
+        Queue.overdue: "Overdue",
+    }
+    return titles[queue]
+
+
+# Which urgencies each "due" queue holds.
+QUEUE_URGENCIES: dict[Queue, frozenset[Urgency]] = {
+    Queue.due_today: frozenset({Urgency.due_today}),
+    Queue.due_soon: frozenset({Urgency.due_today, Urgency.due_soon}),
+    Queue.overdue: frozenset({Urgency.overdue}),
 }
 
 SORTS = ("due", "reference", "stage", "status", "received")
@@ -75,73 +98,57 @@ NEXT_STEP: dict[str, str] = {
 CONTACT_CLOCKS = frozenset({"s1_contact", "s2_contact"})
 
 
-class Rag(StrEnum):
-    red = "red"
-    amber = "amber"
-    green = "green"
-    grey = "grey"
+def window_for(settings: Settings, now: datetime) -> UrgencyWindow:
+    """The urgency window at `now` under the settings' policy (its calendar and due-soon)."""
+    days = settings.policy.urgency.due_soon_working_days
+    return UrgencyWindow.at(now, calendar_from_settings(settings), days)
 
 
-RAG_TEXT: dict[Rag, str] = {
-    Rag.red: "Due today",
-    Rag.amber: "Due soon",
-    Rag.green: "On track",
-    Rag.grey: "Waiting",
-}
+def rag(snapshot: CaseSnapshot, window: UrgencyWindow) -> Rag:
+    """The case's red/amber/green/grey status."""
+    return COLOURS[case_urgency(snapshot, window)]
 
 
-@dataclass(frozen=True)
-class Window:
-    """Today's bounds (UTC) as the queues see them."""
-
-    now: datetime
-    today: date
-    today_starts: datetime
-    today_ends: datetime  # midnight at the start of tomorrow, London time
-    soon_ends: datetime  # close of business on the 2nd working day after today
-
-    @classmethod
-    def at(cls, now: datetime, calendar: WorkingCalendar) -> Window:
-        local = now.astimezone(LONDON)
-        today = local.date()
-        starts = datetime.combine(today, datetime.min.time(), tzinfo=LONDON)
-        ends = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=LONDON)
-        soon = calendar.close_of_business(calendar.add_working_days(today, 2))
-        return cls(
-            now=now.astimezone(UTC),
-            today=today,
-            today_starts=starts.astimezone(UTC),
-            today_ends=ends.astimezone(UTC),
-            soon_ends=soon.astimezone(UTC),
-        )
-
-
-def rag(snapshot: CaseSnapshot, window: Window) -> Rag:
-    """The case's red/amber/green status (the same rule as `_rag_rank`, in Python)."""
-    due = snapshot.next_deadline
-    if snapshot.status == WAITING_FOR_RESIDENT or snapshot.stage == "closed":
-        return Rag.grey
-    if snapshot.overdue:
-        return Rag.red
-    if due is None:
-        return Rag.grey
-    due = due if due.tzinfo else due.replace(tzinfo=UTC)
-    if due < window.today_ends:
-        return Rag.red
-    if due <= window.soon_ends:
-        return Rag.amber
-    return Rag.green
-
-
-def _rag_rank(window: Window) -> Any:
-    return case(
-        (Case.status == WAITING_FOR_RESIDENT, 3),
-        (Case.overdue.is_(True), 0),
-        (Case.next_deadline.is_(None), 3),
-        (Case.next_deadline < window.today_ends, 0),
-        (Case.next_deadline <= window.soon_ends, 1),
-        else_=2,
+def case_urgency(snapshot: CaseSnapshot, window: UrgencyWindow) -> Urgency:
+    return urgency(
+        snapshot.stage, snapshot.status, snapshot.next_deadline, snapshot.overdue, window
     )
+
+
+# The rule of domain.urgency.urgency, in SQL, branch for branch.
+def _waiting() -> Any:
+    return or_(Case.stage == CLOSED_STAGE, Case.status.in_(sorted(WAITING_STATUSES)))
+
+
+def _late(window: UrgencyWindow) -> Any:
+    return or_(Case.overdue.is_(True), Case.next_deadline < window.now)
+
+
+def urgency_sql(window: UrgencyWindow) -> Any:
+    """A CASE giving each row's `Urgency` value."""
+    return case(
+        (_waiting(), Urgency.waiting.value),
+        (_late(window), Urgency.overdue.value),
+        (Case.next_deadline.is_(None), Urgency.waiting.value),
+        (Case.next_deadline < window.today_ends, Urgency.due_today.value),
+        (Case.next_deadline <= window.soon_ends, Urgency.due_soon.value),
+        else_=Urgency.on_track.value,
+    )
+
+
+def _colour_rank(window: UrgencyWindow) -> Any:
+    ranks = {u.value: COLOUR_ORDER[COLOURS[u]] for u in Urgency}
+    return case(ranks, value=urgency_sql(window))
+
+
+def _in_queue(queue: Queue, window: UrgencyWindow) -> list[Any]:
+    """A "due" queue's conditions: its urgencies, plus the deadline bounds they imply (which
+    let the database use its indexes)."""
+    held = urgency_sql(window).in_(sorted(u.value for u in QUEUE_URGENCIES[queue]))
+    if queue is Queue.overdue:
+        return [held, _late(window)]
+    ends = window.today_ends if queue is Queue.due_today else window.soon_ends
+    return [held, Case.next_deadline >= window.now, Case.next_deadline <= ends]
 
 
 _STAGE_RANK = case(
@@ -207,14 +214,16 @@ class QueueRequest:
 class Row:
     case: CaseSnapshot
     next_step: str
-    rag: Rag
+    urgency: Urgency
+
+    @property
+    def rag(self) -> Rag:
+        return COLOURS[self.urgency]
 
     @property
     def rag_text(self) -> str:
         """What the colour means, in words (colour alone tells a screen reader nothing)."""
-        if self.rag is Rag.red and self.case.overdue:
-            return "Overdue"
-        return RAG_TEXT[self.rag]
+        return LABELS[self.urgency]
 
 
 @dataclass(frozen=True)
@@ -222,7 +231,7 @@ class QueuePage:
     request: QueueRequest
     rows: list[Row]
     total: int
-    window: Window
+    window: UrgencyWindow
     pages: int = field(default=1)
 
     @property
@@ -234,26 +243,14 @@ class QueuePage:
         return self.first + len(self.rows) - 1 if self.rows else 0
 
 
-def conditions(request: QueueRequest, window: Window, account_id: str) -> list[Any]:
+def conditions(request: QueueRequest, window: UrgencyWindow, account_id: str) -> list[Any]:
     """SQL conditions on `Case` for the queue and its filters."""
-    where: list[Any] = [Case.stage != "closed"]
+    where: list[Any] = [Case.stage != CLOSED_STAGE]
     queue = request.queue
     if queue is Queue.mine:
         where.append(Case.owner_id == account_id)
-    elif queue is Queue.due_today:
-        where += [
-            Case.status != WAITING_FOR_RESIDENT,
-            Case.next_deadline >= window.today_starts,
-            Case.next_deadline < window.today_ends,
-        ]
-    elif queue is Queue.due_soon:
-        where += [
-            Case.status != WAITING_FOR_RESIDENT,
-            Case.overdue.is_(False),
-            Case.next_deadline <= window.soon_ends,
-        ]
-    elif queue is Queue.overdue:
-        where.append(Case.overdue.is_(True))
+    elif queue in QUEUE_URGENCIES:
+        where += _in_queue(queue, window)
     if request.kind:
         where.append(Case.kind == request.kind)
     if request.stage:
@@ -265,15 +262,15 @@ def conditions(request: QueueRequest, window: Window, account_id: str) -> list[A
     return where
 
 
-def ordering(request: QueueRequest, window: Window) -> list[Any]:
+def ordering(request: QueueRequest, window: UrgencyWindow) -> list[Any]:
     """ORDER BY for the chosen column, ties broken by due date, then reference. Cases with no
     deadline due from staff come last whichever way the due date is sorted."""
-    no_deadline = or_(Case.next_deadline.is_(None), Case.status == WAITING_FOR_RESIDENT)
+    no_deadline = or_(Case.next_deadline.is_(None), _waiting())
     keys: dict[str, Any] = {
         "due": Case.next_deadline,
         "reference": Case.reference,
         "stage": _STAGE_RANK,
-        "status": _rag_rank(window),
+        "status": _colour_rank(window),
         "received": Case.received_at,
     }
     chosen = keys[request.sort]
@@ -298,9 +295,13 @@ def load(
     account_id: str,
     now: datetime,
     calendar: WorkingCalendar,
+    due_soon_working_days: int | None = None,
 ) -> QueuePage:
-    """One page of a queue. A page past the end shows the last page."""
-    window = Window.at(now, calendar)
+    """One page of a queue. A page past the end shows the last page. `due_soon_working_days`
+    defaults to that of the policy in POLICY_FILE."""
+    if due_soon_working_days is None:
+        due_soon_working_days = Settings.from_env().policy.urgency.due_soon_working_days
+    window = UrgencyWindow.at(now, calendar, due_soon_working_days)
     where = conditions(request, window, account_id)
     order = ordering(request, window)
     offset = (request.page - 1) * PAGE_SIZE
@@ -310,7 +311,7 @@ def load(
         request = QueueRequest(**{**request.__dict__, "page": pages})
         offset = (pages - 1) * PAGE_SIZE
         cases, total = store.list_cases(where, order, offset=offset, limit=PAGE_SIZE)
-    rows = [Row(case=c, next_step=next_step(c), rag=rag(c, window)) for c in cases]
+    rows = [Row(case=c, next_step=next_step(c), urgency=case_urgency(c, window)) for c in cases]
     return QueuePage(request=request, rows=rows, total=total, window=window, pages=pages)
 
 

@@ -9,14 +9,20 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-# The documented visibility queries (README "The daily sweep"). The at-risk one ends with
-# `NextDeadline < "<close of business of the next working day, plus one second>"`, filled in per
-# day: deadlines fall at close of business exactly, and the dev server's SQL visibility does not
-# match a datetime equal to the one in the query (so `<=` would miss them).
+from domain.urgency import WAITING_STATUSES
+
+# The documented visibility queries (README "The daily sweep"). At risk is "due soon" by the one
+# urgency rule (domain/urgency.py): not overdue, not waiting for the resident (who has the clock
+# in those statuses), and `NextDeadline < "<close of business on the Nth working day after the
+# sweep day, plus one second>"`, filled in per day (N: the policy's
+# `urgency.due_soon_working_days`). Deadlines fall at close of business exactly, and the dev
+# server's SQL visibility does not match a datetime equal to the one in the query (so `<=` would
+# miss them). Closed cases have no next deadline, so no at-risk query finds them.
 CASES = 'CaseType IN ("complaint", "enquiry")'
 OPEN_CASES = f'{CASES} AND ExecutionStatus = "Running"'
 OVERDUE_QUERY = f"{OPEN_CASES} AND Overdue = true"
-AT_RISK_QUERY = f"{OPEN_CASES} AND Overdue = false AND NextDeadline < "
+NOT_WAITING = " AND ".join(f'CaseStatus != "{s}"' for s in sorted(WAITING_STATUSES))
+AT_RISK_QUERY = f"{OPEN_CASES} AND Overdue = false AND {NOT_WAITING} AND NextDeadline < "
 LETTERS_FAILING_QUERY = f"{CASES} AND LetterFailing = true"
 
 
@@ -65,7 +71,7 @@ class SweepSection(BaseModel):
 class SweepReport(BaseModel):
     day: date
     generated_at: datetime
-    at_risk_cutoff: datetime  # close of business on the next working day
+    at_risk_cutoff: datetime  # close of business on the Nth working day after `day`
     overdue: SweepSection
     at_risk: SweepSection
     letters_failing: SweepSection

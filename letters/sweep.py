@@ -9,7 +9,7 @@ from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from activities.settings import Settings
+from config import Settings
 from domain.sweep import SweepCase, SweepReport, SweepSection
 from letters.render import RenderedLetter
 
@@ -70,9 +70,10 @@ def _text_section(section: SweepSection) -> str:
 def render_sweep_report(report: SweepReport, settings: Settings) -> RenderedLetter:
     intro = (
         f"The daily sweep of open complaints and enquiries for {report.day:%A %d %B %Y}. "
-        "At risk means the next deadline falls by close of business on "
-        f"{_when(report.at_risk_cutoff)}."
+        "At risk means something is due from us by close of business on "
+        f"{_when(report.at_risk_cutoff)} (cases waiting for the resident are left out)."
     )
+    signature = settings.policy.teams.resolution.signature
     html = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(report.subject)}</title>"
@@ -80,7 +81,7 @@ def render_sweep_report(report: SweepReport, settings: Settings) -> RenderedLett
         "padding:4px 8px;text-align:left}</style></head><body>"
         f"<h1>{escape(report.subject)}</h1><p>{escape(intro)}</p>"
         + "".join(_html_section(s, settings) for s in report.sections)
-        + f"<p>{escape(settings.policy.teams.resolution.signature)}, {escape(settings.landlord.name)}</p>"
+        + f"<p>{escape(signature)}, {escape(settings.landlord.name)}</p>"
         "</body></html>"
     )
     text = "\n\n".join([report.subject, intro, *(_text_section(s) for s in report.sections)])

@@ -26,12 +26,19 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.deadlines import calendar_from_settings
-from activities.settings import Settings
-from activities.sweep import at_risk_query, sweep_letter_key
+from activities.sweep import at_risk_cutoff, at_risk_query, sweep_letter_key
 from admin.accounts import AccountStore, NewAccount
+from config import Settings
 from domain.complaint import Status, workflow_id
 from domain.enquiry import enquiry_workflow_id
-from domain.sweep import LETTERS_FAILING_QUERY, OVERDUE_QUERY, DailySweep, SweepResult
+from domain.sweep import (
+    AT_RISK_QUERY,
+    LETTERS_FAILING_QUERY,
+    OPEN_CASES,
+    OVERDUE_QUERY,
+    DailySweep,
+    SweepResult,
+)
 from records.store import RecordsStore
 from starter.cases import lodge, lodge_enquiry, perform_step
 from tests.conftest import start_dev_server
@@ -141,21 +148,43 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     calendar = calendar_from_settings(settings)
     day = sweep_day(settings)
     _manager(store, "mo.manager")
-    # contact due 3 working days after receipt: long gone for one, at close of business on the
-    # next working day for the other (at risk), days away for the third
+    # at risk = due within the policy's 2 working days (domain/urgency.py): by close of business
+    # on the 2nd working day after the sweep day
+    assert settings.policy.urgency.due_soon_working_days == 2
+    cutoff_day = calendar.add_working_days(day, 2)
+    cutoff = at_risk_cutoff(day, calendar, 2)
+    assert cutoff == calendar.close_of_business(cutoff_day)
+    # contact due 3 working days after receipt: long gone for one, at the cut-off exactly for
+    # the other (at risk), days away for the third
     overdue_received = calendar.opening_time(calendar.add_working_days(day, -10))
-    cutoff_day = calendar.next_working_day(day)
     at_risk_received = calendar.opening_time(calendar.add_working_days(cutoff_day, -3))
     overdue = complaint(overdue_received + timedelta(hours=1), owner=JO.model_dump())
     at_risk = complaint(at_risk_received + timedelta(hours=1))
     fine = complaint(datetime.now(UTC))
+    # stage 1 answered today under a policy whose window to ask for stage 2 is one working day:
+    # the window ends before the cut-off, but that clock is the resident's, so it is not at risk
+    one_day_window = settings.policy.model_copy(
+        update={
+            "complaints": settings.policy.complaints.model_copy(update={"escalation_window": 1})
+        }
+    )
+    waiting = complaint(datetime.now(UTC), policy=one_day_window)
     # an enquiry owed a reply by the end of the next working day, a week and more ago
     late_enquiry = enquiry(overdue_received + timedelta(hours=1), channel="help_email")
-    for case in (overdue, at_risk, fine):
+    for case in (overdue, at_risk, fine, waiting):
         await lodge(client, case, settings.task_queue)
     await lodge_enquiry(client, late_enquiry, settings.task_queue)
-    ids = {c.reference: workflow_id(c.reference) for c in (overdue, at_risk, fine)}
+    ids = {c.reference: workflow_id(c.reference) for c in (overdue, at_risk, fine, waiting)}
     ids[late_enquiry.reference] = enquiry_workflow_id(late_enquiry.reference)
+    decisions = [{"point": p, "decision": "upheld", "reasons": "r"} for p in waiting.points]
+    for name, payload in (
+        ("accept", {"by": JO.id}),
+        ("acknowledge", {"by": JO.id, "points": waiting.points, "outcome_sought": "Fix"}),
+        ("respond", {"by": JO.id, "summary": "Sorry", "decisions": decisions}),
+    ):
+        answered = await perform_step(client, waiting.reference, name, payload)
+    assert answered.status is Status.escalation_window
+    assert answered.next_deadline is not None and answered.next_deadline.due <= cutoff
     # visibility is eventually consistent: wait until it shows the breach before sweeping
     await until(
         lambda: found(client, f'{OVERDUE_QUERY} AND WorkflowId = "{ids[overdue.reference]}"'),
@@ -165,11 +194,24 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
         lambda: found(client, f'{OVERDUE_QUERY} AND WorkflowId = "{ids[late_enquiry.reference]}"'),
         what="the overdue enquiry in visibility",
     )
-    risk_query = at_risk_query(calendar.close_of_business(cutoff_day))
+    risk_query = at_risk_query(cutoff)
+    assert risk_query.startswith(AT_RISK_QUERY)
     await until(
         lambda: found(client, f'{risk_query} AND WorkflowId = "{ids[at_risk.reference]}"'),
         what="the at-risk case in visibility",
     )
+    # the waiting case: in visibility at its escalation window, due before the cut-off (so a
+    # query without the status condition would call it at risk), and not found by the sweep's
+    before = risk_query.rsplit("NextDeadline < ", 1)[1]
+    await until(
+        lambda: found(
+            client,
+            f'{OPEN_CASES} AND Overdue = false AND CaseStatus = "escalation_window" '
+            f'AND NextDeadline < {before} AND WorkflowId = "{ids[waiting.reference]}"',
+        ),
+        what="the case at its escalation window in visibility",
+    )
+    assert await found(client, f'{risk_query} AND WorkflowId = "{ids[waiting.reference]}"') == []
 
     result = await run_sweep(client, settings, day)
 
@@ -181,6 +223,7 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     assert overdue.reference in overdue_refs and overdue.reference not in at_risk_refs
     assert at_risk.reference in at_risk_refs and at_risk.reference not in overdue_refs
     assert fine.reference not in overdue_refs + at_risk_refs
+    assert waiting.reference not in overdue_refs + at_risk_refs, "the resident has the clock"
     row = next(c for c in report.overdue.cases if c.reference == overdue.reference)
     assert (row.stage, row.status, row.owner) == ("triage", "awaiting_triage", JO.id)
     late = next(c for c in report.overdue.cases if c.reference == late_enquiry.reference)
@@ -188,7 +231,8 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     assert row.workflow_id == ids[overdue.reference]
     risky = next(c for c in report.at_risk.cases if c.reference == at_risk.reference)
     assert risky.next_deadline == calendar.close_of_business(cutoff_day)
-    assert report.at_risk_cutoff == calendar.close_of_business(cutoff_day)
+    assert report.at_risk_cutoff == cutoff
+    assert report.at_risk.query == risk_query
     assert result.overdue == report.overdue.total >= 1
     assert sorted(result.emailed) == ["mo.manager", "team"]
 
@@ -202,6 +246,7 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     text = message.get_body(("plain",)).get_content()
     for body in (html, text):
         assert overdue.reference in body and at_risk.reference in body
+        assert waiting.reference not in body
         assert "Ann Example" not in body
     assert "<table>" in html
     assert (outbox / f"{sweep_letter_key(day, 'mo.manager')}.eml").exists()

@@ -1,5 +1,5 @@
-"""The work queues: my cases, team cases, due today, due within 2 working days, overdue; each
-for complaints, enquiries or both."""
+"""The work queues: my cases, team cases, due today, due within N working days (the policy's
+`urgency.due_soon_working_days`), overdue; each for complaints, enquiries or both."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from admin.accounts import Account
 from admin.app import render
 from admin.queues import (
     KINDS,
-    QUEUE_TITLES,
     SORTS,
     STAGES,
     UNASSIGNED,
@@ -19,6 +18,7 @@ from admin.queues import (
     QueueRequest,
     load,
     now_for,
+    queue_title,
 )
 from admin.security import current_account
 
@@ -56,15 +56,17 @@ async def show_queue(
         raise HTTPException(404, f"There is no queue called '{name}'.") from None
     wanted = QueueRequest.parse(queue, sort, direction, stage, owner, page, kind)
     settings = request.app.state.settings
+    due_soon = settings.policy.urgency.due_soon_working_days
     result = load(
         request.app.state.store,
         wanted,
         account.id,
         now_for(request.app.state),
         calendar_from_settings(settings),
+        due_soon,
     )
     staff = request.app.state.accounts.all()
-    title = QUEUE_TITLES[queue]
+    title = queue_title(queue, due_soon)
     if wanted.kind:
         title = f"{title}: {KINDS[wanted.kind].lower()}"
     return render(
