@@ -24,7 +24,7 @@ from admin.forms import (
     _one,
     _optional,
     _staff,
-    moment,
+    received_moment,
 )
 from domain.enquiry import CHANNEL_LABELS, EnquiryStatus, EnquiryStep, ReplyVia, UpdatePreference
 from domain.enquiry import default_via as domain_default_via
@@ -339,9 +339,7 @@ def parse_enquiry(
 ) -> ParsedForm:
     """A `LodgeEnquiry` payload from the "log an enquiry" form. The received date and time are
     UK time, so the out-of-hours rule applies to when the resident got in touch."""
-    received, problems = moment(v, "received", "enquiry-received", "it was received", now)
-    if received is None and not problems:
-        problems.append(Problem("#enquiry-received_date", "Enter the date it was received"))
+    received, problems = received_moment(v, "enquiry-received", now)
     lines = [line.strip() for line in _one(v, "address_lines").splitlines() if line.strip()]
     postcode = _one(v, "postcode").upper()
     enquirer: dict[str, Any] = {

@@ -10,6 +10,7 @@ itself is the domain's (`STEP_MODELS`, `LodgeComplaint`, `NewAccount`): nothing 
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -21,6 +22,7 @@ from pydantic_core import ErrorDetails
 
 from admin.accounts import ROLE_LABELS, Account
 from domain.complaint import DECLINE_REASON_TEXT, Step
+from domain.intake import ReceivedInFuture, check_received_at
 from domain.letters import Decision
 from domain.people import Channel, ComplainantType, ContactMethod
 
@@ -29,6 +31,12 @@ SPARE_POINTS = 2  # empty "add a point" boxes under a case's points
 NEW_POINTS = 5  # point boxes on the "log a complaint" form
 MAX_POINTS = 30
 FUTURE_SLACK = timedelta(minutes=5)
+# A hidden field on every intake form, a fresh token each time the form is shown: the case's
+# reference is derived from it (starter.cases.lodge_once), so the same form sent twice (a double
+# click, back and resend) lodges one case.
+SUBMISSION = "submission"
+SUBMISSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+RECEIVED_IN_FUTURE = "The date and time it was received is in the future"
 
 # ------------------------------------------------------------------ the UI's vocabulary
 
@@ -294,6 +302,35 @@ def moment(
     return result.isoformat(), []
 
 
+def new_submission() -> str:
+    """A token for the SUBMISSION field of a form being shown."""
+    return secrets.token_urlsafe(24)
+
+
+def submission_key(text: str | None) -> str | None:
+    """The posted SUBMISSION token if it looks like one we made, else None (a fresh reference)."""
+    text = (text or "").strip()
+    return text if SUBMISSION_PATTERN.fullmatch(text) else None
+
+
+def received_moment(
+    values: FormValues, field_id: str, now: datetime
+) -> tuple[str | None, list[Problem]]:
+    """The "when it was received" date and time of an intake form (`received_date` and
+    `received_time`, UK time) as an ISO moment; required, and refused if in the future by the
+    rule every intake applies (domain.intake.check_received_at)."""
+    received, problems = moment(values, "received", field_id, "it was received")
+    if received is None:
+        if not problems:
+            problems.append(Problem(f"#{field_id}_date", "Enter the date it was received"))
+        return None, problems
+    try:
+        check_received_at(datetime.fromisoformat(received), now)
+    except ReceivedInFuture:
+        return None, [Problem(f"#{field_id}_date", RECEIVED_IN_FUTURE)]
+    return received, []
+
+
 def _staff(accounts: Mapping[str, Account], account_id: str | None) -> dict[str, Any] | None:
     account = accounts.get(account_id or "")
     return account.as_staff().model_dump() if account else None
@@ -543,9 +580,7 @@ def parse_complaint(
 ) -> ParsedForm:
     """A `LodgeComplaint` payload from the "log a complaint" form. The received date and time
     are UK time, so the out-of-hours rule applies to when the resident got in touch."""
-    received, problems = moment(v, "received", "complaint-received", "it was received", now)
-    if received is None and not problems:
-        problems.append(Problem("#complaint-received_date", "Enter the date it was received"))
+    received, problems = received_moment(v, "complaint-received", now)
     lines = [line.strip() for line in _one(v, "address_lines").splitlines() if line.strip()]
     postcode = _one(v, "postcode").upper()
     resident: dict[str, Any] = {

@@ -2,7 +2,7 @@
 
     python -m starter lodge --name "Ann Example" --email ann@example.org --channel phone \\
         --description "Repair not done" --point "Boiler repair missed twice"
-    python -m starter lodge --json complaint.json
+    python -m starter lodge --json complaint.json --submission-key intake-2026-0412
     python -m starter lodge-enquiry --channel letter --name "Ann Example" \\
         --address-line "1 High Street" --address-line Sevenoaks --postcode "TN13 1AA" \\
         --subject "Rent statement" --message "Please send my rent statement."
@@ -15,6 +15,10 @@
 `step` and `status` take either kind of case: a reference starting ENQ- is an enquiry, any other
 a complaint; the steps each allows differ (see `step --help`).
 
+`lodge` and `lodge-enquiry` go through `lodge_once`, as every intake does: a `--received-at` in
+the future is refused, and with `--submission-key` running the same command again prints the
+reference of the case the first run lodged instead of lodging another.
+
 Exit codes: 0 done, 1 the case refused the step, was not found or Temporal could not be reached,
 2 bad input (the message names the field or flag).
 """
@@ -25,15 +29,17 @@ import argparse
 import asyncio
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.settings import Settings
+from config import ConfigError, Settings
 from domain.clocks import Clock
 from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint
 from domain.enquiry import (
@@ -43,15 +49,16 @@ from domain.enquiry import (
     EnquiryStatus,
     LodgeEnquiry,
 )
+from domain.intake import ReceivedInFuture, check_received_at
 from domain.people import Channel, ComplainantType, ContactMethod
 from starter.cases import (
     CaseNotFound,
+    ReferencesTaken,
     StepRejected,
     describe_validation_error,
     enquiry_status,
     is_enquiry,
-    lodge,
-    lodge_enquiry,
+    lodge_once,
     new_complaint_reference,
     new_enquiry_reference,
     perform_enquiry_step,
@@ -74,6 +81,12 @@ LONDON = ZoneInfo("Europe/London")
 STEP_CHOICES = sorted({s.value for s in STEP_MODELS} | {s.value for s in ENQUIRY_STEP_MODELS})
 
 
+SUBMISSION_KEY_HELP = (
+    "a key made once for this case (a form's number, a ticket id): the reference is derived from "
+    "it, so running the command again finds the case instead of lodging another"
+)
+
+
 class BadInput(Exception):
     pass
 
@@ -85,6 +98,7 @@ def parser() -> argparse.ArgumentParser:
     lo = sub.add_parser("lodge", help="lodge a complaint and print its reference")
     lo.add_argument("--json", type=Path, help="a JSON file with the whole complaint (- for stdin)")
     lo.add_argument("--reference", help="normally generated")
+    lo.add_argument("--submission-key", help=SUBMISSION_KEY_HELP)
     lo.add_argument("--name")
     lo.add_argument("--email")
     lo.add_argument("--phone")
@@ -98,7 +112,8 @@ def parser() -> argparse.ArgumentParser:
     lo.add_argument("--channel", choices=[c.value for c in Channel])
     lo.add_argument(
         "--received-at",
-        help="when the resident got in touch, ISO 8601 (no offset = UK time); default now",
+        help="when the resident got in touch, ISO 8601 (no offset = UK time), not in the "
+        "future; default now",
     )
     lo.add_argument("--description")
     lo.add_argument("--point", action="append", dest="points", default=[])
@@ -110,6 +125,7 @@ def parser() -> argparse.ArgumentParser:
     le = sub.add_parser("lodge-enquiry", help="lodge an enquiry and print its reference")
     le.add_argument("--json", type=Path, help="a JSON file with the whole enquiry (- for stdin)")
     le.add_argument("--reference", help="normally generated")
+    le.add_argument("--submission-key", help=SUBMISSION_KEY_HELP)
     le.add_argument(
         "--channel",
         choices=[c.value for c in EnquiryChannel],
@@ -126,7 +142,8 @@ def parser() -> argparse.ArgumentParser:
     le.add_argument("--adjustments", help="reasonable adjustments the resident needs")
     le.add_argument(
         "--received-at",
-        help="when the resident got in touch, ISO 8601 (no offset = UK time); default now",
+        help="when the resident got in touch, ISO 8601 (no offset = UK time), not in the "
+        "future; default now",
     )
     le.add_argument("--subject")
     le.add_argument("--message")
@@ -202,6 +219,16 @@ def _received_at(text: str | None) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=LONDON)).isoformat()
 
 
+def _no_reference_with_key(args: argparse.Namespace, data: dict[str, Any]) -> None:
+    if args.submission_key is not None and not args.submission_key.strip():
+        raise BadInput("--submission-key: give a key, or leave the flag out")
+    if args.submission_key and data.get("reference"):
+        raise BadInput(
+            "--submission-key: leave out the reference (--reference or the JSON's); "
+            "it is derived from the key"
+        )
+
+
 def complaint_from_args(args: argparse.Namespace) -> LodgeComplaint:
     data: dict[str, Any] = _read_json(args.json) if args.json else {}
     resident: dict[str, Any] = dict(data.get("resident", {}))
@@ -235,6 +262,7 @@ def complaint_from_args(args: argparse.Namespace) -> LodgeComplaint:
             data[field] = value
     if args.points:
         data["points"] = args.points
+    _no_reference_with_key(args, data)
     data.setdefault("reference", new_complaint_reference())
     if args.received_at or "received_at" not in data:
         data["received_at"] = _received_at(args.received_at)
@@ -280,6 +308,7 @@ def enquiry_from_args(args: argparse.Namespace) -> LodgeEnquiry:
     ):
         if value is not None:
             data[field] = value
+    _no_reference_with_key(args, data)
     data.setdefault("reference", new_enquiry_reference())
     if args.received_at or "received_at" not in data:
         data["received_at"] = _received_at(args.received_at)
@@ -359,15 +388,27 @@ def _clock_lines(clocks: list[Clock]) -> list[str]:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "lodge":
-        complaint = complaint_from_args(args)
+    if args.command in ("lodge", "lodge-enquiry"):
+        new_case = complaint_from_args(args) if args.command == "lodge" else enquiry_from_args(args)
+        now = datetime.now(UTC)
+        check_received_at(new_case.received_at, now)  # bad input: before connecting
+        policy = settings.policy
         client = await connect(settings)
-        print(await lodge(client, complaint, settings.task_queue))
-        return 0
-    if args.command == "lodge-enquiry":
-        enquiry = enquiry_from_args(args)
-        client = await connect(settings)
-        print(await lodge_enquiry(client, enquiry, settings.task_queue))
+        result = await lodge_once(
+            client,
+            new_case,
+            settings.task_queue,
+            policy=policy,
+            submission_key=(args.submission_key or "").strip() or None,
+            now=now,
+        )
+        print(result.reference)
+        if not result.created:
+            print(
+                f"already lodged: {result.kind} {result.reference} was lodged with this "
+                "--submission-key before; nothing new was started",
+                file=sys.stderr,
+            )
         return 0
     enquiry_case = is_enquiry(args.reference)
     if args.command == "step":
@@ -399,19 +440,33 @@ def settings_address() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        return asyncio.run(run(args, with_payload_keys(Settings.from_env())))
-    except (BadInput, PayloadKeysMissing, PayloadKeyError) as err:
+        return asyncio.run(run(args, with_payload_keys(Settings.load())))
+    except (BadInput, PayloadKeysMissing, PayloadKeyError, ReceivedInFuture, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except ValidationError as err:
         for line in describe_validation_error(err):
             print(f"error: {line}", file=sys.stderr)
         return 2
-    except (StepRejected, CaseNotFound) as err:
+    except (StepRejected, CaseNotFound, ReferencesTaken) as err:
         print(f"refused: {err}", file=sys.stderr)
+        return 1
+    except WorkflowAlreadyStartedError as err:
+        print(
+            f"refused: there is already a case with reference {err.workflow_id.split('-', 1)[-1]}; "
+            "leave out --reference to get a new one",
+            file=sys.stderr,
+        )
         return 1
     except TemporalUnreachable as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except WorkflowQueryFailedError as err:
+        print(
+            f"error: the case already lodged with this --submission-key did not answer ({err}); "
+            "is the worker running?",
+            file=sys.stderr,
+        )
         return 1
     except RPCError as err:
         print(

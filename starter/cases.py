@@ -4,16 +4,19 @@ client, so the CLI, the admin app and the tests all go through the same code."""
 from __future__ import annotations
 
 import random
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint, Step, workflow_id
@@ -24,6 +27,8 @@ from domain.enquiry import (
     LodgeEnquiry,
     enquiry_workflow_id,
 )
+from domain.intake import check_received_at
+from domain.policy import Policy
 from domain.references import new_reference
 from workflows.complaint import ComplaintWorkflow
 from workflows.enquiry import EnquiryWorkflow
@@ -55,8 +60,117 @@ def is_enquiry(reference: str) -> bool:
     return reference.upper().startswith("ENQ-")
 
 
+# tries of references derived from one submission key before giving up: the key itself, then
+# key#1, key#2... (each further one needs another 1 in 32^8 collision)
+REFERENCE_ATTEMPTS = 5
+
+
+class ReferencesTaken(Exception):
+    """Every reference derived from a submission key belongs to another case."""
+
+
+class LodgeResult(BaseModel):
+    """What lodging did: the case's reference, and whether this call started it (False: the
+    same submission had already lodged it)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reference: str
+    kind: Literal["complaint", "enquiry"]
+    created: bool
+
+
+@dataclass(frozen=True)
+class _Kind:
+    name: Literal["complaint", "enquiry"]
+    new_reference: Callable[[str | None], str]
+    start: Callable[..., Any]  # lodge / lodge_enquiry
+    same: Callable[..., Any]  # _same_complaint / _same_enquiry
+
+
+async def lodge_once(
+    client: Client,
+    case: LodgeComplaint | LodgeEnquiry,
+    task_queue: str,
+    *,
+    policy: Policy,
+    submission_key: str | None = None,
+    now: datetime | None = None,
+) -> LodgeResult:
+    """Lodge a complaint or an enquiry: the one way in for every intake (forms, API, email, CLI).
+
+    - A `received_at` more than a minute after `now` (default: the system clock) is refused with
+      `domain.intake.ReceivedInFuture`, naming the field, before anything starts.
+    - The case is stamped with `policy` (the landlord's current one, `settings.policy`), which it
+      keeps for life.
+    - With a `submission_key` (a form's submission token, an Idempotency-Key, a Message-ID) the
+      reference is derived from the key, so sending the same submission again finds the case the
+      first one started and returns it with created=False. A derived reference that belongs to a
+      different case (1 in 32^8) moves on to the next one derived from the key (key#1, ...), so
+      a retry still finds its own case; ReferencesTaken after REFERENCE_ATTEMPTS.
+    - Without a key the case's own reference is used, and a reference in use raises
+      WorkflowAlreadyStartedError.
+
+    RPCError and WorkflowQueryFailedError (Temporal unreachable, no worker to answer) go to the
+    caller.
+    """
+    check_received_at(case.received_at, now or datetime.now(UTC))
+    kind = _KINDS[type(case)]
+    stamped = case.model_copy(update={"policy": policy})
+    if not submission_key:
+        await kind.start(client, stamped, task_queue)
+        return LodgeResult(reference=stamped.reference, kind=kind.name, created=True)
+    for attempt in range(REFERENCE_ATTEMPTS):
+        seed = submission_key if attempt == 0 else f"{submission_key}#{attempt}"
+        candidate = stamped.model_copy(update={"reference": kind.new_reference(seed)})
+        try:
+            await kind.start(client, candidate, task_queue)
+        except WorkflowAlreadyStartedError:
+            if await kind.same(client, candidate):
+                return LodgeResult(reference=candidate.reference, kind=kind.name, created=False)
+            continue  # another case has this reference: the next one derived from the key
+        return LodgeResult(reference=candidate.reference, kind=kind.name, created=True)
+    raise ReferencesTaken(
+        f"Every reference derived from this submission ({REFERENCE_ATTEMPTS} tried) belongs to "
+        "another case."
+    )
+
+
+async def same_submission(client: Client, case: LodgeComplaint | LodgeEnquiry) -> bool:
+    """Whether the case already lodged under `case.reference` was made by the same submission:
+    compared on what its status Query returns that no step changes."""
+    return bool(await _KINDS[type(case)].same(client, case))
+
+
+async def _same_complaint(client: Client, complaint: LodgeComplaint) -> bool:
+    try:
+        existing = await status(client, complaint.reference)
+    except CaseNotFound:
+        return False
+    mine = (complaint.resident.name, complaint.channel, complaint.description)
+    return (existing.resident.name, existing.channel, existing.description) == mine
+
+
+async def _same_enquiry(client: Client, enquiry: LodgeEnquiry) -> bool:
+    """The same Message-ID for an email; otherwise the same person, channel and message."""
+    try:
+        existing = await enquiry_status(client, enquiry.reference)
+    except CaseNotFound:
+        return False
+    if enquiry.message_id:
+        return existing.message_id == enquiry.message_id
+
+    def key(case: LodgeEnquiry | EnquiryStatus) -> tuple[Any, ...]:
+        person = case.enquirer
+        email = str(person.email).lower() if person.email else None
+        return (person.name, email, case.channel, case.subject, case.message)
+
+    return key(existing) == key(enquiry)
+
+
 async def lodge(client: Client, complaint: LodgeComplaint, task_queue: str) -> str:
-    """Start the complaint's workflow. Lodging the same reference twice starts nothing new."""
+    """Start the complaint's workflow as it is: no checks, no policy stamp (intake goes through
+    lodge_once). Raises WorkflowAlreadyStartedError for a reference in use."""
     await _start_case(
         client, ComplaintWorkflow.run, complaint, workflow_id(complaint.reference), task_queue,
         ("complaint", "triage", "awaiting_triage"),
@@ -65,7 +179,7 @@ async def lodge(client: Client, complaint: LodgeComplaint, task_queue: str) -> s
 
 
 async def lodge_enquiry(client: Client, enquiry: LodgeEnquiry, task_queue: str) -> str:
-    """Start the enquiry's workflow; raises WorkflowAlreadyStartedError for a reference in use."""
+    """As lodge, for an enquiry."""
     await _start_case(
         client, EnquiryWorkflow.run, enquiry, enquiry_workflow_id(enquiry.reference), task_queue,
         ("enquiry", "enquiry", "open"),
@@ -95,6 +209,12 @@ async def _start_case(
         ),
         static_summary=f"{case_type.capitalize()} {case.reference}",
     )
+
+
+_KINDS: dict[type, _Kind] = {
+    LodgeComplaint: _Kind("complaint", new_complaint_reference, lodge, _same_complaint),
+    LodgeEnquiry: _Kind("enquiry", new_enquiry_reference, lodge_enquiry, _same_enquiry),
+}
 
 
 def parse_step(step: Step | str, payload: dict[str, Any]) -> Any:

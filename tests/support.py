@@ -12,13 +12,13 @@ import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from config import Settings
 from domain.complaint import ComplaintStatus, LodgeComplaint, workflow_id
 from domain.enquiry import EnquiryStatus, LodgeEnquiry, enquiry_workflow_id
 from domain.people import StaffMember
 from records.store import RecordsStore
 from starter.cases import (
-    lodge,
-    lodge_enquiry,
+    lodge_once,
     new_complaint_reference,
     new_enquiry_reference,
     perform_enquiry_step,
@@ -27,6 +27,13 @@ from starter.cases import (
 from workflows.complaint import ComplaintWorkflow
 
 LONDON = ZoneInfo("Europe/London")
+POLICY = Settings().policy  # the shipped policy/west-kent.toml: what cases are lodged under
+
+
+def policy_with(section: str, **numbers: Any) -> Any:
+    """The shipped policy with some numbers changed, for a case lodged under another policy."""
+    return POLICY.model_copy(update={section: getattr(POLICY, section).model_copy(update=numbers)})
+
 
 JO = StaffMember(id="jo.officer", name="Jo Officer", email="jo.officer@wkha.example")
 SAM = StaffMember(id="sam.reviewer", name="Sam Reviewer", email="sam.reviewer@wkha.example")
@@ -64,8 +71,15 @@ def complaint(received_at: datetime, **overrides: Any) -> LodgeComplaint:
     return LodgeComplaint.model_validate(data)
 
 
-async def start(client: Client, case: LodgeComplaint, task_queue: str) -> WorkflowHandle:
-    await lodge(client, case, task_queue)
+async def start(
+    client: Client, case: LodgeComplaint, task_queue: str, now: datetime | None = None
+) -> WorkflowHandle:
+    """Lodge the case as every intake does (lodge_once, under the default settings' policy).
+    `now` defaults to the case's received_at: the test server's clock is wherever the test
+    travelled to, not the system's."""
+    await lodge_once(
+        client, case, task_queue, policy=case.policy or POLICY, now=now or case.received_at
+    )
     handle = client.get_workflow_handle_for(ComplaintWorkflow.run, workflow_id(case.reference))
     await settle(handle)
     return handle
@@ -107,8 +121,13 @@ def enquiry(received_at: datetime, **overrides: Any) -> LodgeEnquiry:
     return LodgeEnquiry.model_validate(data)
 
 
-async def start_enquiry(client: Client, case: LodgeEnquiry, task_queue: str) -> WorkflowHandle:
-    await lodge_enquiry(client, case, task_queue)
+async def start_enquiry(
+    client: Client, case: LodgeEnquiry, task_queue: str, now: datetime | None = None
+) -> WorkflowHandle:
+    """As start, for an enquiry."""
+    await lodge_once(
+        client, case, task_queue, policy=case.policy or POLICY, now=now or case.received_at
+    )
     handle = client.get_workflow_handle(enquiry_workflow_id(case.reference))
     await settle(handle)
     return handle

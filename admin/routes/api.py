@@ -13,12 +13,12 @@ body model, and FastAPI reads those annotations at run time.
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Security
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, Field, ValidationError, create_model
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -27,13 +27,15 @@ from admin import queues
 from admin.accounts import Account, Role
 from admin.security import CSRF_HEADER, csrf_token, current_account, require_step
 from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint, Step
+from domain.intake import ReceivedInFuture
 from domain.people import Strict
 from domain.records import CaseSummary
 from domain.references import PATTERN
 from starter.cases import (
     CaseNotFound,
+    ReferencesTaken,
     StepRejected,
-    lodge,
+    lodge_once,
     new_complaint_reference,
     perform_step,
     status,
@@ -83,6 +85,10 @@ class SessionOut(BaseModel):
 
 class Lodged(BaseModel):
     reference: str
+    created: bool = Field(
+        default=True,
+        description="false: an earlier request with the same Idempotency-Key lodged it",
+    )
 
 
 class QueueCase(CaseSummary):
@@ -162,6 +168,11 @@ def _invalid(err: ValidationError) -> JSONResponse:
     return JSONResponse({"detail": problems}, status_code=422)
 
 
+def _problems(field: str, message: str) -> JSONResponse:
+    """422 naming one field, in the same shape as _invalid."""
+    return JSONResponse({"detail": [{"field": field, "message": message}]}, status_code=422)
+
+
 def _may(step: Step) -> Callable[[Account], Account]:
     def check(account: Account = Depends(current_account)) -> Account:
         require_step(account, step)
@@ -184,38 +195,91 @@ async def session(request: Request, account: Account = Depends(current_account))
     )
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
 @router.post(
     "/complaints",
     status_code=201,
     response_model=Lodged,
     tags=["cases"],
     responses={
+        200: {
+            "model": Lodged,
+            "description": f"Already lodged by an earlier request with this {IDEMPOTENCY_KEY}: "
+            "its reference, `created: false`",
+        },
         409: {"model": Problem, "description": "A case with that reference exists"},
         422: {"model": ValidationProblems, "description": "The body is not a valid complaint"},
+        503: {"model": Problem, "description": "The case service did not answer: send it again"},
     },
 )
 async def lodge_complaint(
     request: Request,
     body: NewComplaint,
     account: Account = Depends(current_account),
+    idempotency_key: str | None = Header(
+        default=None,
+        alias=IDEMPOTENCY_KEY,
+        min_length=1,
+        max_length=255,
+        pattern=r"^[!-~]+$",
+        description="A key you make once per complaint (a UUID, say; printable ASCII, up to 255 "
+        "characters) and send again with every retry of it: the complaint is lodged once.",
+    ),
 ) -> Lodged | JSONResponse:
-    """Lodge a complaint: starts its workflow (and its clocks) and returns the reference."""
+    """Lodge a complaint: starts its workflow (and its clocks) and returns the reference.
+
+    **Retrying safely.** Send an `Idempotency-Key` header, made once per complaint and sent again
+    with every retry of it. The reference is derived from the key (and the signed-in account), so
+    if the first request did lodge the complaint (its answer was lost, say), the retry answers
+    200 with that complaint's reference and `created: false` instead of lodging it twice. Leave
+    `reference` out of the body when you send a key. Without a key, every request lodges a new
+    complaint.
+
+    `received_at` is when the resident got in touch: one in the future (beyond a minute's
+    leeway) is refused with 422 naming `received_at`."""
     data = body.model_dump(exclude_unset=True)
+    if idempotency_key and data.get("reference"):
+        return _problems(
+            "reference",
+            f"leave the reference out when sending an {IDEMPOTENCY_KEY}: "
+            "the reference is derived from the key",
+        )
     data["reference"] = data.get("reference") or new_complaint_reference()
     data["lodged_by"] = account.id
     try:
         complaint = LodgeComplaint.model_validate(data)
     except ValidationError as err:
         return _invalid(err)
+    settings = request.app.state.settings
     try:
-        await lodge(_temporal(request), complaint, request.app.state.settings.task_queue)
+        result = await lodge_once(
+            _temporal(request),
+            complaint,
+            settings.task_queue,
+            policy=settings.policy,
+            submission_key=f"api:{account.id}:{idempotency_key}" if idempotency_key else None,
+            now=queues.now_for(request.app.state),
+        )
+    except ReceivedInFuture as err:
+        return _problems(err.field, err.reason)
     except WorkflowAlreadyStartedError as err:
         raise HTTPException(
             409,
             detail=f"There is already a case with reference {complaint.reference}. "
             "Leave the reference out to get a new one.",
         ) from err
-    return Lodged(reference=complaint.reference)
+    except (RPCError, WorkflowQueryFailedError, ReferencesTaken) as err:
+        raise HTTPException(
+            503,
+            detail="The case service did not answer, so the complaint may not have been lodged. "
+            f"Send it again with the same {IDEMPOTENCY_KEY} to be sure it is lodged once.",
+        ) from err
+    lodged = Lodged(reference=result.reference, created=result.created)
+    if not result.created:
+        return JSONResponse(lodged.model_dump(), status_code=200)
+    return lodged
 
 
 @router.get("/cases", response_model=CaseList, tags=["cases"])

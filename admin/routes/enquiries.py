@@ -5,10 +5,12 @@ EnquiryWorkflow Update; a refusal shows the workflow's reason, bad input names t
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -26,7 +28,16 @@ from admin.enquiry_forms import (
     parse_enquiry_step,
     via_options,
 )
-from admin.forms import FormState, ParsedForm, Problem, form_values
+from admin.forms import (
+    RECEIVED_IN_FUTURE,
+    SUBMISSION,
+    FormState,
+    ParsedForm,
+    Problem,
+    form_values,
+    new_submission,
+    submission_key,
+)
 from admin.queues import LONDON, now_for
 from admin.routes.cases import (
     NO_ANSWER,
@@ -44,21 +55,24 @@ from admin.routes.cases import (
 from admin.security import current_account, require_step
 from domain.enquiry import (
     CHANNEL_LABELS,
-    REPLY_WORKING_DAYS,
     EnquiryState,
     EnquiryStatus,
     EnquiryStep,
     LodgeEnquiry,
     enquiry_workflow_id,
 )
+from domain.intake import ReceivedInFuture
 from starter.cases import (
     CaseNotFound,
+    LodgeResult,
+    ReferencesTaken,
     StepRejected,
     enquiry_status,
     is_enquiry,
-    lodge_enquiry,
+    lodge_once,
     new_enquiry_reference,
     perform_enquiry_step,
+    same_submission,
 )
 from starter.cases import parse_enquiry_step as validate_step
 
@@ -170,10 +184,12 @@ def _form_page(
     request: Request,
     form: FormState,
     problems: list[Problem],
-    reference: str,
     status_code: int = 200,
 ) -> Response:
     now = now_for(request.app.state).astimezone(LONDON)
+    # The form carries a submission token (and shows the reference derived from it), so a second
+    # press of the button finds the enquiry the first one logged instead of logging it twice.
+    submission = submission_key(form.value(SUBMISSION)) or new_submission()
     return render(
         request,
         "new_enquiry.html",
@@ -181,7 +197,9 @@ def _form_page(
         title=("Error: " if problems else "") + "Log an enquiry",
         form=form,
         problems=problems,
-        reference=reference,
+        submission_field=SUBMISSION,
+        submission=submission,
+        reference=new_enquiry_reference(submission),
         today=now.strftime("%Y-%m-%d"),
         time_now=now.strftime("%H:%M"),
         channels=ENQUIRY_CHANNELS,
@@ -192,60 +210,77 @@ def _form_page(
 
 @router.get("/enquiries/new", include_in_schema=False)
 async def new_enquiry(request: Request) -> Response:
-    # The reference is chosen now and sent back with the form, so a second press of the button
-    # finds the enquiry the first one logged instead of logging it twice.
-    return _form_page(request, FormState(), [], new_enquiry_reference())
+    return _form_page(request, FormState(), [])
 
 
 @router.post("/enquiries/new", include_in_schema=False)
 async def log_enquiry(request: Request, account: Account = Depends(current_account)) -> Response:
     values = form_values(await request.form())
+    key = submission_key((values.get(SUBMISSION) or [""])[0])
+    # A form shown before forms carried a submission token posts only the reference it chose.
     posted = (values.get("reference") or [""])[0].strip().upper()
-    reference = posted if ENQUIRY_REFERENCE.match(posted) else new_enquiry_reference()
+    chosen = posted if not key and ENQUIRY_REFERENCE.match(posted) else None
+    now = now_for(request.app.state)
     parsed = parse_enquiry(
         values,
-        reference=reference,
+        reference=chosen or new_enquiry_reference(),  # with a key, lodge_once derives it
         account=account,
         accounts={a.id: a for a in active_staff(request)},
-        now=now_for(request.app.state),
+        now=now,
     )
     try:
         enquiry = LodgeEnquiry.model_validate(parsed.payload)
     except ValidationError as err:
         problems = parsed.explain(err)
-        return _form_page(request, parsed.state(problems), problems, reference, 400)
+        return _form_page(request, parsed.state(problems), problems, 400)
     if parsed.problems:
         problems = parsed.problems
-        return _form_page(request, parsed.state(problems), problems, reference, 400)
-    settings = request.app.state.settings
+        return _form_page(request, parsed.state(problems), problems, 400)
     try:
-        logged = await _try_lodge(request.app.state.temporal, enquiry, settings.task_queue)
-    except WorkflowAlreadyStartedError:
-        flash(request, f"Enquiry {reference} was already logged: this is it")
-        return RedirectResponse(f"/enquiries/{reference}", status_code=303)
-    if not logged:
+        result = await _try_lodge(request, enquiry, key, chosen is not None, now)
+    except ReceivedInFuture:  # parse_enquiry applies the same rule: only if the clock jumped
+        problems = [Problem("#enquiry-received_date", RECEIVED_IN_FUTURE)]
+        return _form_page(request, parsed.state(problems), problems, 400)
+    if result is None:
         problems = [Problem("#enquiry-submit", NOT_LOGGED)]
-        return _form_page(request, parsed.state([]), problems, reference, 503)
-    flash(request, _logged(request, enquiry))
-    return RedirectResponse(f"/enquiries/{reference}", status_code=303)
+        return _form_page(request, parsed.state([]), problems, 503)
+    if result.created:
+        flash(request, _logged(request, enquiry.model_copy(update={"reference": result.reference})))
+    else:
+        flash(request, f"Enquiry {result.reference} was already logged: this is it")
+    return RedirectResponse(f"/enquiries/{result.reference}", status_code=303)
 
 
-async def _try_lodge(client: Client | None, enquiry: LodgeEnquiry, queue: str) -> bool:
-    """Whether the enquiry was logged: not when the case system is not connected or did not
-    answer. WorkflowAlreadyStartedError (a reference in use) goes to the caller."""
+async def _try_lodge(
+    request: Request, enquiry: LodgeEnquiry, key: str | None, chosen: bool, now: datetime
+) -> LodgeResult | None:
+    """What lodging did; None when the case system is not connected or did not answer.
+    `chosen`: the reference came with the form (no token): if it is in use by this same
+    enquiry, that one is it; by another, a fresh reference is drawn."""
+    client: Client | None = request.app.state.temporal
     if client is None:
-        return False
+        return None
+    settings = request.app.state.settings
+    queue, policy = settings.task_queue, settings.policy
     try:
-        await lodge_enquiry(client, enquiry, queue)
-    except RPCError:
-        return False
-    return True
+        try:
+            return await lodge_once(
+                client, enquiry, queue, policy=policy, submission_key=key, now=now
+            )
+        except WorkflowAlreadyStartedError:
+            if chosen and await same_submission(client, enquiry):
+                return LodgeResult(reference=enquiry.reference, kind="enquiry", created=False)
+            fresh = enquiry.model_copy(update={"reference": new_enquiry_reference()})
+            return await lodge_once(client, fresh, queue, policy=policy, now=now)
+    except (RPCError, WorkflowQueryFailedError, WorkflowAlreadyStartedError, ReferencesTaken):
+        return None
 
 
 def _logged(request: Request, enquiry: LodgeEnquiry) -> str:
     calendar = calendar_from_settings(request.app.state.settings)
     received_on = calendar.received_on(enquiry.received_at)
-    due = calendar.add_working_days(received_on, REPLY_WORKING_DAYS[enquiry.channel])
+    days = request.app.state.settings.policy.enquiries.reply_working_days[enquiry.channel.value]
+    due = calendar.add_working_days(received_on, days)
     return (
         f"Enquiry {enquiry.reference} logged. It counts as received on {received_on:%a %d %b %Y}"
         f"; the reply is due by the end of {due:%a %d %b %Y}"

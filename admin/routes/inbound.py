@@ -70,15 +70,14 @@ from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from temporalio.client import Client, WorkflowQueryFailedError
-from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.settings import Settings
 from admin.queues import now_for
+from config import Settings
 from domain.enquiry import EnquiryChannel, LodgeEnquiry
 from domain.people import ContactMethod
 from letters.render import html_to_text
-from starter.cases import CaseNotFound, enquiry_status, lodge_enquiry, new_enquiry_reference
+from starter.cases import ReferencesTaken, lodge_once, new_enquiry_reference
 
 router = APIRouter(prefix="/inbound", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -107,8 +106,6 @@ MAX_ADDRESSED_TO = 200
 MAX_MESSAGE_ID = 998
 # SendGrid's limit for a whole email; text fields are read into memory up to this size
 MAX_PART_BYTES = 30 * 1024 * 1024
-# tries of references derived from one email before giving up (each a 1 in 32^8 collision)
-REFERENCE_ATTEMPTS = 5
 TEXT_FIELDS = ("from", "to", "cc", "subject", "text", "html", "headers")
 
 
@@ -160,8 +157,9 @@ async def sendgrid_inbound_parse(request: Request, secret: str) -> Response:
             return JSONResponse(
                 {"reference": None, "skipped": f"automatic message (Auto-Submitted: {auto})"}
             )
-        enquiry, seed = build_enquiry(post, settings, files, now_for(request.app.state))
-        reference = await _lodge_once(request.app.state.temporal, enquiry, seed, settings)
+        now = now_for(request.app.state)  # posted as it arrives: received now
+        enquiry, seed = build_enquiry(post, settings, files, now)
+        reference = await _lodge(request.app.state.temporal, enquiry, seed, settings, now)
     except Refused as refused:
         if refused.status not in (401, 404):  # those two are logged where they happen
             log.warning("inbound email refused (%s): %s", refused.status, refused.detail)
@@ -384,40 +382,29 @@ def _routing(post: InboundParsePost, settings: Settings) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- lodge
 
 
-async def _lodge_once(
-    client: Client | None, enquiry: LodgeEnquiry, seed: str, settings: Settings
+async def _lodge(
+    client: Client | None, enquiry: LodgeEnquiry, seed: str, settings: Settings, now: datetime
 ) -> str:
-    """Lodge the email's enquiry unless an earlier post of it already did; its reference."""
+    """Lodge the email's enquiry unless an earlier post of it already did (lodge_once, keyed by
+    the Message-ID or the hash standing in for it); its reference."""
     if client is None:
         raise Refused(503, "Temporal is not connected; try again later.")
     try:
-        for attempt in range(REFERENCE_ATTEMPTS):
-            reference = new_enquiry_reference(seed if attempt == 0 else f"{seed}#{attempt}")
-            candidate = enquiry.model_copy(update={"reference": reference})
-            try:
-                await lodge_enquiry(client, candidate, settings.task_queue)
-            except WorkflowAlreadyStartedError:
-                if await _same_email(client, candidate):
-                    log.info("inbound email already lodged as enquiry %s", reference)
-                    return reference
-                continue  # another enquiry has this reference: the next one from the seed
-            log.info("inbound email lodged as enquiry %s", reference)
-            return reference
+        result = await lodge_once(
+            client,
+            enquiry,
+            settings.task_queue,
+            policy=settings.policy,
+            submission_key=seed,
+            now=now,
+        )
     except (RPCError, WorkflowQueryFailedError) as err:
         log.warning("inbound email not lodged: Temporal answered %s", type(err).__name__)
         raise Refused(503, "Temporal could not be reached; try again later.") from err
-    raise Refused(503, "Every reference for this email is taken; try again later.")
-
-
-async def _same_email(client: Client, enquiry: LodgeEnquiry) -> bool:
-    """Whether the enquiry with this reference was made by this email: the same Message-ID, or
-    without one, the same sender, subject and message (the reference's seed)."""
-    try:
-        existing = await enquiry_status(client, enquiry.reference)
-    except CaseNotFound:
-        return False
-    if enquiry.message_id:
-        return existing.message_id == enquiry.message_id
-    mine = (str(enquiry.enquirer.email).lower(), enquiry.subject, enquiry.message)
-    theirs = (str(existing.enquirer.email or "").lower(), existing.subject, existing.message)
-    return mine == theirs
+    except ReferencesTaken as err:
+        raise Refused(503, "Every reference for this email is taken; try again later.") from err
+    if result.created:
+        log.info("inbound email lodged as enquiry %s", result.reference)
+    else:
+        log.info("inbound email already lodged as enquiry %s", result.reference)
+    return result.reference

@@ -13,23 +13,26 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
+from temporalio.client import WorkflowQueryFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from admin.app import LONDON, render
+from admin.forms import SUBMISSION, new_submission, submission_key
+from admin.queues import now_for
 from domain.complaint import LodgeComplaint
+from domain.intake import ReceivedInFuture
 from domain.people import Channel, ComplainantType, ContactMethod
 from domain.references import PATTERN
-from starter.cases import CaseNotFound, lodge, new_complaint_reference, status
+from starter.cases import ReferencesTaken, lodge_once, new_complaint_reference
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -38,8 +41,8 @@ MAX_POINTS = 5
 POINT_FIELDS = tuple(f"point_{n}" for n in range(1, MAX_POINTS + 1))
 MAX_POINT_LENGTH = 5000
 HONEYPOT = "website"  # hidden from people; bots fill it in
-SUBMISSION = "submission"  # one per form shown: sending the same form twice lodges one complaint
-SUBMISSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# SUBMISSION (admin.forms): one token per form shown, so sending the same form twice lodges one
+# complaint. The form has no "when" question: an online complaint is received when it is sent.
 DATE_FIELDS = ("incident_date", "became_aware_date")
 DATE_PARTS = ("day", "month", "year")
 
@@ -181,7 +184,8 @@ async def complain(request: Request) -> Response:
         # Only a bot fills in the hidden field: look as if it worked, lodge nothing.
         return RedirectResponse(f"/complain/done/{new_complaint_reference()}", status_code=303)
     problems = FormProblems()
-    complaint = _complaint(values, problems)
+    now = now_for(request.app.state)
+    complaint = _complaint(values, problems, now)
     if complaint is None:
         return _form_page(request, values, problems, status_code=400)
 
@@ -190,18 +194,23 @@ async def complain(request: Request) -> Response:
     try:
         if client is None:
             raise RuntimeError("no Temporal client")
-        complaint = complaint.model_copy(
-            update={"reference": _reference_for(values.get(SUBMISSION, ""))}
+        result = await lodge_once(
+            client,
+            complaint,
+            settings.task_queue,
+            policy=settings.policy,
+            submission_key=submission_key(values.get(SUBMISSION)),
+            now=now,
         )
-        try:
-            await lodge(client, complaint, settings.task_queue)
-        except WorkflowAlreadyStartedError:
-            if not await _same_complaint(client, complaint):
-                # A reference collided with another case (1 in 32^8): draw another.
-                complaint = complaint.model_copy(update={"reference": new_complaint_reference()})
-                await lodge(client, complaint, settings.task_queue)
-    except (RPCError, WorkflowAlreadyStartedError, RuntimeError):
-        log.exception("could not lodge online complaint %s", complaint.reference)
+    except (
+        RPCError,
+        WorkflowQueryFailedError,
+        WorkflowAlreadyStartedError,  # no token, and a fresh reference in use (1 in 32^8)
+        ReferencesTaken,
+        ReceivedInFuture,  # received now: only if the clock jumped back
+        RuntimeError,
+    ):
+        log.exception("could not lodge online complaint")
         landlord = settings.landlord
         problems.add(
             "form",
@@ -209,7 +218,7 @@ async def complain(request: Request) -> Response:
             f"try again in a few minutes, or call us on {landlord.phone}.",
         )
         return _form_page(request, values, problems, status_code=503)
-    return RedirectResponse(f"/complain/done/{complaint.reference}", status_code=303)
+    return RedirectResponse(f"/complain/done/{result.reference}", status_code=303)
 
 
 @router.get("/complain/done/{reference}", include_in_schema=False)
@@ -225,17 +234,6 @@ async def complain_done(request: Request, reference: str) -> Response:
             message="If you typed the web address, check it is correct.",
         )
     return render(request, "complain_done.html", title="Complaint sent", reference=reference)
-
-
-async def _same_complaint(client: Any, complaint: LodgeComplaint) -> bool:
-    try:
-        existing = await status(client, complaint.reference)
-    except CaseNotFound:
-        return False
-    return (existing.resident.name, existing.description) == (
-        complaint.resident.name,
-        complaint.description,
-    )
 
 
 def _form_page(
@@ -259,7 +257,7 @@ def _form_page(
         complainant_choices=COMPLAINANT_CHOICES,
         honeypot=HONEYPOT,
         submission_field=SUBMISSION,
-        submission=values.get(SUBMISSION) or secrets.token_urlsafe(24),
+        submission=submission_key(values.get(SUBMISSION)) or new_submission(),
     )
     response.headers["Cache-Control"] = "no-store"  # the page holds the resident's answers
     return response
@@ -280,15 +278,9 @@ def _values(form: FormData) -> dict[str, str]:
     return values
 
 
-def _reference_for(submission: str) -> str:
-    """The same form sent twice (double click, back and resend) gets the same reference, so the
-    second lodge finds the first case instead of starting another."""
-    if SUBMISSION_PATTERN.fullmatch(submission):
-        return new_complaint_reference(seed=submission)
-    return new_complaint_reference()
-
-
-def _complaint(values: dict[str, str], problems: FormProblems) -> LodgeComplaint | None:
+def _complaint(
+    values: dict[str, str], problems: FormProblems, now: datetime
+) -> LodgeComplaint | None:
     """The complaint the form describes, or None with every problem recorded in `problems`."""
     _check_contact(values, problems)
     _check_complainant(values, problems)
@@ -300,7 +292,7 @@ def _complaint(values: dict[str, str], problems: FormProblems) -> LodgeComplaint
     for f in point_fields:
         if len(values[f]) > MAX_POINT_LENGTH:
             problems.add(f, f"{FIELD_NOUN[f]} must be {MAX_POINT_LENGTH:,} characters or fewer")
-    dates = {name: _date(values, name, problems) for name in DATE_FIELDS}
+    dates = {name: _date(values, name, problems, now) for name in DATE_FIELDS}
 
     lines = [values[f] for f in ("address_line_1", "address_line_2", "address_town") if values[f]]
     postcode = _postcode(values["postcode"])
@@ -319,7 +311,7 @@ def _complaint(values: dict[str, str], problems: FormProblems) -> LodgeComplaint
             "reasonable_adjustments": values["reasonable_adjustments"] or None,
         },
         "channel": Channel.online_form,
-        "received_at": datetime.now(UTC),
+        "received_at": now,
         "description": values["description"],
         "points": [values[f] for f in point_fields],
         "outcome_sought": values["outcome_sought"] or None,
@@ -380,7 +372,7 @@ def _postcode(text: str) -> str | None:
     return f"{compact[:-3]} {compact[-3:]}"
 
 
-def _date(values: dict[str, str], name: str, problems: FormProblems) -> date | None:
+def _date(values: dict[str, str], name: str, problems: FormProblems, now: datetime) -> date | None:
     """An optional GOV.UK date input (day, month, year boxes): None when left blank."""
     parts = {p: values[f"{name}-{p}"] for p in DATE_PARTS}
     noun = FIELD_NOUN[name]
@@ -398,7 +390,7 @@ def _date(values: dict[str, str], name: str, problems: FormProblems) -> date | N
     except ValueError:
         problems.add(name, f"{noun} must be a real date, like 27 3 2026")
         return None
-    if value > datetime.now(LONDON).date():
+    if value > now.astimezone(LONDON).date():
         problems.add(name, f"{noun} must be today or in the past")
         return None
     return value
