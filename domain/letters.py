@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field, ValidationError
 
 from domain.people import Address, Strict
 
@@ -137,3 +137,133 @@ class LetterReceipt(Strict):
     already_sent: bool
     provider_id: str | None = None
     location: str | None = None  # outbox file, for local delivery
+
+
+# --------------------------------------------------------------------------- one model a kind
+# What each kind of letter must be given. The workflow checks a letter against its kind's model
+# inside the step that makes it, so a step that would produce a broken letter is refused at the
+# Update; the letters activity checks again before rendering.
+
+
+class _Letter(Strict):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Due(_Letter):
+    due: datetime
+
+
+class _Acknowledgement(_Due):
+    points: list[str] = Field(min_length=1)
+    outcome_sought: str = Field(min_length=1)
+
+
+class _Extension(_Due):
+    previous_due: datetime
+    reasons: str = Field(min_length=1)
+
+
+class _ExceptionalExtension(_Due):
+    reasons: str = Field(min_length=1)
+
+
+class _Response(_Letter):
+    decisions: list[PointDecision] = Field(min_length=1)
+
+
+class _Stage1Response(_Response):
+    escalation_deadline: datetime
+
+
+class _Refusal(_Letter):
+    decline_reason: str = Field(min_length=1)
+
+
+class _NewComplaint(_Letter):
+    linked_reference: str = Field(min_length=1)
+
+
+class _StaffNotice(_Due):
+    clock_label: str = Field(min_length=1)
+
+
+class _Routed(_Due):
+    team: str = Field(min_length=1)
+
+
+class _Message(_Letter):
+    message: str = Field(min_length=1)
+
+
+class _HoldingReply(_Due):
+    reasons: str = Field(min_length=1)
+
+
+class _PassedToTeam(_Due):
+    team: str = Field(min_length=1)
+    next_steps: str = Field(min_length=1)
+
+
+class _ServiceRequestReply(_Due):
+    message: str = Field(min_length=1)
+
+
+LETTER_MODELS: dict[LetterKind, type[_Letter]] = {
+    LetterKind.complaint_received: _Due,
+    LetterKind.stage1_acknowledgement: _Acknowledgement,
+    LetterKind.stage2_acknowledgement: _Acknowledgement,
+    LetterKind.extension: _Extension,
+    LetterKind.exceptional_extension: _ExceptionalExtension,
+    LetterKind.stage1_response: _Stage1Response,
+    LetterKind.stage2_response: _Response,
+    LetterKind.refusal: _Refusal,
+    LetterKind.service_request: _Letter,
+    LetterKind.withdrawal: _Letter,
+    LetterKind.escalation_received: _Letter,
+    LetterKind.new_complaint_opened: _NewComplaint,
+    LetterKind.case_closed: _Letter,
+    LetterKind.deadline_reminder: _StaffNotice,
+    LetterKind.deadline_breach: _StaffNotice,
+    LetterKind.enquiry_received: _Due,
+    LetterKind.enquiry_routed: _Routed,
+    LetterKind.enquiry_reply: _Message,
+    LetterKind.enquiry_holding_reply: _HoldingReply,
+    LetterKind.enquiry_passed_to_team: _PassedToTeam,
+    LetterKind.enquiry_update: _Message,
+    LetterKind.enquiry_service_request: _ServiceRequestReply,
+}
+
+# How the letter checks name what is missing, for staff.
+FIELD_NAMES: dict[str, str] = {
+    "due": "the date it is due",
+    "previous_due": "the date it was due before",
+    "points": "the points of the complaint",
+    "outcome_sought": "the outcome the resident is looking for",
+    "reasons": "the reasons",
+    "decisions": "a decision on each point",
+    "escalation_deadline": "the last day to ask for stage 2",
+    "decline_reason": "the reason we cannot accept it",
+    "linked_reference": "the new complaint's reference",
+    "clock_label": "which promise it is about",
+    "team": "the team that has it",
+    "message": "the reply itself",
+    "next_steps": "the next steps",
+}
+
+
+def letter_problems(kind: LetterKind, context: LetterContext) -> list[str]:
+    """The field names this kind of letter needs and `context` lacks (empty when it can be made)."""
+    model = LETTER_MODELS[kind]
+    try:
+        model.model_validate(context.model_dump(include=set(model.model_fields)))
+    except ValidationError as err:
+        return sorted({str(e["loc"][0]) for e in err.errors() if e["loc"]})
+    return []
+
+
+def describe_letter_problems(kind: LetterKind, missing: list[str]) -> str:
+    wanted = ", ".join(FIELD_NAMES.get(name, name.replace("_", " ")) for name in missing)
+    return (
+        f"The {kind.value.replace('_', ' ')} letter this step sends cannot be made: it needs "
+        f"{wanted}. Give them and try again."
+    )

@@ -5,7 +5,7 @@ shared layout `_base.html` (letterhead, reference, date, and A4 print styles for
 Shared wording (the Housing Ombudsman's details, how to contact us, decisions and remedies) lives
 in `_parts.html`, and the Ombudsman's details themselves only in `OMBUDSMAN` below.
 
-What each kind needs from `LetterContext` (checked before rendering; see `REQUIRED_FIELDS`):
+What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, checked first):
 
 | kind | needs | also uses, if given |
 |---|---|---|
@@ -53,7 +53,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict
 
-from activities.settings import Settings
+from config import Settings
 from domain.letters import (
     SERVICES_LETTERS,
     STAFF_LETTERS,
@@ -62,6 +62,7 @@ from domain.letters import (
     LetterContext,
     LetterKind,
     LetterRequest,
+    letter_problems,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -98,31 +99,6 @@ DECISION_LABELS: dict[Decision, tuple[str, str]] = {
         "This means we agree that we got some of this wrong.",
     ),
     Decision.not_upheld: ("Not upheld", "This means we do not think we got this wrong."),
-}
-
-REQUIRED_FIELDS: dict[LetterKind, tuple[str, ...]] = {
-    LetterKind.complaint_received: ("due",),
-    LetterKind.stage1_acknowledgement: ("points", "outcome_sought", "due"),
-    LetterKind.stage2_acknowledgement: ("points", "outcome_sought", "due"),
-    LetterKind.extension: ("due", "previous_due", "reasons"),
-    LetterKind.exceptional_extension: ("due", "reasons"),
-    LetterKind.stage1_response: ("decisions", "escalation_deadline"),
-    LetterKind.stage2_response: ("decisions",),
-    LetterKind.refusal: ("decline_reason",),
-    LetterKind.service_request: (),
-    LetterKind.withdrawal: (),
-    LetterKind.escalation_received: (),
-    LetterKind.new_complaint_opened: ("linked_reference",),
-    LetterKind.case_closed: (),
-    LetterKind.deadline_reminder: ("clock_label", "due"),
-    LetterKind.deadline_breach: ("clock_label", "due"),
-    LetterKind.enquiry_received: ("due",),
-    LetterKind.enquiry_routed: ("team", "due"),
-    LetterKind.enquiry_reply: ("message",),
-    LetterKind.enquiry_holding_reply: ("due", "reasons"),
-    LetterKind.enquiry_passed_to_team: ("team", "next_steps", "due"),
-    LetterKind.enquiry_update: ("message",),
-    LetterKind.enquiry_service_request: ("message", "due"),
 }
 
 
@@ -310,15 +286,6 @@ def subject_for(kind: LetterKind, context: LetterContext) -> str:
 # ----------------------------------------------------------------------------- rendering
 
 
-def _missing(context: LetterContext, kind: LetterKind) -> list[str]:
-    missing = []
-    for name in REQUIRED_FIELDS[kind]:
-        value = getattr(context, name)
-        if value is None or (isinstance(value, (str, list)) and not value):
-            missing.append(name)
-    return missing
-
-
 def render_letter(
     request: LetterRequest, settings: Settings, *, now: datetime | None = None
 ) -> RenderedLetter:
@@ -331,7 +298,7 @@ def render_letter(
             f"Letter '{request.key}' for case {request.reference} carries a context for another "
             "case reference; the letter was not made."
         )
-    missing = _missing(context, kind)
+    missing = letter_problems(kind, context)
     if missing:
         raise LetterDataError(
             f"The {kind.value} letter '{request.key}' for case {request.reference} cannot be made: "

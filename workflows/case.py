@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections import deque
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -31,7 +32,15 @@ with workflow.unsafe.imports_passed_through():
         PlannedDeadline,
     )
     from domain.complaint import LodgeComplaint, workflow_id
-    from domain.letters import Delivery, LetterContext, LetterKind, LetterRequest, Recipient
+    from domain.letters import (
+        Delivery,
+        LetterContext,
+        LetterKind,
+        LetterRequest,
+        Recipient,
+        describe_letter_problems,
+        letter_problems,
+    )
     from domain.policy import Policy, legacy_policy
     from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
     from domain.rules import StepRefused
@@ -94,6 +103,10 @@ class CaseWorkflow:
         self._changed = False
         self._closed_at: datetime | None = None
         self._lock = asyncio.Lock()
+        # While a step runs, what it logs and the letters it makes wait here, so a step refused
+        # part-way (a letter it would break) leaves the case exactly as it was.
+        self._step_log: list[tuple[str, str | None, str, dict[str, Any]]] | None = None
+        self._step_letters: list[LetterRequest] | None = None
 
     # ------------------------------------------------------ subclass hooks
 
@@ -320,6 +333,9 @@ class CaseWorkflow:
     def _log(
         self, step: str, actor: str | None, summary: str, details: dict[str, Any] | None = None
     ) -> None:
+        if self._step_log is not None:
+            self._step_log.append((str(step), actor, summary, details or {}))
+            return
         self._timeline.append(
             TimelineEntry(
                 seq=len(self._timeline) + 1,
@@ -346,21 +362,30 @@ class CaseWorkflow:
                 delivery = Delivery.email if person.writes_by_email else Delivery.post
         else:
             delivery = Delivery.email
-        self._letter_keys.append(key)
-        self._effects.append(
-            LetterRequest(
+        letter = LetterRequest(
+            reference=self._reference,
+            key=key,
+            kind=kind,
+            delivery=delivery,
+            recipient=recipient,
+            context=LetterContext(
                 reference=self._reference,
-                key=key,
-                kind=kind,
-                delivery=delivery,
-                recipient=recipient,
-                context=LetterContext(
-                    reference=self._reference,
-                    resident_name=person.name,
-                    **{**self._letter_context(), **context},
-                ),
-            )
+                resident_name=person.name,
+                **{**self._letter_context(), **context},
+            ),
         )
+        missing = letter_problems(kind, letter.context)
+        if missing:
+            problem = describe_letter_problems(kind, missing)
+            if self._step_letters is not None:
+                raise rejected(problem)  # the step is refused and undone: nothing is sent
+            self._log("letter_failed", None, problem, {"letter_key": key})
+            return
+        if self._step_letters is not None:
+            self._step_letters.append(letter)
+            return
+        self._letter_keys.append(key)
+        self._effects.append(letter)
 
     def _commit(self) -> None:
         """After every change: queue the record of it and refresh the search attributes."""
@@ -478,12 +503,35 @@ class CaseWorkflow:
         await workflow.sleep(self._retry_pause)
 
 
+# What a step's rollback leaves alone: the machinery, and what other tasks change meanwhile.
+NOT_CASE_STATE = frozenset(
+    {
+        "_lock",
+        "_effects",
+        "_timeline",
+        "_recorded_upto",
+        "_failing",
+        "_ready",
+        "_changed",
+        "_step_log",
+        "_step_letters",
+        "_lodge",
+        "_person",
+        "_policy",
+        "_calendar",
+    }
+)
+
+
 class StepContext:
     """Serialises steps: waits for the case to be open and for any step or alarm in progress,
-    checks the step again, and afterwards records the change."""
+    checks the step again (its rule, under the lock), and afterwards records the change. A step
+    refused part-way is undone: the case's state is restored and nothing it logged or queued
+    is kept."""
 
     def __init__(self, wf: CaseWorkflow, name: StrEnum, step: Any) -> None:
         self._wf, self._name, self._step = wf, name, step
+        self._saved: dict[str, Any] = {}
 
     async def __aenter__(self) -> None:
         wf = self._wf
@@ -494,15 +542,26 @@ class StepContext:
         except BaseException:
             wf._lock.release()
             raise
+        self._saved = {k: copy.deepcopy(v) for k, v in vars(wf).items() if k not in NOT_CASE_STATE}
+        wf._step_log, wf._step_letters = [], []
         wf._started_step(self._name, self._step)
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
         wf = self._wf
+        logged, letters = wf._step_log or [], wf._step_letters or []
+        wf._step_log = wf._step_letters = None
         try:
-            if exc_type is None:
-                wf._commit()
-                workflow.metric_meter().create_counter(
-                    f"{wf.metric_prefix}_steps", "Staff steps taken"
-                ).add(1, {"step": self._name.value})
+            if exc_type is not None:
+                vars(wf).update(self._saved)
+                return
+            for entry in logged:
+                wf._log(*entry)
+            for letter in letters:
+                wf._letter_keys.append(letter.key)
+            wf._commit()  # the record first: letters may be slow
+            wf._effects.extend(letters)
+            workflow.metric_meter().create_counter(
+                f"{wf.metric_prefix}_steps", "Staff steps taken"
+            ).add(1, {"step": self._name.value})
         finally:
             wf._lock.release()

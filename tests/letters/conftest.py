@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from activities.settings import Settings
+from config import Settings
 from domain.letters import (
     STAFF_LETTERS,
     Decision,

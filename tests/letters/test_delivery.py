@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from activities.settings import Settings
+from config import Settings
 from domain.letters import Delivery, LetterKind, Recipient
 from letters.delivery import (
     Delivered,

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from domain.letters import Delivery, LetterKind, LetterRequest
+from domain.letters import LETTER_MODELS, Delivery, LetterKind, LetterRequest
 from letters.render import (
-    REQUIRED_FIELDS,
     LetterDataError,
     RenderedLetter,
     render_letter,
@@ -89,7 +88,7 @@ def both(letter: RenderedLetter) -> tuple[str, str]:
 def test_the_seven_enquiry_kinds_are_covered():
     assert set(ENQUIRY_KINDS) == set(FIELDS) == set(SUBJECTS)
     assert len(ENQUIRY_KINDS) == 7
-    assert set(REQUIRED_FIELDS) == set(LetterKind)
+    assert set(LETTER_MODELS) == set(LetterKind)
 
 
 @pytest.mark.parametrize("kind", ENQUIRY_KINDS, ids=str)
@@ -234,7 +233,7 @@ def test_service_request_gives_what_we_will_do_the_target_and_complaint_route(re
 
 @pytest.mark.parametrize(
     ("kind", "field"),
-    [(kind, field) for kind in ENQUIRY_KINDS for field in REQUIRED_FIELDS[kind]],
+    [(kind, field) for kind in ENQUIRY_KINDS for field in LETTER_MODELS[kind].model_fields],
     ids=str,
 )
 def test_a_letter_missing_what_it_needs_is_not_made(render, case, kind, field):
@@ -245,13 +244,17 @@ def test_a_letter_missing_what_it_needs_is_not_made(render, case, kind, field):
 
 
 def test_what_each_enquiry_letter_needs():
-    assert REQUIRED_FIELDS[LetterKind.enquiry_received] == ("due",)
-    assert REQUIRED_FIELDS[LetterKind.enquiry_routed] == ("team", "due")
-    assert REQUIRED_FIELDS[LetterKind.enquiry_reply] == ("message",)
-    assert REQUIRED_FIELDS[LetterKind.enquiry_holding_reply] == ("due", "reasons")
-    assert REQUIRED_FIELDS[LetterKind.enquiry_passed_to_team] == ("team", "next_steps", "due")
-    assert REQUIRED_FIELDS[LetterKind.enquiry_update] == ("message",)
-    assert REQUIRED_FIELDS[LetterKind.enquiry_service_request] == ("message", "due")
+    assert set(LETTER_MODELS[LetterKind.enquiry_received].model_fields) == {"due"}
+    assert set(LETTER_MODELS[LetterKind.enquiry_routed].model_fields) == {"team", "due"}
+    assert set(LETTER_MODELS[LetterKind.enquiry_reply].model_fields) == {"message"}
+    assert set(LETTER_MODELS[LetterKind.enquiry_holding_reply].model_fields) == {"due", "reasons"}
+    assert set(LETTER_MODELS[LetterKind.enquiry_passed_to_team].model_fields) == {
+        "team",
+        "next_steps",
+        "due",
+    }
+    assert set(LETTER_MODELS[LetterKind.enquiry_update].model_fields) == {"message"}
+    assert set(LETTER_MODELS[LetterKind.enquiry_service_request].model_fields) == {"message", "due"}
 
 
 def test_an_empty_message_is_missing(render):

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from jinja2 import StrictUndefined
 
-from activities.settings import Settings
+from config import Settings
 from domain.letters import STAFF_LETTERS, Delivery, LetterKind
 from letters.render import (
     OMBUDSMAN,
@@ -404,7 +404,7 @@ def test_letter_date_defaults_to_today_in_london(make_request, settings):
 
 
 def test_landlord_details_come_from_settings_and_team_from_the_policy(make_request):
-    from activities.settings import REPO_ROOT, Landlord
+    from config import REPO_ROOT, Landlord
 
     settings = Settings(
         landlord=Landlord(
