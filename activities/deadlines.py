@@ -7,7 +7,7 @@ from functools import cache
 
 from temporalio import activity
 
-from activities.settings import Settings
+from config import Settings
 from domain.clocks import DeadlineRequest, DeadlineRule, PlannedDeadline
 from domain.policy import CalendarPolicy, legacy_policy
 from domain.working_days import WorkingCalendar

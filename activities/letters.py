@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
-from activities.settings import Settings
+from config import Settings
 from domain.letters import Delivery, LetterReceipt, LetterRequest
 from letters.delivery import OutgoingLetter, deliver
 from letters.render import render_letter

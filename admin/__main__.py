@@ -12,9 +12,9 @@ import sys
 
 import uvicorn
 
-from activities.settings import REPO_ROOT, Settings
 from admin.accounts import DEMO_MANAGER_ID, AccountStore
 from admin.app import create_app
+from config import REPO_ROOT, ConfigError, Settings
 from records.store import RecordsStore
 from worker.client import connect, with_payload_keys
 from worker.observability import configure_logging
@@ -66,7 +66,11 @@ def prepare(settings: Settings) -> tuple[Settings, RecordsStore]:
 
 
 def main() -> int:
-    settings = Settings.from_env()
+    try:
+        settings = Settings.load()
+    except ConfigError as err:
+        print(f"admin: refusing to start: {err}", file=sys.stderr)
+        return 2
     try:
         settings, store = prepare(settings)
     except RefuseToStart as err:

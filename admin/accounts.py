@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,54 +14,13 @@ from sqlalchemy.orm import Session
 from domain.complaint import Step
 from domain.enquiry import EnquiryStep
 from domain.people import StaffMember
+from domain.roles import ENQUIRY_ROLE_STEPS, ROLE_LABELS, ROLE_STEPS, Role, role_may
 from records.schema import StaffAccount, StaffSession
 from records.store import RecordsStore
 
 DEMO_MANAGER_ID = "demo.manager"
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
-
-
-class Role(StrEnum):
-    advisor = "advisor"
-    case_officer = "case_officer"
-    reviewer = "reviewer"
-    manager = "manager"
-
-
-ROLE_LABELS = {
-    Role.advisor: "Advisor",
-    Role.case_officer: "Case officer",
-    Role.reviewer: "Stage 2 reviewer",
-    Role.manager: "Manager",
-}
-
-# Which staff steps each role may take. The workflow still enforces the policy (order, dates,
-# stage 2 independence); this is who may ask.
-_OFFICER_STEPS = frozenset(
-    {
-        Step.accept,
-        Step.decline,
-        Step.record_service_request,
-        Step.record_contact,
-        Step.acknowledge,
-        Step.extend,
-        Step.respond,
-        Step.escalate,
-        Step.withdraw,
-    }
-)
-ROLE_STEPS: dict[Role, frozenset[Step]] = {
-    Role.advisor: frozenset({Step.record_contact, Step.escalate, Step.withdraw}),
-    Role.case_officer: _OFFICER_STEPS,
-    Role.reviewer: _OFFICER_STEPS | {Step.raise_new_issues},
-    Role.manager: frozenset(Step),
-}
-# Enquiries (customer service standards): everyone answers them; only managers assign.
-ENQUIRY_ROLE_STEPS: dict[Role, frozenset[EnquiryStep]] = {
-    role: frozenset(EnquiryStep) - ({EnquiryStep.assign} if role is not Role.manager else set())
-    for role in Role
-}
 
 
 class Account(BaseModel):
@@ -75,11 +33,7 @@ class Account(BaseModel):
     active: bool = True
 
     def may(self, step: Step | EnquiryStep) -> bool:
-        # by type, not by name: both kinds have steps called "assign" and
-        # "record_service_request", and StrEnum members equal their names
-        if isinstance(step, EnquiryStep):
-            return step in ENQUIRY_ROLE_STEPS[self.role]
-        return step in ROLE_STEPS[self.role]
+        return role_may(self.role, step)
 
     def as_staff(self) -> StaffMember:
         return StaffMember(id=self.id, name=self.name, email=self.email)
@@ -215,3 +169,15 @@ class AccountStore:
         with open(password_file, "w") as f:
             f.write(password)
         return DEMO_MANAGER_ID, password
+
+
+__all__ = [
+    "DEMO_MANAGER_ID",
+    "ENQUIRY_ROLE_STEPS",
+    "ROLE_LABELS",
+    "ROLE_STEPS",
+    "Account",
+    "AccountStore",
+    "NewAccount",
+    "Role",
+]

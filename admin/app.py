@@ -19,7 +19,6 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
-from activities.settings import Settings
 from admin.accounts import ROLE_LABELS, AccountStore
 from admin.security import (
     CSRF_FIELD,
@@ -29,6 +28,7 @@ from admin.security import (
     csrf_protect,
     csrf_token,
 )
+from config import Settings
 from records.store import RecordsStore
 from worker.codec import codec_from_settings
 

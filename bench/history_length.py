@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from activities.settings import Settings
+from config import Settings
 from domain.complaint import workflow_id
 from records.store import RecordsStore
 from tests.support import (

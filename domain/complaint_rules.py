@@ -100,8 +100,8 @@ def step_allowed_now(case: ComplaintState, name: Step, by: str, now: datetime) -
         and by in case.stage1_participants
     ):
         raise StepRefused(
-            f"{by} took part in stage 1 of this complaint, so cannot carry out the independent "
-            "stage 2 review. Ask the assigned reviewer to do this step."
+            f"Only someone who took no part in stage 1 may do this at stage 2, and {by} took part "
+            "in stage 1 of this complaint. Ask the assigned reviewer to do this step."
         )
 
 
@@ -243,6 +243,7 @@ def check_respond(case: ComplaintState, step: Respond, now: datetime, policy: Po
         raise StepRefused(
             "Give a decision on every point of the complaint; missing: "
             + "; ".join(f"'{p}'" for p in missing)
+            + "."
         )
 
 

@@ -166,6 +166,16 @@ def check_record_service_request(
         raise StepRefused("The target date is in the past: give the date we aim to finish by.")
 
 
+def check_planned_target(target_date: date, planned_due: datetime, now: datetime) -> None:
+    """A target falls due at close of business on the last working day on or before it, which
+    must still be ahead of us."""
+    if planned_due <= now:
+        raise StepRefused(
+            f"A target of {target_date:%d %B %Y} would be due by close of business on "
+            f"{day_text(planned_due.date())}, which has passed: give a later target date."
+        )
+
+
 def check_raise_complaint(
     case: EnquiryCase, step: RaiseComplaint, now: datetime, policy: Policy
 ) -> None:

@@ -46,7 +46,7 @@ from sendgrid.helpers.mail import (
     To,
 )
 
-from activities.settings import Settings
+from config import Settings
 from domain.letters import Delivery, LetterRequest
 from domain.people import Address
 from letters.render import RenderedLetter

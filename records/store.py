@@ -37,13 +37,14 @@ from records.schema import (
     Case,
     CaseEvent,
     Letter,
+    StaffAccount,
     SweepReportRow,
     postcode_key,
     utc,
 )
 
 if TYPE_CHECKING:
-    from activities.settings import Settings
+    from config import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -363,6 +364,16 @@ class RecordsStore:
         with Session(self.engine) as session:
             row = session.get(SweepReportRow, day)
             return None if row is None else SweepReport.model_validate(row.report)
+
+    def active_staff(self, role: str) -> list[tuple[str, str, str]]:
+        """(id, name, email) of each active account with `role`, by name."""
+        query = (
+            select(StaffAccount.id, StaffAccount.name, StaffAccount.email)
+            .where(StaffAccount.active.is_(True), StaffAccount.role == role)
+            .order_by(StaffAccount.name)
+        )
+        with Session(self.engine) as session:
+            return [(row.id, row.name, row.email) for row in session.execute(query)]
 
     def latest_sweep_reports(self, n: int = 10) -> list[SweepReport]:
         """The newest `n` reports, newest first."""

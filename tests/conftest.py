@@ -15,7 +15,7 @@ from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.settings import Settings
+from config import Settings
 from records.store import RecordsStore
 from worker.__main__ import build_worker
 from worker.codec import data_converter, new_key_line

@@ -5,7 +5,6 @@ every search attribute created on start. With Debian's docker-compose on PATH, a
 
 from __future__ import annotations
 
-import inspect
 import re
 import shutil
 import subprocess
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from activities.settings import Landlord, Settings
+from config import Landlord, Settings
 from workflows.search_attributes import ALL
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,7 +33,7 @@ SERVICES = {
 # Read by the admin app only; the worker need not have them.
 ADMIN_ONLY = {"ADMIN_SECRET_KEY", "ADMIN_HOST", "ADMIN_PORT"}
 WORKER_ONLY = {"METRICS_ADDRESS"}  # the worker's Prometheus endpoint (and health check)
-# Read by the app but not from Settings.from_env (the payload codec's keys).
+# Read by the app's codec too (the payload keys).
 EXTRA_APP_ENV = {"PAYLOAD_KEYS"}
 # published on ${BIND_ADDRESS} (loopback by default) at a port from a variable
 PUBLISHED = re.compile(r"\$\{BIND_ADDRESS:-127\.0\.0\.1\}:\$\{[A-Z_]+_PORT:-\d+\}")
@@ -73,10 +72,9 @@ def depends(service: dict[str, Any]) -> dict[str, str]:
 
 
 def app_env_vars() -> set[str]:
-    """Every variable Settings.from_env reads (parsed from its source, so a new setting shows up
-    here), and the landlord's details."""
-    source = inspect.getsource(Settings.from_env)
-    names = set(re.findall(r'"([A-Z][A-Z0-9_]+)"', source))
+    """Every variable the settings read (one a field, so a new setting shows up here), and the
+    landlord's details."""
+    names = {field.upper() for field in Settings.model_fields if field != "landlord"}
     names |= {f"LANDLORD_{field.upper()}" for field in Landlord.model_fields}
     assert {"TEMPORAL_ADDRESS", "DATABASE_URL", "ADMIN_SECRET_KEY"} <= names
     return names | EXTRA_APP_ENV

@@ -19,9 +19,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker.client as worker_client
-from activities.settings import Settings
 from admin.accounts import AccountStore, NewAccount, Role
 from admin.app import create_app
+from config import Settings
 from domain.complaint import workflow_id
 from records.store import RecordsStore
 from tests.admin.conftest import ADMIN_SECRET, STAFF_PASSWORD, admin_http, admin_sign_in

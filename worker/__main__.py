@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from temporalio.client import Client
@@ -14,8 +15,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.deadlines import DeadlineActivities
 from activities.letters import LetterActivities
 from activities.records import RecordActivities
-from activities.settings import Settings
 from activities.sweep import SweepActivities
+from config import ConfigError, Settings
 from records.store import RecordsStore
 from worker.client import connect, exit_now, with_payload_keys
 from worker.observability import configure_logging, runtime
@@ -56,8 +57,8 @@ def build_worker(
     )
 
 
-async def main() -> None:
-    settings = with_payload_keys(Settings.from_env())
+async def main(settings: Settings) -> None:
+    settings = with_payload_keys(settings)
     configure_logging(settings)
     store = RecordsStore.from_settings(settings)
     store.migrate()
@@ -79,5 +80,10 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        checked = Settings.load()
+    except ConfigError as err:
+        print(f"worker: refusing to start: {err}", file=sys.stderr)
+        exit_now(2)
+    asyncio.run(main(checked))
     exit_now(0)

@@ -11,7 +11,7 @@ import tempfile
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
-from activities.settings import REPO_ROOT, Settings
+from config import REPO_ROOT, Settings
 from worker.codec import data_converter, new_key_line
 
 DEV_PAYLOAD_KEYS_FILE = REPO_ROOT / "var" / "payload-keys"

@@ -30,7 +30,7 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
-from activities.settings import Settings
+from config import Settings
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"

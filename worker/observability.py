@@ -14,7 +14,7 @@ from typing import Any
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from activities.settings import Settings
+from config import Settings
 
 CASE_ID = re.compile(r"\b(?:complaint|enquiry)-([A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4})\b")
 

@@ -19,7 +19,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.settings import Settings
+from config import Settings
 from domain.sweep import DailySweep
 from workflows.search_attributes import ALL
 from workflows.sweep import SCHEDULE_ID, DailySweepWorkflow

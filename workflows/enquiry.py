@@ -325,6 +325,10 @@ class EnquiryWorkflow(CaseWorkflow):
             planned = await self._plan_one(
                 DeadlineRule(key=ClockKey.service_request_target, on_date=step.target_date)
             )
+            try:
+                rules.check_planned_target(step.target_date, planned.due, workflow.now())
+            except StepRefused as err:
+                raise rejected(err.reason) from None
             self._meet(ClockKey.enquiry_reply)
             self._set_clock(planned)
             self._service_request = step.description

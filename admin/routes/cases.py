@@ -15,7 +15,6 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from temporalio.service import RPCError
 
-from activities.deadlines import calendar_from_settings
 from admin.accounts import Account
 from admin.app import render
 from admin.forms import (
@@ -30,10 +29,11 @@ from admin.forms import (
     form_values,
     parse_step,
 )
-from admin.queues import LONDON, Window, now_for
+from admin.queues import LONDON, now_for, window_for
 from admin.security import current_account, require_step
 from domain.clocks import Clock, ClockKey
 from domain.complaint import ComplaintStatus, Step, TimelineItem, workflow_id
+from domain.urgency import COLOURS, PROMISE_LABELS, UrgencyWindow, deadline_urgency
 from records.store import LetterRow
 from starter.cases import CaseNotFound, StepRejected, is_enquiry, perform_step, status
 from starter.cases import parse_step as validate_step
@@ -205,7 +205,7 @@ def timeline_rows(items: list[TimelineItem], letters: list[LetterRow]) -> list[T
     return sorted(rows, key=lambda r: r.at)
 
 
-def deadline_row(clock: Clock, window: Window) -> DeadlineRow:
+def deadline_row(clock: Clock, window: UrgencyWindow) -> DeadlineRow:
     if clock.key is ClockKey.escalation_window:
         if clock.met_at:
             return DeadlineRow(clock, "Asked for stage 2", "green")
@@ -222,13 +222,8 @@ def deadline_row(clock: Clock, window: Window) -> DeadlineRow:
         return DeadlineRow(
             clock, "Missed" if missed else "No longer needed", "red" if missed else "grey"
         )
-    if clock.breached_at or clock.due < window.now:
-        return DeadlineRow(clock, "Missed", "red")
-    if clock.due < window.today_ends:
-        return DeadlineRow(clock, "Due today", "red")
-    if clock.due <= window.soon_ends:
-        return DeadlineRow(clock, "Due soon", "amber")
-    return DeadlineRow(clock, "Open", "green")
+    level = deadline_urgency(clock.due, window, missed=clock.breached_at is not None)
+    return DeadlineRow(clock, PROMISE_LABELS[level], COLOURS[level])
 
 
 def temporal_url(request: Request, wid: str) -> str:
@@ -263,8 +258,7 @@ async def build_view(
 ) -> View:
     """A case page's data, complaint or enquiry: live from the workflow, or as last recorded."""
     case, notice = await live_or_recorded(request, ref, fetch, model)
-    settings = request.app.state.settings
-    window = Window.at(now_for(request.app.state), calendar_from_settings(settings))
+    window = window_for(request.app.state.settings, now_for(request.app.state))
     allowed = set(case.allowed_steps) if notice is None else set()
     return view(
         case=case,

@@ -38,7 +38,7 @@ def run_online() -> None:
         run_migrations(connection)
         return
 
-    from activities.settings import Settings
+    from config import Settings
     from records.store import make_engine
 
     url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url

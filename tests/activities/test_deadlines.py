@@ -7,7 +7,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import ActivityEnvironment
 
 from activities.deadlines import DeadlineActivities, calendar_for, calendar_from_settings
-from activities.settings import Settings
+from config import Settings
 from domain.clocks import ClockKey, DeadlineRequest, DeadlineRule, PlannedDeadline
 from domain.policy import CalendarPolicy
 

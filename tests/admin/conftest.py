@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.settings import Settings
 from admin.accounts import Role
 from admin.app import create_app
+from config import Settings
 from records.store import RecordsStore
 from tests.support import STAFF_ACCOUNTS, STAFF_PASSWORD, create_staff
 

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from activities.settings import Settings
+from config import Settings
 from domain.clocks import ClockKey
 from domain.enquiry import EnquiryOutcome, EnquiryState, enquiry_workflow_id, private_channel_reply
 from domain.letters import Delivery

@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from temporalio.testing import WorkflowEnvironment
 
-from activities.settings import Settings
 from admin.app import create_app
+from config import Settings
 from domain.enquiry import EnquiryChannel, EnquiryStatus, enquiry_workflow_id
 from domain.references import PATTERN
 from records.schema import Case, Letter

@@ -14,8 +14,8 @@ import pytest
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from activities.settings import Settings
 from admin.queues import PAGE_SIZE
+from config import Settings
 from domain.complaint import Stage, Status, workflow_id
 from domain.people import StaffMember
 from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
@@ -405,7 +405,7 @@ async def test_a_step_the_workflow_refuses_shows_its_reason_and_keeps_the_input(
         assert error_summary(refused.text) == [
             (
                 "#step-respond",
-                f"Give a decision on every point of the complaint; missing: '{TWO_POINTS[1]}'",
+                f"Give a decision on every point of the complaint; missing: '{TWO_POINTS[1]}'.",
             )
         ]
         assert textarea(refused.text, "respond-reasons_0") == "The engineer missed both visits."

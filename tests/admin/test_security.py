@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 from starlette.routing import Mount
 
 import admin.__main__ as admin_main
-from activities.settings import Settings
 from admin.accounts import DEMO_MANAGER_ID, AccountStore
 from admin.app import create_app
 from admin.security import UNSAFE
+from config import Settings
 from records.schema import StaffAccount
 from records.store import RecordsStore
 from tests.admin.conftest import (

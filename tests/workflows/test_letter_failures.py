@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from activities.settings import Settings
+from config import Settings
 from domain.complaint import Status
 from starter.cases import lodge, perform_step
 from tests.fakes.sendgrid_server import FakeSendGrid
