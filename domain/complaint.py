@@ -165,6 +165,10 @@ class LodgeComplaint(Strict):
     letter_retry_pause_seconds: int = Field(default=600, ge=1, le=86400)
 
 
+# The shape of the records projection (ComplaintRecord, EnquiryRecord). 1: the first versioned one.
+RECORD_VERSION = 1
+
+
 class StaffStep(Strict):
     by: str = Field(min_length=1, max_length=80, description="staff id of who did the step")
 
@@ -243,9 +247,12 @@ class TimelineItem(Strict):
     summary: str
 
 
-class ComplaintStatus(Strict):
-    """The whole case as the `status` Query returns it."""
+class ComplaintRecord(Strict):
+    """A complaint as the records database keeps it (the projection lists, reports and the case
+    page read when the workflow is not asked): everything but the timeline, which is kept as
+    events. `record_version` says which shape this is; raise it when the shape changes."""
 
+    record_version: int = RECORD_VERSION
     reference: str
     workflow_id: str
     stage: Stage
@@ -269,9 +276,14 @@ class ComplaintStatus(Strict):
     letters: list[str] = Field(default_factory=list)
     pending_effects: int = 0  # letters and records queued but not yet done
     letters_failing: list[str] = Field(default_factory=list)  # keys of letters still retrying
-    timeline: list[TimelineItem]
     closed_at: datetime | None = None
     policy: PolicyStamp | None = None
+
+
+class ComplaintStatus(ComplaintRecord):
+    """The whole case as the `status` Query returns it: the record and its timeline."""
+
+    timeline: list[TimelineItem]
 
 
 # What each step's Update takes: the starter, the admin UI and the API all validate against it.

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, EmailStr, Field, model_validator
 
 from domain.channels import EnquiryChannel
 from domain.clocks import Clock
-from domain.complaint import StaffStep, TimelineItem
+from domain.complaint import RECORD_VERSION, StaffStep, TimelineItem
 from domain.people import Address, Channel, ContactMethod, Resident, StaffMember, Strict
 from domain.policy import Policy, PolicyStamp
 
@@ -320,9 +320,10 @@ ENQUIRY_STEP_MODELS: dict[EnquiryStep, type[StaffStep]] = {
 }
 
 
-class EnquiryStatus(Strict):
-    """The whole enquiry as the `status` Query returns it."""
+class EnquiryRecord(Strict):
+    """An enquiry as the records database keeps it: as ComplaintRecord."""
 
+    record_version: int = RECORD_VERSION
     kind: str = "enquiry"
     reference: str
     workflow_id: str
@@ -352,9 +353,14 @@ class EnquiryStatus(Strict):
     letters: list[str] = Field(default_factory=list)
     pending_effects: int = 0
     letters_failing: list[str] = Field(default_factory=list)
-    timeline: list[TimelineItem]
     closed_at: datetime | None = None
     policy: PolicyStamp | None = None
+
+
+class EnquiryStatus(EnquiryRecord):
+    """The whole enquiry as the `status` Query returns it: the record and its timeline."""
+
+    timeline: list[TimelineItem]
 
 
 def enquiry_workflow_id(reference: str) -> str:

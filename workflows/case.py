@@ -141,6 +141,10 @@ class CaseWorkflow:
     def _details(self, status: Any) -> list[str]:
         raise NotImplementedError
 
+    def _record_fields(self) -> set[str]:
+        """The fields of the case's records projection (ComplaintRecord, EnquiryRecord)."""
+        raise NotImplementedError
+
     def _stage_and_status(self) -> tuple[str, str]:
         raise NotImplementedError
 
@@ -408,8 +412,8 @@ class CaseWorkflow:
                     overdue=status.overdue,
                     closed_at=self._closed_at,
                     linked_references=list(self._linked),
-                    # the timeline goes to the event log; the rest is the case page's data
-                    data=status.model_dump(mode="json", exclude={"timeline"}),
+                    # the record's own versioned shape; the timeline goes to the event log
+                    data=status.model_dump(mode="json", include=self._record_fields()),
                     updated_at=workflow.now(),
                     **self._snapshot(status),
                 ),

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         Acknowledge,
         Assign,
         ClosureReason,
+        ComplaintRecord,
         ComplaintStatus,
         Decline,
         Escalate,
@@ -50,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules import StepRefused
     from workflows.case import CaseWorkflow, day_text, rejected
 
+RECORD_FIELDS = set(ComplaintRecord.model_fields)
 # Contacts made without a person at the other end get the reference in writing at once.
 RECEIPT_CHANNELS = frozenset({Channel.online_form, Channel.email})
 CONTACT_CLOCK = {
@@ -505,6 +507,9 @@ class ComplaintWorkflow(CaseWorkflow):
             f"**{self._stage.value} — {self._status.value.replace('_', ' ')}**"
             + (f" ({self._closure.value.replace('_', ' ')})" if self._closure else "")
         ]
+
+    def _record_fields(self) -> set[str]:
+        return RECORD_FIELDS
 
     def _status_model(self) -> ComplaintStatus:
         return ComplaintStatus(

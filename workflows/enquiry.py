@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         Convert,
         EnquiryChannel,
         EnquiryOutcome,
+        EnquiryRecord,
         EnquiryState,
         EnquiryStatus,
         EnquiryStep,
@@ -54,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules import StepRefused
     from workflows.case import CaseWorkflow, day_text, rejected
 
+RECORD_FIELDS = set(EnquiryRecord.model_fields)
 CLOSING_OUTCOME = {
     EnquiryState.with_team: EnquiryOutcome.resolved_by_team,
     EnquiryState.service_request: EnquiryOutcome.service_request_done,
@@ -521,6 +523,9 @@ class EnquiryWorkflow(CaseWorkflow):
             + (f" ({self._outcome.value.replace('_', ' ')})" if self._outcome else "")
             + (f", with {self._team}" if self._team else "")
         ]
+
+    def _record_fields(self) -> set[str]:
+        return RECORD_FIELDS
 
     def _status_model(self) -> EnquiryStatus:
         lodge = self._lodge

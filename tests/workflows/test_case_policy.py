@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 
 from config import REPO_ROOT, Settings, load_policy_file
+from domain.complaint import RECORD_VERSION, ComplaintRecord
+from domain.enquiry import EnquiryRecord
 from tests.support import (
     JO,
     clock,
@@ -95,3 +97,23 @@ async def test_editing_the_policy_file_never_moves_a_running_case(env, worker, s
         working_days=10,
     )
     assert clock(extended, "s1_response").extended_by_working_days == 10
+
+
+async def test_the_record_is_its_own_versioned_projection(env, worker, settings, store):
+    """What the records database keeps is the ComplaintRecord / EnquiryRecord shape (versioned),
+    with the policy stamp, not the status query dumped as it is: the timeline lives as events."""
+    await travel_to(env, MONDAY)
+    case = complaint(MONDAY)
+    await start(env.client, case, settings.task_queue)
+    data = store.get_case(case.reference).data
+    record = ComplaintRecord.model_validate(data)
+    assert record.record_version == RECORD_VERSION == 1
+    assert "timeline" not in data and set(data) == set(ComplaintRecord.model_fields)
+    assert record.policy == Settings().policy.stamp()
+    assert [e.step for e in store.events(case.reference)] == ["lodged"]
+
+    question = enquiry(MONDAY)
+    await start_enquiry(env.client, question, settings.task_queue)
+    enquiry_data = store.get_case(question.reference).data
+    assert EnquiryRecord.model_validate(enquiry_data).record_version == 1
+    assert set(enquiry_data) == set(EnquiryRecord.model_fields)
