@@ -110,6 +110,10 @@ class LetterContext(Strict):
     owner_name: str | None = None
     clock_label: str | None = None
     linked_reference: str | None = None
+    # the case's own policy's promises, as its letters quote them
+    contact_working_days: int | None = None
+    acknowledgement_working_days: int | None = None
+    escalation_working_days: int | None = None
     # enquiries
     message: str | None = None  # the reply as staff wrote it
     team: str | None = None  # who has the enquiry now
@@ -153,6 +157,19 @@ class _Due(_Letter):
     due: datetime
 
 
+class _Promises(_Letter):
+    contact_working_days: int = Field(ge=1)
+    acknowledgement_working_days: int = Field(ge=1)
+
+
+class _Received(_Due):
+    contact_working_days: int = Field(ge=1)
+
+
+class _Window(_Letter):
+    escalation_working_days: int = Field(ge=1)
+
+
 class _Acknowledgement(_Due):
     points: list[str] = Field(min_length=1)
     outcome_sought: str = Field(min_length=1)
@@ -173,13 +190,14 @@ class _Response(_Letter):
 
 class _Stage1Response(_Response):
     escalation_deadline: datetime
+    escalation_working_days: int = Field(ge=1)
 
 
 class _Refusal(_Letter):
     decline_reason: str = Field(min_length=1)
 
 
-class _NewComplaint(_Letter):
+class _NewComplaint(_Promises):
     linked_reference: str = Field(min_length=1)
 
 
@@ -209,7 +227,7 @@ class _ServiceRequestReply(_Due):
 
 
 LETTER_MODELS: dict[LetterKind, type[_Letter]] = {
-    LetterKind.complaint_received: _Due,
+    LetterKind.complaint_received: _Received,
     LetterKind.stage1_acknowledgement: _Acknowledgement,
     LetterKind.stage2_acknowledgement: _Acknowledgement,
     LetterKind.extension: _Extension,
@@ -219,9 +237,9 @@ LETTER_MODELS: dict[LetterKind, type[_Letter]] = {
     LetterKind.refusal: _Refusal,
     LetterKind.service_request: _Letter,
     LetterKind.withdrawal: _Letter,
-    LetterKind.escalation_received: _Letter,
+    LetterKind.escalation_received: _Promises,
     LetterKind.new_complaint_opened: _NewComplaint,
-    LetterKind.case_closed: _Letter,
+    LetterKind.case_closed: _Window,
     LetterKind.deadline_reminder: _StaffNotice,
     LetterKind.deadline_breach: _StaffNotice,
     LetterKind.enquiry_received: _Due,
@@ -248,6 +266,9 @@ FIELD_NAMES: dict[str, str] = {
     "team": "the team that has it",
     "message": "the reply itself",
     "next_steps": "the next steps",
+    "contact_working_days": "the working days the policy gives to contact the resident",
+    "acknowledgement_working_days": "the working days the policy gives to acknowledge",
+    "escalation_working_days": "the working days the policy gives to ask for stage 2",
 }
 
 

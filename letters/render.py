@@ -9,18 +9,18 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 
 | kind | needs | also uses, if given |
 |---|---|---|
-| complaint_received | due (the acknowledgement date) | points |
+| complaint_received | due (the acknowledgement date), contact_working_days | points |
 | stage1/stage2_acknowledgement | points, outcome_sought, due | owner_name |
 | extension | due, previous_due, reasons | stage |
 | exceptional_extension | due, reasons | previous_due, stage |
-| stage1_response | decisions, escalation_deadline | reasons (summary), remedies, owner_name |
+| stage1_response | decisions, escalation_deadline, window | reasons (summary), remedies, owner |
 | stage2_response | decisions | reasons (summary), remedies, owner_name |
 | refusal | decline_reason | explanation, points |
 | service_request | — | explanation (what happens next), due, points |
 | withdrawal | — | reasons (the resident's reason) |
-| escalation_received | — | due (stage 2 acknowledgement date), owner_name |
-| new_complaint_opened | linked_reference | points (the new issues) |
-| case_closed | — | escalation_deadline |
+| escalation_received | promises | due (stage 2 acknowledgement date), owner_name |
+| new_complaint_opened | linked_reference, promises | points (the new issues) |
+| case_closed | window | escalation_deadline |
 | deadline_reminder / deadline_breach (staff) | clock_label, due | — |
 | enquiry_received | due (the reply date) | — |
 | enquiry_routed | team, due | addressed_to |
@@ -29,6 +29,10 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 | enquiry_passed_to_team | team, next_steps, due | owner_name |
 | enquiry_update | message | team, due (the next update), owner_name |
 | enquiry_service_request | message (what we will do), due (the target date) | owner_name |
+
+"promises" are contact_working_days and acknowledgement_working_days, "window" is
+escalation_working_days: the numbers of the policy the case was lodged under, so a letter quotes
+the promises its own case runs on.
 
 Enquiry letters (customer service standards) have no stage and no points: `reference` is the
 enquiry's reference and `due` the date we promised.

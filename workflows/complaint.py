@@ -381,6 +381,7 @@ class ComplaintWorkflow(CaseWorkflow):
                 f"new_complaint_{reference}",
                 points=step.points,
                 linked_reference=reference,
+                **self._promises(1),  # the new complaint starts at stage 1
             )
         return self._status_model()
 
@@ -487,6 +488,18 @@ class ComplaintWorkflow(CaseWorkflow):
             "stage": STAGE_NUMBER.get(self._stage),
             "points": self._points,
             "outcome_sought": self._outcome_sought,
+            **self._promises(2 if self._stage is Stage.stage2 else 1),
+        }
+
+    def _promises(self, stage: int) -> dict[str, int]:
+        """What the case's policy promises at `stage`, as its letters quote it."""
+        c = self._policy.complaints
+        return {
+            "contact_working_days": c.stage2_contact if stage == 2 else c.stage1_contact,
+            "acknowledgement_working_days": (
+                c.stage2_acknowledgement if stage == 2 else c.stage1_acknowledgement
+            ),
+            "escalation_working_days": c.escalation_window,
         }
 
     def _stage_and_status(self) -> tuple[str, str]:

@@ -54,6 +54,10 @@ def context_for(kind: LetterKind, **overrides: Any) -> LetterContext:
         "stage": 1,
         "points": list(POINTS),
         "outcome_sought": OUTCOME,
+        # West Kent's promises, as the complaint workflow copies them from the case's policy
+        "contact_working_days": 3,
+        "acknowledgement_working_days": 5,
+        "escalation_working_days": 20,
     }
     due = datetime(2026, 12, 29, 17, 15, tzinfo=UTC)  # Tuesday 29 December 2026, 5:15pm
     decisions = [

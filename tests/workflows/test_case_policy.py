@@ -15,6 +15,7 @@ from tests.support import (
     clock,
     complaint,
     enquiry,
+    letter_text,
     london,
     settle,
     start,
@@ -117,3 +118,16 @@ async def test_the_record_is_its_own_versioned_projection(env, worker, settings,
     enquiry_data = store.get_case(question.reference).data
     assert EnquiryRecord.model_validate(enquiry_data).record_version == 1
     assert set(enquiry_data) == set(EnquiryRecord.model_fields)
+
+
+async def test_letters_quote_the_promises_of_the_cases_own_policy(env, worker, settings, store):
+    await travel_to(env, MONDAY)
+    online = complaint(MONDAY, channel="online_form", policy=policy_from(CODE))
+    await start(env.client, online, settings.task_queue)
+    text = letter_text(store, online.reference, "complaint_received")
+    assert "will contact you within 5 working days" in text  # the Code file's, not West Kent's 3
+    west_kent = complaint(MONDAY, channel="online_form", policy=policy_from(WEST_KENT))
+    await start(env.client, west_kent, settings.task_queue)
+    assert "will contact you within 3 working days" in letter_text(
+        store, west_kent.reference, "complaint_received"
+    )
