@@ -562,8 +562,12 @@ class StepContext:
                 wf._log(*entry)
             for letter in letters:
                 wf._letter_keys.append(letter.key)
-            wf._commit()  # the record first: letters may be slow
-            wf._effects.extend(letters)
+            if workflow.patched("record-before-letters"):
+                wf._commit()  # the record first: letters may be slow
+                wf._effects.extend(letters)
+            else:  # cases that took steps before: their histories queued the letters first
+                wf._effects.extend(letters)
+                wf._commit()
             workflow.metric_meter().create_counter(
                 f"{wf.metric_prefix}_steps", "Staff steps taken"
             ).add(1, {"step": self._name.value})

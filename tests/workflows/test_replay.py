@@ -1,0 +1,32 @@
+"""Cases live for weeks, so the workflow code must replay the histories of cases started by the
+code before it. These two histories were recorded with the code of commit ad7a88f (before cases
+carried a policy, before the step rules moved to domain/ and letters were checked in the step):
+a complaint through both stages with an extension and a reminder, and an enquiry with a holding
+reply and a breach. Replaying them with today's code must raise no non-determinism error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from workflows.complaint import ComplaintWorkflow
+from workflows.enquiry import EnquiryWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+@pytest.mark.parametrize("name", ["complaint-two-stages.json", "enquiry-holding-reply.json"])
+async def test_a_case_started_by_earlier_code_replays(name: str) -> None:
+    text = (HISTORIES / name).read_text()
+    events = json.loads(text)["events"]
+    assert events[-1]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+    replayer = Replayer(
+        workflows=[ComplaintWorkflow, EnquiryWorkflow], data_converter=pydantic_data_converter
+    )
+    result = await replayer.replay_workflow(WorkflowHistory.from_json(name, text))
+    assert result.replay_failure is None, result.replay_failure
