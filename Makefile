@@ -19,8 +19,10 @@ venv: $(STAMP)
 run: venv
 	@scripts/run-stack
 
+## The suite on both cores: each test file on one worker (module-scoped servers stay shared).
+PYTEST_WORKERS ?= 2
 test: venv lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 lint: venv
 	$(BIN)/ruff check .
