@@ -14,9 +14,10 @@ import uvicorn
 
 from admin.accounts import DEMO_MANAGER_ID, AccountStore
 from admin.app import create_app
+from admin.temporal import connect
 from config import REPO_ROOT, ConfigError, Settings
 from records.store import RecordsStore
-from worker.client import connect, with_payload_keys
+from worker.client import with_payload_keys
 from worker.observability import configure_logging
 
 DEV_SECRET_FILE = REPO_ROOT / "var" / "admin-secret"

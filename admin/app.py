@@ -4,7 +4,7 @@ workflow Updates."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,6 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
-from temporalio.client import Client
 
 from admin.accounts import ROLE_LABELS, AccountStore
 from admin.security import (
@@ -27,6 +26,15 @@ from admin.security import (
     SignInRequired,
     csrf_protect,
     csrf_token,
+)
+from admin.temporal import (
+    TEMPORAL_DOWN,
+    CaseSystem,
+    Client,
+    ClientFactory,
+    RPCError,
+    TemporalDown,
+    fallback_for,
 )
 from config import Settings
 from records.store import RecordsStore
@@ -73,7 +81,20 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     )
 
 
-ClientFactory = Callable[[Settings], Awaitable[Client]]
+JSON_PREFIXES = ("/api/", "/inbound/")  # answered in JSON, errors too
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith(JSON_PREFIXES)
+
+
+def temporal_down_page(request: Request, message: str = TEMPORAL_DOWN) -> Response:
+    """The plain 503 answer while Temporal is down: a JSON body for the API, else the error page."""
+    if wants_json(request):
+        return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": "30"})
+    return render(
+        request, "error.html", 503, title="The case system is not answering", message=message
+    )
 
 
 def create_app(
@@ -82,13 +103,13 @@ def create_app(
     client: Client | None = None,
     connect: ClientFactory | None = None,
 ) -> FastAPI:
-    """`client` (tests) or `connect` (production: worker.client.connect) gives the Temporal
-    client; the records store must already be migrated."""
+    """`client` (tests) or `connect` (`python -m admin`: admin.temporal.connect, a lazy client)
+    gives the Temporal client; the records store must already be migrated. The app starts and
+    serves what needs only the records database while Temporal is down."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if app.state.temporal is None and connect is not None:
-            app.state.temporal = await connect(settings)
+        await app.state.case_system.start()
         yield
 
     app = FastAPI(
@@ -116,11 +137,24 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.accounts = AccountStore(store)
-    app.state.temporal = client
+    # Temporal, through admin/temporal.py: routes that need it depend on `require_temporal`
+    app.state.case_system = CaseSystem(settings, client=client, connect=connect)
     # the Web UI's codec endpoint (admin/routes/codec.py) uses the same keys as our client
     app.state.codec = codec_from_settings(settings)
     app.state.login_limiter = LoginLimiter()
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.exception_handler(TemporalDown)
+    async def _temporal_down(request: Request, exc: TemporalDown) -> Response:
+        app.state.case_system.mark_down()
+        fallback = fallback_for(request)
+        answer = await fallback(request, exc) if fallback else None
+        return answer or temporal_down_page(request, exc.message)
+
+    @app.exception_handler(RPCError)
+    async def _rpc_failed(request: Request, exc: RPCError) -> Response:
+        # a Temporal call that admin/temporal.py did not wrap: still Temporal not answering
+        return await _temporal_down(request, TemporalDown())
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
@@ -137,8 +171,12 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/api/") or not isinstance(exc.detail, str):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        if 300 <= exc.status_code < 400 and exc.headers and "Location" in exc.headers:
+            return RedirectResponse(exc.headers["Location"], status_code=exc.status_code)
+        if wants_json(request) or not isinstance(exc.detail, str):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
         titles = {403: "Not allowed", 404: "Page not found", 429: "Too many attempts"}
         return render(
             request,

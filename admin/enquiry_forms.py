@@ -1,14 +1,11 @@
 """Enquiry forms: each staff step's form, and "log an enquiry", as payloads for the domain models
 (`ENQUIRY_STEP_MODELS`, `LodgeEnquiry`), with the map from the models' error locations to the
-form's fields. The machinery (ParsedForm, plain-English messages, dates and times) is
-admin/forms.py's; only what is particular to enquiries is here."""
+form's fields. The machinery (ParsedForm, plain-English messages, dates and times, the forms
+both kinds share) is admin/forms.py's; only what is particular to enquiries is here."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from admin.accounts import Account
@@ -18,20 +15,27 @@ from admin.forms import (
     FormValues,
     ParsedForm,
     Problem,
-    _checked,
-    _date_value,
-    _lines,
-    _one,
-    _optional,
-    _staff,
-    received_moment,
+    StepContext,
+    StepParser,
+    address,
+    assign_parser,
+    checked,
+    chosen_staff,
+    date_value,
+    intake_field,
+    lines,
+    new_case_parser,
+    one,
+    optional,
+    person,
+    person_fields,
+    step_field,
+    text_parser,
 )
 from domain.enquiry import CHANNEL_LABELS, EnquiryStatus, EnquiryStep, ReplyVia, UpdatePreference
 from domain.enquiry import default_via as domain_default_via
 from domain.enquiry import reachable as domain_reachable
-from domain.people import ContactMethod
 
-ENQUIRY_REFERENCE = re.compile(r"^ENQ-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 COMPLAINT_POINTS = 3  # point boxes on the "convert" and "raise a complaint" forms
 
 # ------------------------------------------------------------------ the UI's vocabulary
@@ -47,11 +51,6 @@ UPDATE_PREFERENCES: list[tuple[str, str]] = [
     (UpdatePreference.phone.value, "Phone"),
     (UpdatePreference.email.value, "Email"),
     (UpdatePreference.letter.value, "Letter"),
-]
-ENQUIRER_CONTACT: list[tuple[str, str]] = [
-    (ContactMethod.email.value, "Email"),
-    (ContactMethod.post.value, "Post"),
-    (ContactMethod.phone.value, "Phone"),
 ]
 
 
@@ -74,41 +73,26 @@ def via_options(enquiry: EnquiryStatus) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------- staff steps
 
 
-@dataclass(frozen=True)
-class EnquiryStepContext:
-    account: Account
-    accounts: Mapping[str, Account]  # active accounts by id
-    now: datetime
-    enquiry: EnquiryStatus
-
-
-def _e(step: EnquiryStep, name: str, noun: str, kind: str = "text") -> FieldInfo:
-    return FieldInfo(id=f"{step.value}-{name}", noun=noun, kind=kind)
+_e = step_field
 
 
 def _via_field(step: EnquiryStep) -> dict[tuple[Any, ...], FieldFor]:
     return {("via",): _e(step, "via", "how the resident hears from us", "choice")}
 
 
-def _parse_assign(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
-    owner = _e(EnquiryStep.assign, "owner", "who to assign the enquiry to", "choice")
-    payload = {"owner": _staff(ctx.accounts, _one(v, "owner"))}
-    return ParsedForm(payload, {("owner",): owner}, owner, v)
-
-
-def _parse_reply(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
+def _parse_reply(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = EnquiryStep.reply
     message = _e(s, "message", "the reply")
     fields = {("message",): message, **_via_field(s)}
     payload = {
-        "message": _one(v, "message"),
-        "via": _optional(v, "via"),
-        "closes": _checked(v, "closes"),
+        "message": one(v, "message"),
+        "via": optional(v, "via"),
+        "closes": checked(v, "closes"),
     }
     return ParsedForm(payload, fields, message, v)
 
 
-def _parse_holding_reply(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
+def _parse_holding_reply(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = EnquiryStep.holding_reply
     fields: dict[tuple[Any, ...], FieldFor] = {
         ("estimated_date",): _e(s, "estimated_date", "when we expect to reply in full", "date"),
@@ -116,14 +100,14 @@ def _parse_holding_reply(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
         **_via_field(s),
     }
     payload = {
-        "estimated_date": _date_value(v, "estimated_date"),
-        "reasons": _one(v, "reasons"),
-        "via": _optional(v, "via"),
+        "estimated_date": date_value(v, "estimated_date"),
+        "reasons": one(v, "reasons"),
+        "via": optional(v, "via"),
     }
     return ParsedForm(payload, fields, _e(s, "reasons", "the reasons"), v)
 
 
-def _parse_pass_to_team(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
+def _parse_pass_to_team(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = EnquiryStep.pass_to_team
     fields: dict[tuple[Any, ...], FieldFor] = {
         ("team",): _e(s, "team", "the team the enquiry goes to"),
@@ -131,28 +115,25 @@ def _parse_pass_to_team(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
         ("owner",): _e(s, "owner", "who in that team has it", "choice"),
         **_via_field(s),
     }
-    owner_id = _one(v, "owner")
-    owner = _staff(ctx.accounts, owner_id)
-    problems = []
-    if owner_id and owner is None:
-        problems.append(Problem(f"#{s.value}-owner", "Choose who has it from the list"))
+    problems: list[Problem] = []
+    owner = chosen_staff(v, "owner", ctx.accounts, f"{s.value}-owner", "who has it", problems)
     payload = {
-        "team": _one(v, "team"),
-        "next_steps": _one(v, "next_steps"),
+        "team": one(v, "team"),
+        "next_steps": one(v, "next_steps"),
         "owner": owner,
-        "via": _optional(v, "via"),
+        "via": optional(v, "via"),
     }
     return ParsedForm(payload, fields, _e(s, "team", "the team"), v, problems)
 
 
-def _parse_update_preference(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
+def _parse_update_preference(v: FormValues, ctx: StepContext) -> ParsedForm:
     method = _e(
         EnquiryStep.record_update_preference, "method", "how the resident wants updates", "choice"
     )
-    return ParsedForm({"method": _optional(v, "method")}, {("method",): method}, method, v)
+    return ParsedForm({"method": optional(v, "method")}, {("method",): method}, method, v)
 
 
-def _parse_service_request(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
+def _parse_service_request(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = EnquiryStep.record_service_request
     fields: dict[tuple[Any, ...], FieldFor] = {
         ("description",): _e(s, "description", "what the service request is"),
@@ -160,9 +141,9 @@ def _parse_service_request(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm
         **_via_field(s),
     }
     payload = {
-        "description": _one(v, "description"),
-        "target_date": _date_value(v, "target_date"),
-        "via": _optional(v, "via"),
+        "description": one(v, "description"),
+        "target_date": date_value(v, "target_date"),
+        "via": optional(v, "via"),
     }
     return ParsedForm(payload, fields, _e(s, "description", "the description"), v)
 
@@ -177,7 +158,7 @@ def _contact_rule(step: EnquiryStep) -> Callable[[str], FieldInfo]:
 
 
 def _contact(
-    step: EnquiryStep, v: FormValues, ctx: EnquiryStepContext
+    step: EnquiryStep, v: FormValues, ctx: StepContext
 ) -> tuple[dict[str, Any] | None, dict[tuple[Any, ...], FieldFor]]:
     """The complainant's details a complaint needs when the enquiry has no email or postal
     address (the form asks only then); None when none were given."""
@@ -190,58 +171,51 @@ def _contact(
         ),
         ("contact", "address", "postcode"): _e(step, "contact_postcode", "the postcode"),
     }
-    email = _optional(v, "contact_email")
-    text = _one(v, "contact_address_lines")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    postcode = _one(v, "contact_postcode").upper()
-    if not (email or lines or postcode):
+    email = optional(v, "contact_email")
+    postal = address(v, "contact_")
+    if not (email or postal):
         return None, fields
-    person = ctx.enquiry.enquirer
+    enquirer = ctx.case.enquirer
     contact = {
-        "name": person.name,
+        "name": enquirer.name,
         "email": email,
-        "phone": person.phone,
-        "address": {"lines": lines, "postcode": postcode} if lines or postcode else None,
+        "phone": enquirer.phone,
+        "address": postal,
         "preferred_contact": "email" if email else "post",
-        "reasonable_adjustments": person.reasonable_adjustments,
+        "reasonable_adjustments": enquirer.reasonable_adjustments,
     }
     return contact, fields
 
 
-def _parse_raise_complaint(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
+def _parse_raise_complaint(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = EnquiryStep.raise_complaint
     contact, fields = _contact(s, v, ctx)
     dissatisfaction = _e(s, "dissatisfaction", "what the resident is unhappy about")
     fields[("dissatisfaction",)] = dissatisfaction
     fields[("points",)] = _e(s, "points-0", "the points of the complaint")
     payload = {
-        "dissatisfaction": _one(v, "dissatisfaction"),
-        "points": _lines(v, "points"),
+        "dissatisfaction": one(v, "dissatisfaction"),
+        "points": lines(v, "points"),
         "contact": contact,
     }
     return ParsedForm(payload, fields, dissatisfaction, v)
 
 
-def _parse_convert(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
+def _parse_convert(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = EnquiryStep.convert
     contact, fields = _contact(s, v, ctx)
     fields[("points",)] = _e(s, "points-0", "the points of the complaint")
     fields[("outcome_sought",)] = _e(s, "outcome_sought", "the outcome the resident wants")
     payload = {
-        "points": _lines(v, "points"),
-        "outcome_sought": _optional(v, "outcome_sought"),
+        "points": lines(v, "points"),
+        "outcome_sought": optional(v, "outcome_sought"),
         "contact": contact,
     }
     return ParsedForm(payload, fields, _e(s, "points-0", "the points"), v)
 
 
-def _parse_close(v: FormValues, ctx: EnquiryStepContext) -> ParsedForm:
-    reason = _e(EnquiryStep.close, "reason", "why the enquiry closes without a reply")
-    return ParsedForm({"reason": _one(v, "reason")}, {("reason",): reason}, reason, v)
-
-
-ENQUIRY_STEP_PARSERS: dict[EnquiryStep, Callable[[FormValues, EnquiryStepContext], ParsedForm]] = {
-    EnquiryStep.assign: _parse_assign,
+ENQUIRY_STEP_PARSERS: dict[EnquiryStep, StepParser] = {
+    EnquiryStep.assign: assign_parser(EnquiryStep.assign, "who to assign the enquiry to"),
     EnquiryStep.reply: _parse_reply,
     EnquiryStep.holding_reply: _parse_holding_reply,
     EnquiryStep.pass_to_team: _parse_pass_to_team,
@@ -249,24 +223,16 @@ ENQUIRY_STEP_PARSERS: dict[EnquiryStep, Callable[[FormValues, EnquiryStepContext
     EnquiryStep.record_service_request: _parse_service_request,
     EnquiryStep.raise_complaint: _parse_raise_complaint,
     EnquiryStep.convert: _parse_convert,
-    EnquiryStep.close: _parse_close,
+    EnquiryStep.close: text_parser(
+        EnquiryStep.close, "reason", "why the enquiry closes without a reply"
+    ),
 }
-
-
-def parse_enquiry_step(
-    step: EnquiryStep, values: FormValues, ctx: EnquiryStepContext
-) -> ParsedForm:
-    """The step's payload from its form; `by` is always the signed-in account, never the form."""
-    parsed = ENQUIRY_STEP_PARSERS[step](values, ctx)
-    parsed.payload["by"] = ctx.account.id
-    return parsed
 
 
 # ------------------------------------------------------------------- a new enquiry
 
 
-def _new(name: str, noun: str, kind: str = "text") -> FieldInfo:
-    return FieldInfo(id=f"enquiry-{name}", noun=noun, kind=kind)
+_new = intake_field("enquiry")
 
 
 def _rule(name: str, rule: str) -> FieldInfo:
@@ -303,21 +269,8 @@ def _enquiry_rule(message: str) -> FieldInfo:
 NEW_ENQUIRY_FIELDS: dict[tuple[Any, ...], FieldFor] = {
     (): _enquiry_rule,
     ("enquirer",): _enquirer_rule,
-    ("enquirer", "name"): _new("name", "the name of the person getting in touch"),
-    ("enquirer", "email"): _new("email", "the email address", "email"),
-    ("enquirer", "phone"): _new("phone", "the phone number"),
-    ("enquirer", "address"): _new("address_lines", "the postal address"),
-    ("enquirer", "address", "lines"): _new("address_lines", "the first line of the address"),
-    ("enquirer", "address", "postcode"): _new("postcode", "the postcode"),
+    **person_fields(_new, "enquirer", "the name of the person getting in touch"),
     ("enquirer", "social_handle"): _new("social_handle", "the social media name"),
-    ("enquirer", "preferred_contact"): _new(
-        "preferred_contact", "how they want us to contact them", "choice"
-    ),
-    ("enquirer", "reasonable_adjustments"): _new(
-        "reasonable_adjustments", "the reasonable adjustments"
-    ),
-    ("channel",): _new("channel", "how the resident got in touch", "choice"),
-    ("received_at",): _new("received_date", "the date the enquiry was received", "date"),
     ("subject",): _new("subject", "what the enquiry is about, in a few words"),
     ("message",): _new("message", "the resident's message"),
     ("addressed_to",): _new("addressed_to", "who it was addressed to"),
@@ -325,53 +278,39 @@ NEW_ENQUIRY_FIELDS: dict[tuple[Any, ...], FieldFor] = {
     ("callback_from_returns_on",): _new(
         "callback_from_returns_on", "the date they are back", "date"
     ),
-    ("owner",): _new("owner", "the owner", "choice"),
 }
 
 
-def parse_enquiry(
-    v: FormValues,
-    *,
-    reference: str,
-    account: Account,
-    accounts: Mapping[str, Account],
-    now: datetime,
-) -> ParsedForm:
-    """A `LodgeEnquiry` payload from the "log an enquiry" form. The received date and time are
-    UK time, so the out-of-hours rule applies to when the resident got in touch."""
-    received, problems = received_moment(v, "enquiry-received", now)
-    lines = [line.strip() for line in _one(v, "address_lines").splitlines() if line.strip()]
-    postcode = _one(v, "postcode").upper()
-    enquirer: dict[str, Any] = {
-        "name": _one(v, "name"),
-        "email": _optional(v, "email"),
-        "phone": _optional(v, "phone"),
-        "address": {"lines": lines, "postcode": postcode} if lines or postcode else None,
-        "social_handle": _optional(v, "social_handle"),
-        "preferred_contact": _one(v, "preferred_contact") or None,
-        "reasonable_adjustments": _optional(v, "reasonable_adjustments"),
-    }
+def _enquiry(
+    v: FormValues, accounts: Mapping[str, Account], problems: list[Problem]
+) -> dict[str, Any]:
+    enquirer = {**person(v), "social_handle": optional(v, "social_handle")}
     if enquirer["preferred_contact"] is None:
         del enquirer["preferred_contact"]  # the model's default, adjusted to what was given
-    people: dict[str, dict[str, Any] | None] = {}
-    for name, what in (("callback_from", "who the resident asked for"), ("owner", "an owner")):
-        chosen = _one(v, name)
-        people[name] = _staff(accounts, chosen)
-        if chosen and people[name] is None:
-            problems.append(Problem(f"#enquiry-{name}", f"Choose {what} from the list"))
-    payload: dict[str, Any] = {
-        "reference": reference,
+    return {
         "enquirer": enquirer,
-        "channel": _one(v, "channel") or None,
-        "received_at": received or now.isoformat(),  # a problem is already recorded if so
-        "subject": _one(v, "subject"),
-        "message": _one(v, "message"),
-        "addressed_to": _optional(v, "addressed_to"),
-        "addressed_to_executive": _checked(v, "addressed_to_executive"),
-        "public_post": _checked(v, "public_post"),
-        "callback_from": people["callback_from"],
-        "callback_from_returns_on": _date_value(v, "callback_from_returns_on"),
-        "owner": people["owner"],
-        "lodged_by": account.id,
+        "subject": one(v, "subject"),
+        "message": one(v, "message"),
+        "addressed_to": optional(v, "addressed_to"),
+        "addressed_to_executive": checked(v, "addressed_to_executive"),
+        "public_post": checked(v, "public_post"),
+        "callback_from": chosen_staff(
+            v,
+            "callback_from",
+            accounts,
+            "enquiry-callback_from",
+            "who the resident asked for",
+            problems,
+        ),
+        "callback_from_returns_on": date_value(v, "callback_from_returns_on"),
     }
-    return ParsedForm(payload, NEW_ENQUIRY_FIELDS, _new("name", "the name"), v, problems)
+
+
+# A `LodgeEnquiry` payload from the "log an enquiry" form.
+parse_enquiry = new_case_parser(
+    "enquiry",
+    NEW_ENQUIRY_FIELDS,
+    _enquiry,
+    channel="how the resident got in touch",
+    owner="an owner",
+)

@@ -1,10 +1,12 @@
-"""HTML form posts in, step payloads and new complaints out; pydantic's errors back as
-plain-English messages tied to the field they are about (for the GOV.UK error summary).
+"""HTML form posts in, payloads out; pydantic's errors back as plain-English messages tied to the
+field they are about (for the GOV.UK error summary). What every form shares is here; each kind of
+case's own forms are in admin/complaint_forms.py and admin/enquiry_forms.py.
 
 Each parser returns a `ParsedForm`: the payload to validate against the domain model, a map from
 the model's error locations to the form's fields, any problems found before validation (a time
 with no date), and the values as posted so the page can be shown again with them. Validation
-itself is the domain's (`STEP_MODELS`, `LodgeComplaint`, `NewAccount`): nothing is checked twice.
+itself is the domain's (`STEP_MODELS`, `ENQUIRY_STEP_MODELS`, `LodgeComplaint`, `LodgeEnquiry`,
+`NewAccount`): nothing is checked twice.
 """
 
 from __future__ import annotations
@@ -21,59 +23,22 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from admin.accounts import ROLE_LABELS, Account
-from domain.complaint import DECLINE_REASON_TEXT, Step
 from domain.intake import ReceivedInFuture, check_received_at
-from domain.letters import Decision
-from domain.people import Channel, ComplainantType, ContactMethod
+from domain.people import ContactMethod
 
 LONDON = ZoneInfo("Europe/London")
-SPARE_POINTS = 2  # empty "add a point" boxes under a case's points
-NEW_POINTS = 5  # point boxes on the "log a complaint" form
-MAX_POINTS = 30
 FUTURE_SLACK = timedelta(minutes=5)
 # A hidden field on every intake form, a fresh token each time the form is shown: the case's
-# reference is derived from it (starter.cases.lodge_once), so the same form sent twice (a double
-# click, back and resend) lodges one case.
+# reference is derived from it (workflows.cases.lodge_once), so the same form sent twice (a
+# double click, back and resend) lodges one case.
 SUBMISSION = "submission"
 SUBMISSION_PATTERN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 RECEIVED_IN_FUTURE = "The date and time it was received is in the future"
 
-# ------------------------------------------------------------------ the UI's vocabulary
-
-DECISIONS: list[tuple[str, str]] = [
-    (Decision.upheld.value, "Upheld"),
-    (Decision.partly_upheld.value, "Partly upheld"),
-    (Decision.not_upheld.value, "Not upheld"),
-]
-CONTACT_METHODS: list[tuple[str, str]] = [
-    ("phone", "Phone"),
-    ("email", "Email"),
-    ("in_person", "In person"),
-    ("letter", "Letter"),
-    ("video", "Video call"),
-]
-CHANNELS: list[tuple[str, str]] = [
-    (Channel.phone.value, "Phone"),
-    (Channel.email.value, "Email"),
-    (Channel.letter.value, "Letter"),
-    (Channel.in_person.value, "In person"),
-    (Channel.social_media.value, "Social media"),
-    (Channel.online_form.value, "Online form"),
-]
-COMPLAINANT_TYPES: list[tuple[str, str]] = [
-    (ComplainantType.resident.value, "A resident"),
-    (ComplainantType.neighbour.value, "A neighbour who is not one of our residents"),
-    (ComplainantType.service_user.value, "A user of our community or support services"),
-    (ComplainantType.group.value, "A group of residents"),
-    (ComplainantType.third_party.value, "A third party acting for a resident, with consent"),
-]
 PREFERRED_CONTACT: list[tuple[str, str]] = [
     (ContactMethod.email.value, "Email"),
     (ContactMethod.post.value, "Post"),
     (ContactMethod.phone.value, "Phone"),
-]
-DECLINE_REASONS: list[tuple[str, str]] = [
-    (reason.value, text[0].upper() + text[1:]) for reason, text in DECLINE_REASON_TEXT.items()
 ]
 ROLES: list[tuple[str, str]] = [(role.value, label) for role, label in ROLE_LABELS.items()]
 
@@ -225,19 +190,19 @@ def plain_message(error: ErrorDetails, info: FieldInfo) -> str:
 # ------------------------------------------------------------------------- helpers
 
 
-def _one(values: FormValues, name: str) -> str:
+def one(values: FormValues, name: str) -> str:
     return (values.get(name) or [""])[0].strip()
 
 
-def _optional(values: FormValues, name: str) -> str | None:
-    return _one(values, name) or None
+def optional(values: FormValues, name: str) -> str | None:
+    return one(values, name) or None
 
 
-def _checked(values: FormValues, name: str) -> bool:
+def checked(values: FormValues, name: str) -> bool:
     return bool(values.get(name))
 
 
-def _lines(values: FormValues, name: str) -> list[str]:
+def lines(values: FormValues, name: str) -> list[str]:
     return [v.strip() for v in values.get(name, []) if v.strip()]
 
 
@@ -268,9 +233,9 @@ def parse_time(text: str) -> time | None:
     return time(hour, minute)
 
 
-def _date_value(values: FormValues, name: str) -> str | None:
+def date_value(values: FormValues, name: str) -> str | None:
     """ISO date for the payload; text that is no date goes through for pydantic to refuse."""
-    text = _one(values, name)
+    text = one(values, name)
     if not text:
         return None
     parsed = parse_date(text)
@@ -282,7 +247,7 @@ def moment(
 ) -> tuple[str | None, list[Problem]]:
     """`{prefix}_date` and `{prefix}_time` (UK time) as an ISO moment, or None when both are
     blank; with the problems found (no date, no time, not real, in the future)."""
-    day_text, time_text = _one(values, f"{prefix}_date"), _one(values, f"{prefix}_time")
+    day_text, time_text = one(values, f"{prefix}_date"), one(values, f"{prefix}_time")
     if not day_text and not time_text:
         return None, []
     day = parse_date(day_text) if day_text else None
@@ -331,7 +296,7 @@ def received_moment(
     return received, []
 
 
-def _staff(accounts: Mapping[str, Account], account_id: str | None) -> dict[str, Any] | None:
+def staff_member(accounts: Mapping[str, Account], account_id: str | None) -> dict[str, Any] | None:
     account = accounts.get(account_id or "")
     return account.as_staff().model_dump() if account else None
 
@@ -341,278 +306,167 @@ def _staff(accounts: Mapping[str, Account], account_id: str | None) -> dict[str,
 
 @dataclass(frozen=True)
 class StepContext:
-    """What a step's form needs besides the post: who is signed in, who may be chosen, now."""
+    """What a step's form needs besides the post: who is signed in, who may be chosen, now, and
+    the case as it stands (ComplaintStatus or EnquiryStatus)."""
 
     account: Account
     accounts: Mapping[str, Account]  # active accounts by id
     now: datetime
+    case: Any
 
 
-def _f(step: Step, name: str, noun: str, kind: str = "text") -> FieldInfo:
+StepParser = Callable[[FormValues, StepContext], ParsedForm]
+
+
+def step_field(step: Any, name: str, noun: str, kind: str = "text") -> FieldInfo:
+    """A step form's field: its id is "<step>-<name>", as the steps template names it."""
     return FieldInfo(id=f"{step.value}-{name}", noun=noun, kind=kind)
 
 
-def _parse_accept(v: FormValues, ctx: StepContext) -> ParsedForm:
-    return ParsedForm({}, {}, _f(Step.accept, "submit", "the step"), v)
-
-
-def _parse_decline(v: FormValues, ctx: StepContext) -> ParsedForm:
-    s = Step.decline
-    fields: dict[tuple[Any, ...], FieldFor] = {
-        ("reason",): _f(s, "reason", "the reason we cannot accept the complaint", "choice"),
-        ("explanation",): _f(s, "explanation", "an explanation for the resident"),
-    }
-    payload = {"reason": _optional(v, "reason"), "explanation": _one(v, "explanation")}
-    return ParsedForm(payload, fields, _f(s, "reason", "the reason"), v)
-
-
-def _parse_service_request(v: FormValues, ctx: StepContext) -> ParsedForm:
-    s = Step.record_service_request
-    notes = _f(s, "notes", "what the service request is and what happens next")
-    return ParsedForm({"notes": _one(v, "notes")}, {("notes",): notes}, notes, v)
-
-
-def _parse_contact(v: FormValues, ctx: StepContext) -> ParsedForm:
-    s = Step.record_contact
-    at, problems = moment(v, "at", f"{s.value}-at", "of the contact", ctx.now)
-    fields: dict[tuple[Any, ...], FieldFor] = {
-        ("method",): _f(s, "method", "how you contacted the resident", "choice"),
-        ("notes",): _f(s, "notes", "notes of the contact"),
-        ("at",): _f(s, "at_date", "the date of the contact", "date"),
-    }
-    payload = {"method": _one(v, "method") or "phone", "notes": _one(v, "notes"), "at": at}
-    return ParsedForm(payload, fields, _f(s, "notes", "notes"), v, problems)
-
-
-def _parse_assign(v: FormValues, ctx: StepContext) -> ParsedForm:
-    s = Step.assign
-    owner = _f(s, "owner", "who to assign the case to", "choice")
-    payload = {"owner": _staff(ctx.accounts, _one(v, "owner"))}
-    return ParsedForm(payload, {("owner",): owner}, owner, v)
-
-
-def _parse_points(step: Step, v: FormValues, outcome_required: bool) -> ParsedForm:
-    points = _f(step, "points-0", "at least one point of the complaint")
-    outcome = _f(step, "outcome_sought", "the outcome the resident is looking for")
-    payload: dict[str, Any] = {"points": _lines(v, "points")}
-    text = _one(v, "outcome_sought")
-    payload["outcome_sought"] = text if outcome_required else (text or None)
-    fields: dict[tuple[Any, ...], FieldFor] = {("points",): points, ("outcome_sought",): outcome}
-    return ParsedForm(payload, fields, points, v)
-
-
-def _parse_acknowledge(v: FormValues, ctx: StepContext) -> ParsedForm:
-    return _parse_points(Step.acknowledge, v, outcome_required=True)
-
-
-def _parse_new_issues(v: FormValues, ctx: StepContext) -> ParsedForm:
-    return _parse_points(Step.raise_new_issues, v, outcome_required=False)
-
-
-def _parse_extend(v: FormValues, ctx: StepContext) -> ParsedForm:
-    s = Step.extend
-    fields: dict[tuple[Any, ...], FieldFor] = {
-        ("reasons",): _f(s, "reasons", "the reasons for the extension"),
-        ("working_days",): _f(s, "working_days", "the number of working days to add", "number"),
-        ("agreed_date",): _f(s, "agreed_date", "the date agreed with the resident", "date"),
-    }
-    payload = {
-        "reasons": _one(v, "reasons"),
-        "working_days": _optional(v, "working_days"),
-        "discussed_with_resident": _checked(v, "discussed_with_resident"),
-        "exceptional": _checked(v, "exceptional"),
-        "resident_agreed": _checked(v, "resident_agreed"),
-        "agreed_date": _date_value(v, "agreed_date"),
-    }
-    return ParsedForm(payload, fields, _f(s, "reasons", "the reasons"), v)
-
-
-def _parse_respond(v: FormValues, ctx: StepContext) -> ParsedForm:
-    s = Step.respond
-    fields: dict[tuple[Any, ...], FieldFor] = {
-        ("decisions",): _f(s, "decision_0", "a decision on each point", "choice"),
-        ("summary",): _f(s, "summary", "a summary of the response"),
-        ("remedies", "apology"): _f(s, "apology", "the apology"),
-        ("remedies", "actions", 0, "action"): _f(s, "action", "the action we will take"),
-        ("remedies", "actions", 0, "owner"): _f(s, "action_owner", "who will take the action"),
-        ("remedies", "actions", 0, "due"): _f(s, "action_due", "when the action is due", "date"),
-        ("remedies", "compensation"): _f(s, "compensation", "the compensation", "money"),
-    }
-    decisions: list[dict[str, Any]] = []
-    i = 0
-    while f"point_{i}" in v and i < MAX_POINTS:
-        decision, reasons = _optional(v, f"decision_{i}"), _one(v, f"reasons_{i}")
-        if decision or reasons:  # a point left blank is missing: the workflow says which
-            j, n = len(decisions), i + 1
-            fields[("decisions", j, "decision")] = _f(
-                s, f"decision_{i}", f"a decision on point {n}", "choice"
-            )
-            fields[("decisions", j)] = _f(
-                s, f"reasons_{i}", f"the reasons for the decision on point {n}"
-            )
-            decisions.append(
-                {"point": _one(v, f"point_{i}"), "decision": decision, "reasons": reasons}
-            )
-        i += 1
-    actions = []
-    if any(_one(v, n) for n in ("action", "action_owner", "action_due")):
-        actions.append(
-            {
-                "action": _one(v, "action"),
-                "owner": _one(v, "action_owner"),
-                "due": _date_value(v, "action_due"),
-            }
-        )
-    money = re.sub(r"[£,\s]", "", _one(v, "compensation"))
-    payload = {
-        "decisions": decisions,
-        "summary": _one(v, "summary"),
-        "remedies": {
-            "apology": _optional(v, "apology"),
-            "actions": actions,
-            "compensation": money or None,
-        },
-    }
-    return ParsedForm(payload, fields, _f(s, "summary", "the summary"), v)
-
-
-def _parse_escalate(v: FormValues, ctx: StepContext) -> ParsedForm:
-    s = Step.escalate
-    at, problems = moment(v, "requested", f"{s.value}-requested", "the resident asked", ctx.now)
-    reviewer_id = _one(v, "reviewer")
-    reviewer = _staff(ctx.accounts, reviewer_id)
-    if reviewer_id and reviewer is None:
-        problems.append(Problem(f"#{s.value}-reviewer", "Choose a reviewer from the list"))
-    fields: dict[tuple[Any, ...], FieldFor] = {
-        ("requested_at",): _f(s, "requested_date", "the date the resident asked", "date"),
-        ("exceptional_circumstances",): _f(
-            s, "exceptional_circumstances", "the exceptional circumstances"
-        ),
-        ("reviewer",): _f(s, "reviewer", "the stage 2 reviewer", "choice"),
-    }
-    payload = {
-        "requested_at": at,
-        "exceptional_circumstances": _optional(v, "exceptional_circumstances"),
-        "reviewer": reviewer,
-    }
-    return ParsedForm(payload, fields, _f(s, "requested_date", "the date"), v, problems)
-
-
-def _parse_withdraw(v: FormValues, ctx: StepContext) -> ParsedForm:
-    reason = _f(Step.withdraw, "reason", "why the resident withdrew the complaint")
-    return ParsedForm({"reason": _one(v, "reason")}, {("reason",): reason}, reason, v)
-
-
-STEP_PARSERS: dict[Step, Callable[[FormValues, StepContext], ParsedForm]] = {
-    Step.accept: _parse_accept,
-    Step.decline: _parse_decline,
-    Step.record_service_request: _parse_service_request,
-    Step.record_contact: _parse_contact,
-    Step.assign: _parse_assign,
-    Step.acknowledge: _parse_acknowledge,
-    Step.extend: _parse_extend,
-    Step.respond: _parse_respond,
-    Step.escalate: _parse_escalate,
-    Step.raise_new_issues: _parse_new_issues,
-    Step.withdraw: _parse_withdraw,
-}
-
-
-def parse_step(step: Step, values: FormValues, ctx: StepContext) -> ParsedForm:
+def parse_step(
+    parsers: Mapping[Any, StepParser], step: Any, values: FormValues, ctx: StepContext
+) -> ParsedForm:
     """The step's payload from its form; `by` is always the signed-in account, never the form."""
-    parsed = STEP_PARSERS[step](values, ctx)
+    parsed = parsers[step](values, ctx)
     parsed.payload["by"] = ctx.account.id
     return parsed
 
 
-# ------------------------------------------------------------------ a new complaint
+def assign_parser(step: Any, noun: str) -> StepParser:
+    """The "assign" form of either kind of case: the owner, from the active staff."""
+
+    def parse(v: FormValues, ctx: StepContext) -> ParsedForm:
+        owner = step_field(step, "owner", noun, "choice")
+        return ParsedForm(
+            {"owner": staff_member(ctx.accounts, one(v, "owner"))}, {("owner",): owner}, owner, v
+        )
+
+    return parse
 
 
-def _intake(name: str, noun: str, kind: str = "text") -> FieldInfo:
-    return FieldInfo(id=f"complaint-{name}", noun=noun, kind=kind)
+def text_parser(step: Any, name: str, noun: str) -> StepParser:
+    """A form of one required text field (a reason, notes)."""
+
+    def parse(v: FormValues, ctx: StepContext) -> ParsedForm:
+        info = step_field(step, name, noun)
+        return ParsedForm({name: one(v, name)}, {(name,): info}, info, v)
+
+    return parse
 
 
-def _resident_rule(message: str) -> FieldInfo:
-    """Which field a rule about the whole resident is about, from what it says."""
-    if "third_party" in message or "third party" in message:
-        return _intake("third_party_consent", "the resident's consent", "check")
-    if "is post but" in message:
-        return _intake("address_lines", "the postal address")
-    return _intake("email", "an email address", "email")
+# ------------------------------------------------------------------------- new cases
 
 
-INTAKE_FIELDS: dict[tuple[Any, ...], FieldFor] = {
-    ("resident",): _resident_rule,
-    ("resident", "name"): _intake("name", "the name of the person complaining"),
-    ("resident", "email"): _intake("email", "the email address", "email"),
-    ("resident", "phone"): _intake("phone", "the phone number"),
-    ("resident", "address"): _intake("address_lines", "the postal address"),
-    ("resident", "address", "lines"): _intake("address_lines", "the first line of the address"),
-    ("resident", "address", "postcode"): _intake("postcode", "the postcode"),
-    ("resident", "preferred_contact"): _intake(
-        "preferred_contact", "how they want us to contact them", "choice"
-    ),
-    ("resident", "complainant_type"): _intake("complainant_type", "who is complaining", "choice"),
-    ("resident", "acting_for"): _intake("acting_for", "who the third party is acting for"),
-    ("resident", "reasonable_adjustments"): _intake(
-        "reasonable_adjustments", "the reasonable adjustments"
-    ),
-    ("channel",): _intake("channel", "how the complaint was made", "choice"),
-    ("received_at",): _intake("received_date", "the date the complaint was received", "date"),
-    ("description",): _intake("description", "what the complaint is about"),
-    ("points",): _intake("points-0", "the points of the complaint"),
-    ("outcome_sought",): _intake("outcome_sought", "the outcome they are looking for"),
-    ("incident_date",): _intake("incident_date", "the date it happened", "date"),
-    ("became_aware_date",): _intake(
-        "became_aware_date", "the date they became aware of it", "date"
-    ),
-    ("owner",): _intake("owner", "the case owner", "choice"),
-}
+def address(v: FormValues, prefix: str = "") -> dict[str, Any] | None:
+    """The postal address of a form (`<prefix>address_lines`, one a line, and
+    `<prefix>postcode`), or None when both are blank."""
+    text = one(v, f"{prefix}address_lines")
+    address_lines = [line.strip() for line in text.splitlines() if line.strip()]
+    postcode = one(v, f"{prefix}postcode").upper()
+    return {"lines": address_lines, "postcode": postcode} if address_lines or postcode else None
 
 
-def parse_complaint(
-    v: FormValues,
+def intake_field(kind: str) -> Callable[..., FieldInfo]:
+    """The fields of a "log a <kind>" form: ids "<kind>-<name>"."""
+
+    def make(name: str, noun: str, field_kind: str = "text") -> FieldInfo:
+        return FieldInfo(id=f"{kind}-{name}", noun=noun, kind=field_kind)
+
+    return make
+
+
+def person(v: FormValues) -> dict[str, Any]:
+    """Who got in touch, as an intake form gives them: what a resident and an enquirer share."""
+    return {
+        "name": one(v, "name"),
+        "email": optional(v, "email"),
+        "phone": optional(v, "phone"),
+        "address": address(v),
+        "preferred_contact": one(v, "preferred_contact") or None,
+        "reasonable_adjustments": optional(v, "reasonable_adjustments"),
+    }
+
+
+def person_fields(
+    field: Callable[..., FieldInfo], key: str, name_noun: str
+) -> dict[tuple[Any, ...], FieldFor]:
+    """Where the errors of `person`'s fields go, under the payload's `key` ("resident")."""
+    return {
+        (key, "name"): field("name", name_noun),
+        (key, "email"): field("email", "the email address", "email"),
+        (key, "phone"): field("phone", "the phone number"),
+        (key, "address"): field("address_lines", "the postal address"),
+        (key, "address", "lines"): field("address_lines", "the first line of the address"),
+        (key, "address", "postcode"): field("postcode", "the postcode"),
+        (key, "preferred_contact"): field(
+            "preferred_contact", "how they want us to contact them", "choice"
+        ),
+        (key, "reasonable_adjustments"): field(
+            "reasonable_adjustments", "the reasonable adjustments"
+        ),
+    }
+
+
+NewCaseParser = Callable[..., ParsedForm]
+Details = Callable[[FormValues, Mapping[str, Account], list[Problem]], dict[str, Any]]
+
+
+def new_case_parser(
+    kind: str,
+    fields: Mapping[tuple[Any, ...], FieldFor],
+    details: Details,
     *,
-    reference: str,
-    account: Account,
+    channel: str,
+    owner: str,
+) -> NewCaseParser:
+    """The parser of a "log a <kind>" form, giving the kind's lodge payload: what every intake
+    form asks (how and when it was received, the owner) and the kind's own `details`. The
+    received date and time are UK time, so the out-of-hours rule applies to when the resident
+    got in touch. `channel` and `owner` complete "Choose ..." for those fields."""
+    field = intake_field(kind)
+    every_form: dict[tuple[Any, ...], FieldFor] = {
+        ("channel",): field("channel", channel, "choice"),
+        ("received_at",): field("received_date", f"the date the {kind} was received", "date"),
+        ("owner",): field("owner", owner, "choice"),
+    }
+
+    def parse(
+        v: FormValues,
+        *,
+        reference: str,
+        account: Account,
+        accounts: Mapping[str, Account],
+        now: datetime,
+    ) -> ParsedForm:
+        received, problems = received_moment(v, f"{kind}-received", now)
+        payload: dict[str, Any] = {
+            "reference": reference,
+            "channel": one(v, "channel") or None,
+            "received_at": received or now.isoformat(),  # a problem is already recorded if so
+            **details(v, accounts, problems),
+            "lodged_by": account.id,
+        }
+        payload["owner"] = chosen_staff(v, "owner", accounts, f"{kind}-owner", owner, problems)
+        return ParsedForm(payload, {**every_form, **fields}, field("name", "the name"), v, problems)
+
+    return parse
+
+
+def chosen_staff(
+    v: FormValues,
+    name: str,
     accounts: Mapping[str, Account],
-    now: datetime,
-) -> ParsedForm:
-    """A `LodgeComplaint` payload from the "log a complaint" form. The received date and time
-    are UK time, so the out-of-hours rule applies to when the resident got in touch."""
-    received, problems = received_moment(v, "complaint-received", now)
-    lines = [line.strip() for line in _one(v, "address_lines").splitlines() if line.strip()]
-    postcode = _one(v, "postcode").upper()
-    resident: dict[str, Any] = {
-        "name": _one(v, "name"),
-        "email": _optional(v, "email"),
-        "phone": _optional(v, "phone"),
-        "address": {"lines": lines, "postcode": postcode} if lines or postcode else None,
-        "preferred_contact": _one(v, "preferred_contact") or None,
-        "complainant_type": _one(v, "complainant_type") or None,
-        "third_party_consent": _checked(v, "third_party_consent"),
-        "acting_for": _optional(v, "acting_for"),
-        "reasonable_adjustments": _optional(v, "reasonable_adjustments"),
-    }
-    owner_id = _one(v, "owner")
-    owner = _staff(accounts, owner_id)
-    if owner_id and owner is None:
-        problems.append(Problem("#complaint-owner", "Choose a case owner from the list"))
-    payload: dict[str, Any] = {
-        "reference": reference,
-        "resident": resident,
-        "channel": _one(v, "channel") or None,
-        "received_at": received or now.isoformat(),  # a problem is already recorded if so
-        "description": _one(v, "description"),
-        "points": _lines(v, "points"),
-        "outcome_sought": _optional(v, "outcome_sought"),
-        "incident_date": _date_value(v, "incident_date"),
-        "became_aware_date": _date_value(v, "became_aware_date"),
-        "owner": owner,
-        "lodged_by": account.id,
-    }
-    fallback = _intake("name", "the name")
-    return ParsedForm(payload, INTAKE_FIELDS, fallback, v, problems)
+    field_id: str,
+    what: str,
+    problems: list[Problem],
+) -> dict[str, Any] | None:
+    """The member of staff chosen in the select `name`, or None; a choice that is not an active
+    account is a problem ("Choose <what> from the list")."""
+    chosen = one(v, name)
+    member = staff_member(accounts, chosen)
+    if chosen and member is None:
+        problems.append(Problem(f"#{field_id}", f"Choose {what} from the list"))
+    return member
 
 
 # ------------------------------------------------------------------- staff accounts
@@ -628,10 +482,10 @@ ACCOUNT_FIELDS: dict[tuple[Any, ...], FieldFor] = {
 
 def parse_new_account(v: FormValues) -> ParsedForm:
     payload = {
-        "id": _one(v, "id").lower(),
-        "name": _one(v, "name"),
-        "email": _one(v, "email"),
-        "role": _one(v, "role") or None,
+        "id": one(v, "id").lower(),
+        "name": one(v, "name"),
+        "email": one(v, "email"),
+        "role": one(v, "role") or None,
         "password": (v.get("password") or [""])[0],
     }
     return ParsedForm(payload, ACCOUNT_FIELDS, FieldInfo("new-id", "the username"), v)

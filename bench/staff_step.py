@@ -30,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from admin.accounts import AccountStore, NewAccount, Role
 from domain.complaint import RecordContact, workflow_id
 from records.store import RecordsStore
-from starter.cases import lodge
 from tests.processes import ServiceProcess, free_port
 from tests.support import complaint
 from worker.client import exit_now
 from workflows import search_attributes as sa
+from workflows.cases import lodge
 
 PASSWORD = "bench password 123"
 

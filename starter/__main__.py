@@ -51,7 +51,15 @@ from domain.enquiry import (
 )
 from domain.intake import ReceivedInFuture, check_received_at
 from domain.people import Channel, ComplainantType, ContactMethod
-from starter.cases import (
+from worker.client import (
+    PayloadKeysMissing,
+    TemporalUnreachable,
+    connect,
+    exit_now,
+    with_payload_keys,
+)
+from worker.codec import PayloadKeyError
+from workflows.cases import (
     CaseNotFound,
     ReferencesTaken,
     StepRejected,
@@ -65,14 +73,6 @@ from starter.cases import (
     perform_step,
     status,
 )
-from worker.client import (
-    PayloadKeysMissing,
-    TemporalUnreachable,
-    connect,
-    exit_now,
-    with_payload_keys,
-)
-from worker.codec import PayloadKeyError
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -17,7 +17,7 @@ from domain.complaint import ComplaintStatus, LodgeComplaint, workflow_id
 from domain.enquiry import EnquiryStatus, LodgeEnquiry, enquiry_workflow_id
 from domain.people import StaffMember
 from records.store import RecordsStore
-from starter.cases import (
+from workflows.cases import (
     lodge_once,
     new_complaint_reference,
     new_enquiry_reference,

@@ -18,11 +18,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.complaint import ClosureReason, workflow_id
 from records.store import RecordsStore
-from starter.cases import lodge, perform_step
 from tests.conftest import STACK_CONVERTER, STACK_PAYLOAD_KEYS, start_dev_server
 from tests.processes import REPO, ServiceProcess
 from tests.support import JO, SAM, complaint, settle, status
 from workflows import search_attributes as sa
+from workflows.cases import lodge, perform_step
 
 
 @pytest.fixture(scope="module")

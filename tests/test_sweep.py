@@ -40,13 +40,13 @@ from domain.sweep import (
     SweepResult,
 )
 from records.store import RecordsStore
-from starter.cases import lodge, lodge_enquiry, perform_step
 from tests.conftest import start_dev_server
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.support import JO, complaint, enquiry, london, travel_to
 from worker.__main__ import build_worker
 from worker.setup import SWEEP_CRON, ensure_daily_sweep_schedule
 from workflows import search_attributes as sa
+from workflows.cases import lodge, lodge_enquiry, perform_step
 from workflows.sweep import SCHEDULE_ID, DailySweepWorkflow
 
 LONDON = london(2026, 1, 1).tzinfo

@@ -1,5 +1,9 @@
-"""Lodge complaints and enquiries and perform staff steps. Each function takes a connected
-client, so the CLI, the admin app and the tests all go through the same code."""
+"""The workflows' client API: lodge complaints and enquiries, perform staff steps, read a case.
+Each function takes a connected client, so the starter, the admin app (through admin/temporal.py)
+and the tests all go through the same code.
+
+Client side only: no workflow definition may import this module (workflow code runs in Temporal's
+sandbox; this module starts workflows and talks to the server)."""
 
 from __future__ import annotations
 

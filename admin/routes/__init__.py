@@ -1,28 +1,17 @@
 """Every router of the admin app. Staff routers depend on `current_account`; the public ones
 (`public`, `health`) are the only routes open without sign-in; `codec` checks the sign-in itself
-(to answer the Temporal Web UI with CORS headers)."""
+(to answer the Temporal Web UI with CORS headers). Routes that need Temporal depend on
+`admin.temporal.require_temporal` (503 while it is down)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from admin.routes import (
-    api,
-    auth,
-    cases,
-    codec,
-    enquiries,
-    health,
-    inbound,
-    intake,
-    public,
-    queues,
-    staff,
-)
+from admin.routes import api, auth, cases, codec, health, inbound, public, queues, staff
 
 
 def register(app: FastAPI) -> None:
-    for module in (health, auth, public, inbound, queues, cases, enquiries, intake, staff, api):
+    for module in (health, auth, public, inbound, queues, cases, staff, api):
         app.include_router(module.router)
     for module in (codec,):
         app.include_router(module.router)

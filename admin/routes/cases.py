@@ -1,44 +1,70 @@
-"""The case page: the resident, the complaint, every deadline, the timeline with its letters, and
-a form for each step the case allows now and the signed-in role may take. Each form sends the
-workflow Update; a refusal shows the workflow's reason, bad input names the field."""
+"""The case pages, for every kind of case in admin/case_kinds.py (complaints at /cases/{ref},
+enquiries at /enquiries/{ref}): the case, its deadlines, the timeline with its letters, and a
+form for each step offered to the signed-in person now (domain/offered.py); "Take this case" on
+an unowned case; logging a new case. Each form sends the workflow Update; a refusal shows the
+workflow's reason, bad input names the field.
+
+While Temporal is down a case page answers 503 with the case as last recorded, read-only, and a
+"log a ..." form answers 503 with what was typed kept (admin/temporal.py, `when_temporal_down`).
+"""
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
-from temporalio.service import RPCError
 
-from admin.accounts import Account
+from admin.accounts import ROLE_LABELS, Account
 from admin.app import render
+from admin.case_kinds import KINDS, CaseKind, kind_of
 from admin.forms import (
-    CONTACT_METHODS,
-    DECISIONS,
-    DECLINE_REASONS,
-    SPARE_POINTS,
+    LONDON,
+    RECEIVED_IN_FUTURE,
+    SUBMISSION,
     FormState,
+    FormValues,
     ParsedForm,
     Problem,
     StepContext,
     form_values,
+    new_submission,
     parse_step,
+    submission_key,
 )
-from admin.queues import LONDON, now_for, window_for
-from admin.security import current_account, require_step
+from admin.queues import now_for, window_for
+from admin.security import Forbidden, current_account, require_step
+from admin.temporal import (
+    RECORDED_NOTICE,
+    TEMPORAL_DOWN,
+    CaseNotFound,
+    Client,
+    LodgeResult,
+    ReferencesTaken,
+    StepRejected,
+    TemporalDown,
+    WorkflowAlreadyStartedError,
+    lodge_once,
+    require_temporal,
+    same_submission,
+    when_temporal_down,
+)
 from domain.clocks import Clock, ClockKey
-from domain.complaint import ComplaintStatus, Step, TimelineItem, workflow_id
+from domain.complaint import TimelineItem
+from domain.intake import ReceivedInFuture
+from domain.offered import assign_refusal, may_take, offered_steps
+from domain.roles import TAKES_UNOWNED, role_may
 from domain.urgency import COLOURS, PROMISE_LABELS, UrgencyWindow, deadline_urgency
 from records.store import LetterRow
-from starter.cases import CaseNotFound, StepRejected, is_enquiry, perform_step, status
-from starter.cases import parse_step as validate_step
 
 router = APIRouter(dependencies=[Depends(current_account)])
+log = logging.getLogger(__name__)
 
 REFERENCE = re.compile(r"^[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 FLASH_KEY = "flash"
@@ -46,60 +72,11 @@ NO_ANSWER = (
     "The case system did not answer, so we cannot tell whether the step was taken. "
     "Reload the case to check before trying again."
 )
-
-# Forms in the order staff usually need them: the step that moves the case on comes first.
-STEP_ORDER: list[Step] = [
-    Step.accept,
-    Step.acknowledge,
-    Step.respond,
-    Step.escalate,
-    Step.record_contact,
-    Step.extend,
-    Step.assign,
-    Step.decline,
-    Step.record_service_request,
-    Step.raise_new_issues,
-    Step.withdraw,
-]
-STEP_TITLES: dict[Step, str] = {
-    Step.accept: "Accept the complaint",
-    Step.decline: "Decline the complaint",
-    Step.record_service_request: "Treat it as a service request",
-    Step.record_contact: "Record contact with the resident",
-    Step.assign: "Assign the case",
-    Step.acknowledge: "Acknowledge the complaint",
-    Step.extend: "Extend the response date",
-    Step.respond: "Send the response",
-    Step.escalate: "Escalate to stage 2",
-    Step.raise_new_issues: "Open new issues as a new complaint",
-    Step.withdraw: "Withdraw the complaint",
-}
-STEP_BUTTONS: dict[Step, str] = {
-    Step.accept: "Accept as a stage 1 complaint",
-    Step.decline: "Decline the complaint",
-    Step.record_service_request: "Record as a service request",
-    Step.record_contact: "Record contact",
-    Step.assign: "Assign",
-    Step.acknowledge: "Acknowledge",
-    Step.extend: "Extend the response date",
-    Step.respond: "Send the response",
-    Step.escalate: "Escalate to stage 2",
-    Step.raise_new_issues: "Open a new stage 1 complaint",
-    Step.withdraw: "Withdraw the complaint",
-}
-DONE: dict[Step, str] = {
-    Step.accept: "Accepted as a stage 1 complaint",
-    Step.decline: "Declined. The letter explaining why is on its way",
-    Step.record_service_request: "Recorded as a service request. The case is closed",
-    Step.record_contact: "Contact recorded",
-    Step.assign: "Assigned",
-    Step.acknowledge: "Acknowledged",
-    Step.extend: "Extended",
-    Step.respond: "Response sent",
-    Step.escalate: "Escalated to stage 2",
-    Step.raise_new_issues: "New issues opened as a new complaint",
-    Step.withdraw: "Withdrawn. The case is closed",
-}
+GONE = (
+    "This case's workflow is no longer kept, so this is its last record. "
+    "Nothing can be changed here."
+)
+TAKEN = "You have taken this case: it is in My cases"
 
 
 # ------------------------------------------------------------------------ flash
@@ -111,10 +88,6 @@ def flash(request: Request, message: str) -> None:
 
 def take_flash(request: Request) -> str | None:
     return request.session.pop(FLASH_KEY, None)
-
-
-def day(moment: datetime) -> str:
-    return f"{moment.astimezone(LONDON):%a %d %b %Y}"
 
 
 # ------------------------------------------------------------------ the case view
@@ -137,63 +110,30 @@ class DeadlineRow:
 
 @dataclass
 class CaseView:
-    case: Any  # ComplaintStatus, or EnquiryStatus for an EnquiryView
-    live: bool
-    notice: str | None
+    kind: CaseKind
+    case: Any  # the kind's status model
+    live: bool  # from the workflow now, not the last record
+    notice: str | None  # why it is only the last record
     timeline: list[TimelineRow]
     deadlines: list[DeadlineRow]
-    steps: list[Any]  # forms shown: allowed now and the role may take them
-    others: list[Any]  # allowed now, but not for this role
+    steps: list[Any]  # forms shown: offered to this person now
+    others: list[Any]  # allowed now, for a colleague
+    take: bool  # "Take this case" offered
     temporal_url: str
     staff: list[Account] = field(default_factory=list)
 
-
-def normalise_reference(reference: str) -> str:
-    ref = reference.strip().upper()
-    if not REFERENCE.match(ref):
-        raise HTTPException(404, f"There is no case with reference {reference}.")
-    return ref
-
-
-StatusT = TypeVar("StatusT", bound=BaseModel)  # ComplaintStatus or EnquiryStatus
-
-
-async def live_or_recorded(
-    request: Request,
-    ref: str,
-    query: Callable[[Any, str], Awaitable[StatusT]],
-    model: type[StatusT],
-) -> tuple[StatusT, str | None]:
-    """The case from its workflow's `query` (a complaint's or an enquiry's status); if that is
-    gone or unreachable, the last record of it as `model`, with why it is only that."""
-    client = request.app.state.temporal
-    reason = "The case system is not connected, so this is the last record of the case."
-    if client is not None:
-        try:
-            return await query(client, ref), None
-        except CaseNotFound:
-            reason = (
-                "This case's workflow is no longer kept, so this is its last record. "
-                "Nothing can be changed here."
+    def staff_choices(self, stage1_note: bool = False) -> list[tuple[str, str]]:
+        """The staff to choose from (an owner, a reviewer) as (id, label); with `stage1_note`,
+        saying who took part in stage 1 (they may not review stage 2)."""
+        took_part = set(getattr(self.case, "stage1_participants", ()))
+        return [
+            (
+                a.id,
+                f"{a.name} ({ROLE_LABELS[a.role]})"
+                + (", took part in stage 1" if stage1_note and a.id in took_part else ""),
             )
-        except RPCError:
-            reason = "The case system did not answer, so this is the last record of the case."
-    recorded = _recorded(request, ref, model)
-    if recorded is None:
-        raise HTTPException(404, f"There is no case with reference {ref}.")
-    return recorded, reason
-
-
-def _recorded(request: Request, ref: str, model: type[StatusT]) -> StatusT | None:
-    store = request.app.state.store
-    snapshot = store.get_case(ref)
-    if snapshot is None or not snapshot.data:
-        return None
-    timeline = [
-        TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary)
-        for e in store.events(ref)
-    ]
-    return model.model_validate({**snapshot.data, "timeline": timeline})
+            for a in self.staff
+        ]
 
 
 def timeline_rows(items: list[TimelineItem], letters: list[LetterRow]) -> list[TimelineRow]:
@@ -237,40 +177,57 @@ def active_staff(request: Request) -> list[Account]:
     return [a for a in request.app.state.accounts.all() if a.active]
 
 
-async def load_case(request: Request, ref: str, account: Account) -> CaseView:
-    return await build_view(
-        CaseView, request, ref, account, status, ComplaintStatus, STEP_ORDER, workflow_id(ref)
-    )
+def recorded(request: Request, kind: CaseKind, ref: str) -> BaseModel | None:
+    """The case as last recorded in the records database, as the kind's status model."""
+    store = request.app.state.store
+    snapshot = store.get_case(ref)
+    if snapshot is None or not snapshot.data:
+        return None
+    timeline = [
+        TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary)
+        for e in store.events(ref)
+    ]
+    try:
+        return kind.status_model.model_validate({**snapshot.data, "timeline": timeline})
+    except ValidationError:  # a record of a shape this code does not know
+        log.warning("case %s: its record cannot be read as a %s", ref, kind.noun)
+        return None
 
 
-View = TypeVar("View", bound=CaseView)
-
-
-async def build_view(
-    view: type[View],
-    request: Request,
-    ref: str,
-    account: Account,
-    fetch: Any,
-    model: type[Any],
-    order: list[Any],
-    wid: str,
-) -> View:
-    """A case page's data, complaint or enquiry: live from the workflow, or as last recorded."""
-    case, notice = await live_or_recorded(request, ref, fetch, model)
+def build_view(
+    request: Request, kind: CaseKind, case: Any, account: Account, notice: str | None = None
+) -> CaseView:
+    """A case page's data: live when `notice` is None, else read-only with the notice."""
+    live = notice is None
     window = window_for(request.app.state.settings, now_for(request.app.state))
-    allowed = set(case.allowed_steps) if notice is None else set()
-    return view(
+    offered = set(offered_steps(case, account.role, account.id)) if live else set()
+    allowed = set(case.allowed_steps) if live else set()
+    return CaseView(
+        kind=kind,
         case=case,
-        live=notice is None,
+        live=live,
         notice=notice,
-        timeline=timeline_rows(case.timeline, request.app.state.store.letters(ref)),
+        timeline=timeline_rows(case.timeline, request.app.state.store.letters(case.reference)),
         deadlines=[deadline_row(c, window) for c in case.clocks],
-        steps=[s for s in order if s in allowed and account.may(s)],
-        others=[s for s in order if s in allowed and not account.may(s)],
-        temporal_url=temporal_url(request, wid),
+        steps=[s for s in kind.step_order if s in offered],
+        others=[s for s in kind.step_order if s in allowed - offered],
+        take=live and may_take(case, account.role, account.id),
+        temporal_url=temporal_url(request, kind.workflow_id(case.reference)),
         staff=active_staff(request),
     )
+
+
+async def live_view(
+    request: Request, kind: CaseKind, ref: str, account: Account, client: Client
+) -> CaseView:
+    """The case from its workflow; if the workflow is no longer kept, its last record."""
+    try:
+        return build_view(request, kind, await kind.status(client, ref), account)
+    except CaseNotFound:
+        case = recorded(request, kind, ref)
+        if case is None:
+            raise HTTPException(404, f"There is no {kind.noun} with reference {ref}.") from None
+        return build_view(request, kind, case, account, GONE)
 
 
 def case_page(
@@ -278,112 +235,29 @@ def case_page(
     view: CaseView,
     *,
     status_code: int = 200,
-    active: Step | None = None,
+    active: Any = None,
     form: FormState | None = None,
     problems: list[Problem] | None = None,
 ) -> Response:
+    kind = view.kind
     forms = {s: (form if s == active and form else FormState()) for s in view.steps}
     return render(
         request,
-        "case.html",
+        kind.template,
         status_code,
-        title=("Error: " if problems else "") + f"Complaint {view.case.reference}",
+        title=("Error: " if problems else "") + f"{kind.label} {view.case.reference}",
         view=view,
         case=view.case,
         forms=forms,
         problems=problems or [],
         flash=take_flash(request) if status_code == 200 else None,
-        titles=STEP_TITLES,
-        buttons=STEP_BUTTONS,
-        decisions=DECISIONS,
-        contact_methods=CONTACT_METHODS,
-        decline_reasons=DECLINE_REASONS,
-        spare_points=SPARE_POINTS,
+        titles=kind.titles,
+        buttons=kind.buttons,
+        **kind.page_context(view.case),
     )
-
-
-# -------------------------------------------------------------------------- routes
-
-
-@router.get("/cases/{reference}", include_in_schema=False)
-async def show_case(
-    request: Request, reference: str, account: Account = Depends(current_account)
-) -> Response:
-    ref = normalise_reference(reference)
-    if is_enquiry(ref):  # search and older links use /cases/ for every kind
-        return RedirectResponse(f"/enquiries/{ref}", status_code=303)
-    view = await load_case(request, ref, account)
-    return case_page(request, view)
-
-
-@router.post("/cases/{reference}/steps/{step_name}", include_in_schema=False)
-async def take_step(
-    request: Request,
-    reference: str,
-    step_name: str,
-    account: Account = Depends(current_account),
-) -> Response:
-    ref = normalise_reference(reference)
-    try:
-        step = Step(step_name)
-    except ValueError:
-        raise HTTPException(404, f"There is no step called '{step_name}'.") from None
-    require_step(account, step)
-    values = form_values(await request.form())
-    ctx = StepContext(
-        account=account,
-        accounts={a.id: a for a in active_staff(request)},
-        now=now_for(request.app.state),
-    )
-    parsed = parse_step(step, values, ctx)
-    problems = _problems(step, parsed)
-    if problems:
-        return await _again(request, ref, account, step, parsed.state(problems), problems, 400)
-    try:
-        result = await perform_step(request.app.state.temporal, ref, step, parsed.payload)
-    except StepRejected as err:
-        problems = [Problem(href=f"#step-{step.value}", text=str(err))]
-        return await _again(request, ref, account, step, parsed.state([]), problems, 409)
-    except CaseNotFound as err:
-        raise HTTPException(404, f"{err} It may have closed; search for it.") from err
-    except RPCError:
-        problems = [Problem(href=f"#step-{step.value}", text=NO_ANSWER)]
-        return await _again(request, ref, account, step, parsed.state([]), problems, 503)
-    flash(request, success_message(step, result))
-    return RedirectResponse(f"/cases/{ref}", status_code=303)
-
-
-def _problems(step: Step, parsed: ParsedForm) -> list[Problem]:
-    return form_problems(validate_step, step, parsed)
-
-
-def form_problems(
-    validate: Callable[[Any, Any], Any], step: Any, parsed: ParsedForm
-) -> list[Problem]:
-    """What is wrong with a step's form, before the workflow is asked: the domain model's own
-    validation (`validate`, starter.cases.parse_step or parse_enquiry_step), in plain English."""
-    try:
-        validate(step, parsed.payload)
-    except ValidationError as err:
-        return parsed.explain(err)
-    return list(parsed.problems)
-
-
-async def _again(
-    request: Request,
-    ref: str,
-    account: Account,
-    step: Step,
-    form: FormState,
-    problems: list[Problem],
-    status_code: int,
-) -> Response:
-    view = await load_case(request, ref, account)
-    return again(case_page, request, view, step, form, problems, status_code)
 
 
 def again(
-    page: Callable[..., Response],
     request: Request,
     view: CaseView,
     step: Any,
@@ -392,41 +266,336 @@ def again(
     status_code: int,
 ) -> Response:
     """The case page again with the step's form as sent and what was wrong with it."""
-    if step not in view.steps:  # the case moved on meanwhile: show why above the page
+    if view.live and step not in view.steps:  # the case moved on meanwhile: show why above
         view.steps.append(step)
-    return page(request, view, status_code=status_code, active=step, form=form, problems=problems)
+    return case_page(
+        request, view, status_code=status_code, active=step, form=form, problems=problems
+    )
 
 
-def _clock(case: ComplaintStatus, *keys: ClockKey) -> Clock | None:
-    found = [c for c in case.clocks if c.key in keys and c.open]
-    return found[-1] if found else None
+def form_problems(kind: CaseKind, step: Any, parsed: ParsedForm) -> list[Problem]:
+    """What is wrong with a step's form, before the workflow is asked: the domain model's own
+    validation, in plain English."""
+    try:
+        kind.validate_step(step, parsed.payload)
+    except ValidationError as err:
+        return parsed.explain(err)
+    return list(parsed.problems)
 
 
-def success_message(step: Step, case: ComplaintStatus) -> str:
-    """What the step did, and the date that matters next."""
-    response = _clock(case, ClockKey.s1_response, ClockKey.s2_response)
-    ack = _clock(case, ClockKey.s1_acknowledgement, ClockKey.s2_acknowledgement)
-    window = _clock(case, ClockKey.escalation_window)
-    if step is Step.acknowledge and response:
-        return f"Acknowledged. Response due {day(response.due)}"
-    if step is Step.extend and response:
-        return f"Extended. Response now due {day(response.due)}"
-    if step in (Step.accept, Step.escalate) and ack:
-        return f"{DONE[step]}. Acknowledgement due {day(ack.due)}"
-    if step is Step.respond and window:
-        return f"Response sent. The resident can ask for stage 2 until {day(window.due)}"
-    if step is Step.raise_new_issues and case.linked_references:
-        return f"New issues opened as complaint {case.linked_references[-1]}"
-    return DONE[step]
+# ------------------------------------------------------- while Temporal is down
 
 
-# ------------------------------------------------------------------------ letters
+def recorded_page(kind: CaseKind) -> Callable[..., Any]:
+    """A case page (or a step on it) while Temporal is down: 503 with the case as last recorded,
+    read-only; the plain 503 page for a case never recorded."""
+
+    async def answer(request: Request, exc: TemporalDown) -> Response | None:
+        ref = str(request.path_params.get("reference", "")).strip().upper()
+        account: Account | None = getattr(request.state, "account", None)
+        case = recorded(request, kind, ref) if REFERENCE.match(ref) else None
+        if case is None or account is None:
+            return None
+        view = build_view(request, kind, case, account, RECORDED_NOTICE)
+        # a step whose answer was lost says so; otherwise the notice says it all
+        problems = [] if exc.message == TEMPORAL_DOWN else [Problem("#read-only", exc.message)]
+        return case_page(request, view, status_code=503, problems=problems)
+
+    return answer
 
 
-@router.get("/cases/{reference}/letters/{key}", include_in_schema=False)
-async def show_letter(request: Request, reference: str, key: str) -> Response:
-    ref = normalise_reference(reference)
-    letter = request.app.state.store.get_letter(ref, key)
-    if letter is None:
-        raise HTTPException(404, f"Case {ref} has no letter '{key}'.")
-    return render(request, "letter.html", title=letter.subject, ref=ref, letter=letter)
+def form_kept(kind: CaseKind) -> Callable[..., Any]:
+    """A "log a ..." form sent while Temporal is down: what is wrong with it (400), or, when
+    nothing is, 503 with the form again as typed."""
+
+    async def answer(request: Request, exc: TemporalDown) -> Response:
+        checked = await check_new_case(request, kind, request.state.account)
+        if checked.problems:
+            return checked.page(request, 400)
+        problems = [Problem(f"#{kind.name}-submit", exc.message)]
+        return new_case_page(request, kind, checked.parsed.state([]), problems, 503)
+
+    return answer
+
+
+# ------------------------------------------------------------------ parameters
+
+
+def _normalised(reference: str) -> str:
+    ref = reference.strip().upper()
+    if not REFERENCE.match(ref):
+        raise HTTPException(404, f"There is no case with reference {reference}.")
+    return ref
+
+
+def page_reference(kind: CaseKind, elsewhere: bool = False) -> Callable[[str], str]:
+    """The path's reference, upper-cased; 404 if it is not one of this kind's. With
+    `elsewhere`, a reference of another kind goes to that kind's page instead (search and older
+    links use /cases/ for every kind)."""
+
+    def reference_param(reference: str) -> str:
+        ref = _normalised(reference)
+        owner = kind_of(ref)
+        if owner is not kind:
+            if not elsewhere:
+                raise HTTPException(404, f"There is no {kind.noun} with reference {ref}.")
+            location = {"Location": owner.page_url(ref)}
+            raise HTTPException(303, "That case is on another page.", headers=location)
+        return ref
+
+    return reference_param
+
+
+def step_param(kind: CaseKind) -> Callable[..., Any]:
+    """The path's step: 404 if the kind has none of that name; 403 if the person's role may not
+    ask for it (a role that takes unowned cases may ask for `assign`, for itself: checked
+    against the case once it is read)."""
+
+    def step_of(step_name: str, account: Account = Depends(current_account)) -> Any:
+        try:
+            step = kind.step(step_name)
+        except ValueError:
+            raise HTTPException(404, f"There is no step called '{step_name}'.") from None
+        if not (step == kind.assign and account.role in TAKES_UNOWNED):
+            require_step(account, step)
+        return step
+
+    return step_of
+
+
+def _first(values: FormValues, name: str) -> str:
+    return (values.get(name) or [""])[0]
+
+
+# ------------------------------------------------------------------ the case page
+
+
+def add_case_pages(kind: CaseKind) -> None:
+    """The "log a ..." form, the case page, its step forms and its letters, for `kind`."""
+    reference = Depends(page_reference(kind))
+    any_reference = Depends(page_reference(kind, elsewhere=True))
+    step_of = Depends(step_param(kind))
+    down_page = when_temporal_down(recorded_page(kind))
+
+    async def new_case(request: Request) -> Response:
+        return new_case_page(request, kind, FormState(), [])
+
+    @when_temporal_down(form_kept(kind))
+    async def log_case(
+        request: Request,
+        account: Account = Depends(current_account),
+        client: Client = Depends(require_temporal),
+    ) -> Response:
+        return await log_new_case(request, kind, account, client)
+
+    @down_page
+    async def show_case(
+        request: Request,
+        ref: str = any_reference,
+        account: Account = Depends(current_account),
+        client: Client = Depends(require_temporal),
+    ) -> Response:
+        return case_page(request, await live_view(request, kind, ref, account, client))
+
+    @down_page
+    async def take_step(
+        request: Request,
+        ref: str = reference,
+        step: Any = step_of,
+        account: Account = Depends(current_account),
+        client: Client = Depends(require_temporal),
+    ) -> Response:
+        return await perform_from_form(request, kind, ref, step, account, client)
+
+    async def show_letter(request: Request, key: str, ref: str = reference) -> Response:
+        letter = request.app.state.store.get_letter(ref, key)
+        if letter is None:
+            raise HTTPException(404, f"{kind.label} {ref} has no letter '{key}'.")
+        return render(request, "letter.html", title=letter.subject, ref=ref, letter=letter)
+
+    path = f"{kind.page_path}/{{reference}}"
+    for url, endpoint, method in (
+        (kind.new_path, new_case, "GET"),  # before {reference}, which would take "new"
+        (kind.new_path, log_case, "POST"),
+        (path, show_case, "GET"),
+        (f"{path}/steps/{{step_name}}", take_step, "POST"),
+        (f"{path}/letters/{{key}}", show_letter, "GET"),
+    ):
+        router.add_api_route(
+            url,
+            endpoint,
+            methods=[method],
+            name=f"{kind.name}_{endpoint.__name__}",
+            include_in_schema=False,
+        )
+
+
+async def perform_from_form(
+    request: Request, kind: CaseKind, ref: str, step: Any, account: Account, client: Client
+) -> Response:
+    """Send the step's form to the case's workflow; the case page again if anything was
+    wrong, else to the case page with what the step did."""
+    values = form_values(await request.form())
+    try:
+        case = await kind.status(client, ref)
+    except CaseNotFound as err:
+        raise HTTPException(404, f"{err} It may have closed; search for it.") from err
+    ctx = StepContext(
+        account=account,
+        accounts={a.id: a for a in active_staff(request)},
+        now=now_for(request.app.state),
+        case=case,
+    )
+    parsed = parse_step(kind.step_parsers, step, values, ctx)
+    problems = form_problems(kind, step, parsed)
+    if problems:
+        view = build_view(request, kind, case, account)
+        return again(request, view, step, parsed.state(problems), problems, 400)
+    if step == kind.assign:
+        owner = (parsed.payload.get("owner") or {}).get("id", "")
+        refusal = assign_refusal(case, account.role, account.id, owner)
+        if refusal:
+            raise Forbidden(refusal)
+        if not role_may(account.role, step):  # a take: the workflow checks it is still unowned
+            parsed.payload["only_if_unowned"] = True
+    here = f"#step-{step.value}"
+    try:
+        result = await kind.perform(client, ref, step, parsed.payload)
+    except StepRejected as err:
+        view = await live_view(request, kind, ref, account, client)
+        return again(request, view, step, parsed.state([]), [Problem(here, str(err))], 409)
+    except CaseNotFound as err:
+        raise HTTPException(404, f"{err} It may have closed; search for it.") from err
+    except TemporalDown as err:
+        raise TemporalDown(NO_ANSWER) from err
+    taken = step == kind.assign and case.owner is None and owner_of(result) == account.id
+    flash(request, TAKEN if taken else kind.success(step, result))
+    return RedirectResponse(kind.page_url(ref), status_code=303)
+
+
+def owner_of(case: Any) -> str | None:
+    return case.owner.id if case.owner else None
+
+
+# ---------------------------------------------------------------------- log a case
+
+
+def new_case_page(
+    request: Request,
+    kind: CaseKind,
+    form: FormState,
+    problems: list[Problem],
+    status_code: int = 200,
+) -> Response:
+    now = now_for(request.app.state).astimezone(LONDON)
+    # The form carries a submission token (and the reference derived from it), so a second
+    # press of the button finds the case the first one logged instead of logging it twice.
+    submission = submission_key(form.value(SUBMISSION)) or new_submission()
+    return render(
+        request,
+        kind.new_template,
+        status_code,
+        title=("Error: " if problems else "") + f"Log {kind.a_noun}",
+        form=form,
+        problems=problems,
+        submission_field=SUBMISSION,
+        submission=submission,
+        reference=kind.new_reference(submission),
+        today=now.strftime("%Y-%m-%d"),
+        time_now=now.strftime("%H:%M"),
+        staff=active_staff(request),
+        **kind.new_context,
+    )
+
+
+def not_logged(kind: CaseKind) -> str:
+    return (
+        f"The case system did not answer, so the {kind.noun} may not have been logged. "
+        "Search for the resident before trying again."
+    )
+
+
+@dataclass
+class NewCase:
+    """A "log a ..." form, checked: the case to lodge, or the problems with the form."""
+
+    kind: CaseKind
+    parsed: ParsedForm
+    case: Any  # the kind's lodge model, or None
+    problems: list[Problem]
+    key: str | None  # the form's submission token
+    chosen: bool  # the reference came with the form (a form without a token)
+
+    def page(self, request: Request, status_code: int) -> Response:
+        form = self.parsed.state(self.problems)
+        return new_case_page(request, self.kind, form, self.problems, status_code)
+
+
+async def check_new_case(request: Request, kind: CaseKind, account: Account) -> NewCase:
+    values = form_values(await request.form())
+    key = submission_key(_first(values, SUBMISSION))
+    # A form shown before forms carried a submission token posts only the reference it chose.
+    posted = _first(values, "reference").strip().upper()
+    chosen = posted if not key and kind.owns(posted) and REFERENCE.match(posted) else None
+    parsed = kind.parse_new(
+        values,
+        reference=chosen or kind.new_reference(None),  # with a key, lodge_once derives it
+        account=account,
+        accounts={a.id: a for a in active_staff(request)},
+        now=now_for(request.app.state),
+    )
+    try:
+        case = kind.lodge_model.model_validate(parsed.payload)
+    except ValidationError as err:
+        return NewCase(kind, parsed, None, parsed.explain(err), key, bool(chosen))
+    return NewCase(kind, parsed, case, list(parsed.problems), key, bool(chosen))
+
+
+async def log_new_case(
+    request: Request, kind: CaseKind, account: Account, client: Client
+) -> Response:
+    checked = await check_new_case(request, kind, account)
+    if checked.problems:
+        return checked.page(request, 400)
+    now = now_for(request.app.state)
+    try:
+        result = await _lodge(request, kind, client, checked.case, checked.key, checked.chosen, now)
+    except ReceivedInFuture:  # the parser applies the same rule: only if the clock jumped
+        checked.problems = [Problem(f"#{kind.name}-received_date", RECEIVED_IN_FUTURE)]
+        return checked.page(request, 400)
+    except (TemporalDown, WorkflowAlreadyStartedError, ReferencesTaken) as err:
+        raise TemporalDown(not_logged(kind)) from err
+    if result.created:
+        lodged = checked.case.model_copy(update={"reference": result.reference})
+        flash(request, kind.logged(request.app.state.settings, lodged))
+    else:
+        flash(request, f"{kind.label} {result.reference} was already logged: this is it")
+    return RedirectResponse(kind.page_url(result.reference), status_code=303)
+
+
+async def _lodge(
+    request: Request,
+    kind: CaseKind,
+    client: Client,
+    case: Any,
+    key: str | None,
+    chosen: bool,
+    now: datetime,
+) -> LodgeResult:
+    """Lodge through lodge_once. `chosen`: the reference came with the form (no token): if it
+    is in use by this same case, that one is it; by another, a fresh reference is drawn."""
+    settings = request.app.state.settings
+    queue, policy = settings.task_queue, settings.policy
+    try:
+        return await lodge_once(client, case, queue, policy=policy, submission_key=key, now=now)
+    except WorkflowAlreadyStartedError:
+        if not chosen:
+            raise  # no token, and a fresh reference in use (1 in 32^8)
+        if await same_submission(client, case):
+            return LodgeResult(reference=case.reference, kind=kind.name, created=False)
+        fresh = case.model_copy(update={"reference": kind.new_reference(None)})
+        return await lodge_once(client, fresh, queue, policy=policy, now=now)
+
+
+for _kind in KINDS:
+    add_case_pages(_kind)

@@ -64,20 +64,26 @@ from email.parser import HeaderParser
 from email.utils import getaddresses, parseaddr
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
-from temporalio.client import Client, WorkflowQueryFailedError
-from temporalio.service import RPCError
 
 from admin.queues import now_for
+from admin.temporal import (
+    Client,
+    ReferencesTaken,
+    TemporalDown,
+    lodge_once,
+    new_enquiry_reference,
+    require_temporal,
+    when_temporal_down,
+)
 from config import Settings
 from domain.enquiry import EnquiryChannel, LodgeEnquiry
 from domain.people import ContactMethod
 from letters.render import html_to_text
-from starter.cases import ReferencesTaken, lodge_once, new_enquiry_reference
 
 router = APIRouter(prefix="/inbound", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -146,11 +152,27 @@ class InboundParsePost(BaseModel):
     charsets: Json[dict[str, str]] | None = None
 
 
-@router.post("/sendgrid/{secret}")
-async def sendgrid_inbound_parse(request: Request, secret: str) -> Response:
+def inbound_access(request: Request, secret: str) -> None:
+    """The secret in the URL (and basic auth when set): checked before anything else, so a post
+    without them is a 404 (or 401) whatever state Temporal is in."""
+    try:
+        _check_access(request, request.app.state.settings, secret)
+    except Refused as refused:
+        raise HTTPException(refused.status, refused.detail, refused.headers) from None
+
+
+async def _temporal_down(request: Request, exc: TemporalDown) -> Response:
+    log.warning("inbound email not lodged: Temporal is not answering; SendGrid will retry")
+    return JSONResponse({"detail": exc.message}, status_code=503)
+
+
+@router.post("/sendgrid/{secret}", dependencies=[Depends(inbound_access)])
+@when_temporal_down(_temporal_down)
+async def sendgrid_inbound_parse(
+    request: Request, client: Client = Depends(require_temporal)
+) -> Response:
     settings: Settings = request.app.state.settings
     try:
-        _check_access(request, settings, secret)
         post, files = await _read_post(request)
         if (auto := _automatic(post)) is not None:
             log.info("inbound email not lodged: an automatic message (Auto-Submitted: %s)", auto)
@@ -159,10 +181,9 @@ async def sendgrid_inbound_parse(request: Request, secret: str) -> Response:
             )
         now = now_for(request.app.state)  # posted as it arrives: received now
         enquiry, seed = build_enquiry(post, settings, files, now)
-        reference = await _lodge(request.app.state.temporal, enquiry, seed, settings, now)
+        reference = await _lodge(client, enquiry, seed, settings, now)
     except Refused as refused:
-        if refused.status not in (401, 404):  # those two are logged where they happen
-            log.warning("inbound email refused (%s): %s", refused.status, refused.detail)
+        log.warning("inbound email refused (%s): %s", refused.status, refused.detail)
         return JSONResponse(
             {"detail": refused.detail}, status_code=refused.status, headers=refused.headers
         )
@@ -383,12 +404,10 @@ def _routing(post: InboundParsePost, settings: Settings) -> dict[str, Any]:
 
 
 async def _lodge(
-    client: Client | None, enquiry: LodgeEnquiry, seed: str, settings: Settings, now: datetime
+    client: Client, enquiry: LodgeEnquiry, seed: str, settings: Settings, now: datetime
 ) -> str:
     """Lodge the email's enquiry unless an earlier post of it already did (lodge_once, keyed by
     the Message-ID or the hash standing in for it); its reference."""
-    if client is None:
-        raise Refused(503, "Temporal is not connected; try again later.")
     try:
         result = await lodge_once(
             client,
@@ -398,9 +417,6 @@ async def _lodge(
             submission_key=seed,
             now=now,
         )
-    except (RPCError, WorkflowQueryFailedError) as err:
-        log.warning("inbound email not lodged: Temporal answered %s", type(err).__name__)
-        raise Refused(503, "Temporal could not be reached; try again later.") from err
     except ReferencesTaken as err:
         raise Refused(503, "Every reference for this email is taken; try again later.") from err
     if result.created:

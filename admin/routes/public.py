@@ -17,22 +17,28 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
 from admin.app import LONDON, render
 from admin.forms import SUBMISSION, new_submission, submission_key
 from admin.queues import now_for
+from admin.temporal import (
+    Client,
+    ReferencesTaken,
+    TemporalDown,
+    WorkflowAlreadyStartedError,
+    lodge_once,
+    new_complaint_reference,
+    require_temporal,
+    when_temporal_down,
+)
 from domain.complaint import LodgeComplaint
 from domain.intake import ReceivedInFuture
 from domain.people import Channel, ComplainantType, ContactMethod
 from domain.references import PATTERN
-from starter.cases import ReferencesTaken, lodge_once, new_complaint_reference
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -176,47 +182,66 @@ async def complain_page(request: Request) -> Response:
     return _form_page(request, values={}, problems=FormProblems())
 
 
-@router.post("/complain", include_in_schema=False)
-async def complain(request: Request) -> Response:
-    form = await request.form()
-    values = _values(form)
+def _not_sent(request: Request) -> str:
+    phone = request.app.state.settings.landlord.phone
+    return (
+        "Sorry, we could not send your complaint just now. Your answers are still here: "
+        f"try again in a few minutes, or call us on {phone}."
+    )
+
+
+def _bot(values: dict[str, str]) -> Response | None:
+    """Only a bot fills in the hidden field: look as if it worked, lodge nothing."""
     if values.get(HONEYPOT):
-        # Only a bot fills in the hidden field: look as if it worked, lodge nothing.
         return RedirectResponse(f"/complain/done/{new_complaint_reference()}", status_code=303)
+    return None
+
+
+async def _checked(request: Request) -> tuple[dict[str, str], FormProblems, LodgeComplaint | None]:
+    """The form's answers, the problems with them, and the complaint they make (None if any)."""
+    values = _values(await request.form())
     problems = FormProblems()
-    now = now_for(request.app.state)
-    complaint = _complaint(values, problems, now)
+    return values, problems, _complaint(values, problems, now_for(request.app.state))
+
+
+async def _answers_kept(request: Request, exc: TemporalDown) -> Response:
+    """While Temporal is down: the problems with the answers (400), or, when there are none,
+    the form again with them and a way to reach us (503)."""
+    values, problems, complaint = await _checked(request)
+    if (fake := _bot(values)) is not None:
+        return fake
     if complaint is None:
         return _form_page(request, values, problems, status_code=400)
+    problems.add("form", _not_sent(request))
+    return _form_page(request, values, problems, status_code=503)
 
-    client = request.app.state.temporal
+
+@router.post("/complain", include_in_schema=False)
+@when_temporal_down(_answers_kept)
+async def complain(request: Request, client: Client = Depends(require_temporal)) -> Response:
+    values, problems, complaint = await _checked(request)
+    if (fake := _bot(values)) is not None:
+        return fake
+    if complaint is None:
+        return _form_page(request, values, problems, status_code=400)
     settings = request.app.state.settings
     try:
-        if client is None:
-            raise RuntimeError("no Temporal client")
         result = await lodge_once(
             client,
             complaint,
             settings.task_queue,
             policy=settings.policy,
             submission_key=submission_key(values.get(SUBMISSION)),
-            now=now,
+            now=now_for(request.app.state),
         )
     except (
-        RPCError,
-        WorkflowQueryFailedError,
+        TemporalDown,
         WorkflowAlreadyStartedError,  # no token, and a fresh reference in use (1 in 32^8)
         ReferencesTaken,
         ReceivedInFuture,  # received now: only if the clock jumped back
-        RuntimeError,
     ):
         log.exception("could not lodge online complaint")
-        landlord = settings.landlord
-        problems.add(
-            "form",
-            "Sorry, we could not send your complaint just now. Your answers are still here: "
-            f"try again in a few minutes, or call us on {landlord.phone}.",
-        )
+        problems.add("form", _not_sent(request))
         return _form_page(request, values, problems, status_code=503)
     return RedirectResponse(f"/complain/done/{result.reference}", status_code=303)
 

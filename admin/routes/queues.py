@@ -1,5 +1,6 @@
 """The work queues: my cases, team cases, due today, due within N working days (the policy's
-`urgency.due_soon_working_days`), overdue; each for complaints, enquiries or both."""
+`urgency.due_soon_working_days`), overdue; each for complaints, enquiries or both. And search.
+Both read the records database only, so they work while Temporal is down."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from admin.accounts import Account
 from admin.app import render
 from admin.queues import (
     KINDS,
+    NEXT_STEP,
     SORTS,
     STAGES,
     UNASSIGNED,
@@ -82,4 +84,18 @@ async def show_queue(
         staff=staff,
         staff_names={a.id: a.name for a in staff},
         unassigned=UNASSIGNED,
+    )
+
+
+@router.get("/search", include_in_schema=False)
+async def search(request: Request, q: str = "") -> Response:
+    text = q.strip()[:200]
+    results = request.app.state.store.search_cases(text) if text else []
+    return render(
+        request,
+        "search.html",
+        title="Search cases",
+        q=text,
+        results=results,
+        next_step=NEXT_STEP,
     )

@@ -19,8 +19,16 @@ from domain.enquiry import EnquiryOutcome, EnquiryState, enquiry_workflow_id, pr
 from domain.letters import Delivery
 from records.store import RecordsStore
 from tests.admin.conftest import admin_http, admin_sign_in
-from tests.admin.test_pages import error_summary, post, queue_rows, text, textarea, travel
-from tests.support import clock, complaint, enquiry, london, settle, start, start_enquiry
+from tests.admin.test_pages import (
+    error_summary,
+    post,
+    queue_rows,
+    take_button,
+    text,
+    textarea,
+    travel,
+)
+from tests.support import POLICY, clock, complaint, enquiry, london, settle, start, start_enquiry
 
 JO, ALI, MO = "jo.officer", "ali.advisor", "mo.manager"
 MONDAY = london(2027, 3, 8, 10)
@@ -46,7 +54,13 @@ async def lodged(env: WorkflowEnvironment, settings: Settings, **overrides: Any)
 
 
 def forms_on(page: str, ref: str) -> set[str]:
-    return set(re.findall(rf'action="/enquiries/{ref}/steps/(\w+)"', page))
+    """The step forms on the page (not "Take this case", which is the assign step too)."""
+    found = re.findall(
+        rf'<section class="step" id="step-(\w+)".*?action="/enquiries/{ref}/steps/(\w+)"',
+        page,
+        re.S,
+    )
+    return {section for section, action in found if section == action}
 
 
 def row(page: str, ref: str) -> str:
@@ -417,3 +431,32 @@ async def test_a_service_request_and_a_complaint_about_it_from_a_phone_only_enqu
         assert f"Complaint {complaint_ref} raised about how the request is handled" in final
         queued = text(row((await http.get("/queues/team?kind=enquiry")).text, ref))
         assert "Service request target" in queued
+
+
+async def test_a_case_officer_takes_an_unowned_enquiry_and_sees_its_policy(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings
+) -> None:
+    app = live_admin_app
+    await travel(env, app, MONDAY)
+    ref = await lodged(env, settings)
+
+    async with admin_http(app) as http:
+        await admin_sign_in(http, ALI)
+        page = await http.get(f"/enquiries/{ref}")
+        assert not take_button(page.text, ref, "enquiries"), "advisors do not take cases"
+
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        page = await http.get(f"/enquiries/{ref}")
+        body = text(page.text)
+        assert f"Policy {POLICY.name}, version {POLICY.version}" in body
+        assert take_button(page.text, ref, "enquiries")
+        assert "assign" not in forms_on(page.text, ref)
+        taken = await post(http, f"/enquiries/{ref}/steps/assign", page.text, {"owner": JO})
+        assert (taken.status_code, taken.headers["location"]) == (303, f"/enquiries/{ref}")
+        shown = await http.get(f"/enquiries/{ref}")
+        assert "You have taken this case: it is in My cases" in text(shown.text)
+        assert not take_button(shown.text, ref, "enquiries")
+        case = await settled(env, ref)
+        assert case.owner and case.owner.id == JO
+        assert ref in queue_rows((await http.get("/queues/mine")).text)

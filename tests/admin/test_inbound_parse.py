@@ -26,9 +26,9 @@ from domain.enquiry import EnquiryChannel, EnquiryStatus, enquiry_workflow_id
 from domain.references import PATTERN
 from records.schema import Case, Letter
 from records.store import RecordsStore
-from starter.cases import enquiry_status, new_enquiry_reference
 from tests.admin.conftest import ADMIN_SECRET, admin_http
 from tests.support import clock, enquiry, letter_keys, london, settle, start_enquiry, travel_to
+from workflows.cases import enquiry_status, new_enquiry_reference
 
 INBOUND_SECRET = "inbound-" + "s" * 40
 URL = f"/inbound/sendgrid/{INBOUND_SECRET}"

@@ -1,4 +1,4 @@
-"""One way in: every intake path lodges through `starter.cases.lodge_once`. For each of them —
+"""One way in: every intake path lodges through `workflows.cases.lodge_once`. For each of them —
 the staff "Log a complaint" and "Log an enquiry" forms, the residents' /complain form,
 `POST /api/complaints`, SendGrid's inbound email and `python -m starter lodge` / `lodge-enquiry`
 — the same submission sent twice makes one case and one receipt letter, and a `received_at` two
@@ -35,13 +35,13 @@ from domain.enquiry import enquiry_workflow_id
 from domain.policy import legacy_policy
 from records.schema import Case
 from records.store import RecordsStore
-from starter.cases import new_complaint_reference, new_enquiry_reference
 from tests.admin.conftest import ADMIN_SECRET, admin_http, admin_sign_in, csrf_in
 from tests.admin.test_pages import error_summary, post, text, travel
 from tests.admin.test_public_and_api import REFERENCE_IN_URL
 from tests.admin.test_public_and_api import form as complain_form
 from tests.support import letter_keys, london, settle
 from worker.codec import new_key_line
+from workflows.cases import new_complaint_reference, new_enquiry_reference
 
 NOW = london(2027, 3, 3, 10, 30)  # a Wednesday
 TWO_DAYS_ON = NOW + timedelta(days=2)

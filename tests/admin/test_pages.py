@@ -15,13 +15,14 @@ from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
 from admin.queues import PAGE_SIZE
+from admin.temporal import TEMPORAL_DOWN
 from config import Settings
 from domain.complaint import Stage, Status, workflow_id
 from domain.people import StaffMember
 from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
 from records.store import RecordsStore
 from tests.admin.conftest import STAFF_PASSWORD, admin_http, admin_sign_in, csrf_in
-from tests.support import complaint, london, settle, start, step, travel_to
+from tests.support import POLICY, complaint, london, policy_with, settle, start, step, travel_to
 from workflows.complaint import ComplaintWorkflow
 
 JO, ALI, SAM, MO = "jo.officer", "ali.advisor", "sam.reviewer", "mo.manager"
@@ -81,7 +82,11 @@ def queue_rows(page: str) -> dict[str, str]:
 
 
 def forms_on(page: str, ref: str) -> set[str]:
-    return set(re.findall(rf'action="/cases/{ref}/steps/(\w+)"', page))
+    """The step forms on the page (not "Take this case", which is the assign step too)."""
+    found = re.findall(
+        rf'<section class="step" id="step-(\w+)".*?action="/cases/{ref}/steps/(\w+)"', page, re.S
+    )
+    return {section for section, action in found if section == action}
 
 
 def textarea(page: str, field_id: str) -> str:
@@ -248,8 +253,8 @@ async def test_queues_page_and_sort_from_the_records_database(
 
         form = await http.get("/complaints/new")
         offline = await post(http, "/complaints/new", form.text, _new_complaint())
-        assert offline.status_code == 503
-        assert "the complaint may not have been logged" in text(offline.text)
+        assert offline.status_code == 503, "no Temporal: the form again, nothing logged"
+        assert TEMPORAL_DOWN in text(offline.text)
         assert textarea(offline.text, "complaint-description") == (
             "The lift has been broken for three weeks."
         )
@@ -671,9 +676,170 @@ async def test_managers_manage_staff_accounts_and_nobody_else_can(
         assert STAFF_PASSWORD  # the conftest's accounts all share it
 
 
-@pytest.mark.parametrize("path", ["/queues/nowhere", "/cases/not-a-ref", "/cases/CMP-AAAA-BBBB"])
-async def test_unknown_pages_say_so(offline_admin_app: FastAPI, path: str) -> None:
+@pytest.mark.parametrize("path", ["/queues/nowhere", "/cases/not-a-ref", "/enquiries/not-a-ref"])
+async def test_unknown_pages_say_so_without_asking_temporal(
+    offline_admin_app: FastAPI, path: str
+) -> None:
     async with admin_http(offline_admin_app) as http:
         await admin_sign_in(http, JO)
         response = await http.get(path)
         assert response.status_code == 404
+
+
+async def test_a_case_temporal_does_not_know_is_not_found(live_admin_app: FastAPI) -> None:
+    async with admin_http(live_admin_app) as http:
+        await admin_sign_in(http, JO)
+        for path in ("/cases/CMP-AAAA-BBBB", "/enquiries/ENQ-AAAA-BBBB"):
+            response = await http.get(path)
+            assert response.status_code == 404, path
+            assert "There is no " in text(response.text)
+
+
+# ------------------------------------------------ who is offered what, and taking a case
+
+
+def take_button(page: str, ref: str, kind_path: str = "cases") -> bool:
+    return bool(
+        re.search(
+            rf'<form method="post" action="/{kind_path}/{ref}/steps/assign".*?'
+            r'name="owner" value="[^"]+".*?id="take-submit"',
+            page,
+            re.S,
+        )
+    )
+
+
+async def test_at_stage_2_a_stage_1_officer_is_offered_no_stage_2_forms(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings
+) -> None:
+    app = live_admin_app
+    ref = await lodge(env, settings, london(2027, 3, 1, 10))
+    await step(env.client, ref, "accept", by=JO)
+    await step(env.client, ref, "acknowledge", by=JO, points=TWO_POINTS, outcome_sought="Fix")
+    decisions = [{"point": p, "decision": "upheld", "reasons": "We were wrong"} for p in TWO_POINTS]
+    await step(env.client, ref, "respond", by=JO, decisions=decisions, summary="Sorry")
+    await step(env.client, ref, "escalate", by=ALI)
+    case = await settled(env, ref)
+    assert case.stage is Stage.stage2 and JO in case.stage1_participants
+    pin_clock(app, await env.get_current_time())
+
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        page = await http.get(f"/cases/{ref}")
+        assert forms_on(page.text, ref) == {"withdraw"}, "no acknowledge or contact: took part"
+        others = re.search(r'id="other-steps">([^<]*)<', page.text)
+        assert others and "acknowledge the complaint" in others.group(1)
+        assert not take_button(page.text, ref), "a stage 1 participant may not own stage 2"
+
+    async with admin_http(app) as http:
+        await admin_sign_in(http, SAM)
+        page = await http.get(f"/cases/{ref}")
+        assert forms_on(page.text, ref) == {
+            "acknowledge",
+            "record_contact",
+            "raise_new_issues",
+            "withdraw",
+        }
+        done = await post(
+            http,
+            f"/cases/{ref}/steps/acknowledge",
+            page.text,
+            {"points": TWO_POINTS, "outcome_sought": "Fix"},
+        )
+        assert done.status_code == 303, done.text
+
+
+async def test_a_case_officer_takes_an_unowned_case(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings, store: RecordsStore
+) -> None:
+    app = live_admin_app
+    ref = await lodge(env, settings, london(2027, 3, 1, 10))
+    pin_clock(app, await env.get_current_time())
+
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        page = await http.get(f"/cases/{ref}")
+        assert "Take this case" in text(page.text) and take_button(page.text, ref)
+        assert "assign" not in forms_on(page.text, ref), "assigning others is a manager's"
+        taken = await post(http, f"/cases/{ref}/steps/assign", page.text, {"owner": JO})
+        assert (taken.status_code, taken.headers["location"]) == (303, f"/cases/{ref}")
+        shown = await http.get(f"/cases/{ref}")
+        body = text(shown.text)
+        assert "You have taken this case: it is in My cases" in body
+        assert "Owner Jo Officer (jo.officer)" in body
+        assert not take_button(shown.text, ref), "nobody is offered an owned case"
+        case = await settled(env, ref)
+        assert case.owner and case.owner.id == JO
+        assert case.timeline[-1].actor == JO
+        assert ref in queue_rows((await http.get("/queues/mine")).text)
+
+
+async def test_an_officer_cannot_take_an_owned_case_or_assign_someone_else(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings
+) -> None:
+    app = live_admin_app
+    owned = await lodge(env, settings, london(2027, 3, 1, 10), owner=staff(app, JO))
+    unowned = await lodge(env, settings, london(2027, 3, 1, 11))
+    pin_clock(app, await env.get_current_time())
+
+    async with admin_http(app) as http:
+        await admin_sign_in(http, SAM)
+        page = await http.get(f"/cases/{owned}")
+        assert not take_button(page.text, owned)
+        refused = await post(http, f"/cases/{owned}/steps/assign", page.text, {"owner": SAM})
+        assert refused.status_code == 403
+        assert "This case is already Jo Officer's, so it cannot be taken" in text(refused.text)
+
+        page = await http.get(f"/cases/{unowned}")
+        assert take_button(page.text, unowned)
+        for_jo = await post(http, f"/cases/{unowned}/steps/assign", page.text, {"owner": JO})
+        assert for_jo.status_code == 403
+        assert "You can assign a case only to yourself" in text(for_jo.text)
+
+    assert (await settled(env, owned)).owner.id == JO
+    assert (await settled(env, unowned)).owner is None
+
+    async with admin_http(app) as http:
+        await admin_sign_in(http, MO)
+        page = await http.get(f"/cases/{owned}")
+        moved = await post(http, f"/cases/{owned}/steps/assign", page.text, {"owner": SAM})
+        assert moved.status_code == 303, "a manager assigns anyone, owned or not"
+    assert (await settled(env, owned)).owner.id == SAM
+
+
+async def test_an_advisor_is_not_offered_take_this_case(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings
+) -> None:
+    app = live_admin_app
+    ref = await lodge(env, settings, london(2027, 3, 1, 10))
+    pin_clock(app, await env.get_current_time())
+
+    async with admin_http(app) as http:
+        await admin_sign_in(http, ALI)
+        page = await http.get(f"/cases/{ref}")
+        assert page.status_code == 200
+        assert "Take this case" not in text(page.text) and not take_button(page.text, ref)
+        refused = await post(http, f"/cases/{ref}/steps/assign", page.text, {"owner": ALI})
+        assert refused.status_code == 403
+    assert (await settled(env, ref)).owner is None
+
+
+async def test_the_case_page_shows_the_policy_the_case_runs_under(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings
+) -> None:
+    app = live_admin_app
+    ref = await lodge(env, settings, london(2027, 3, 1, 10))
+    older = await lodge(
+        env,
+        settings,
+        london(2027, 3, 1, 11),
+        policy=policy_with("urgency", due_soon_working_days=3),
+    )
+    pin_clock(app, await env.get_current_time())
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        body = text((await http.get(f"/cases/{ref}")).text)
+        assert f"Policy {POLICY.name}, version {POLICY.version}" in body
+        assert f"Content hash {POLICY.stamp().hash[:12]}" in body
+        other = text((await http.get(f"/cases/{older}")).text)
+        assert f"Content hash {POLICY.stamp().hash[:12]}" not in other, "its own policy's hash"

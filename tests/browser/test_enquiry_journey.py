@@ -44,6 +44,7 @@ async def test_an_enquiry_logged_by_staff_is_answered_by_email(stack, new_page, 
     ref = (await heading.inner_text()).removeprefix("Enquiry ").strip()
     await expect(page.locator("#flash")).to_contain_text(f"Enquiry {ref} logged")
     await expect(page.locator("#message")).to_have_text(MESSAGE)
+    await expect(page.locator("#policy")).to_contain_text("version")
     # the workflow works the deadline out a moment after it starts
     await reload_until_visible(page, page.locator("#deadlines", has_text="Reply to the enquiry"))
 

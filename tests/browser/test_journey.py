@@ -18,8 +18,8 @@ from playwright.async_api import Page, expect
 
 from domain.complaint import LodgeComplaint
 from domain.people import Channel
-from starter.cases import lodge, new_complaint_reference
 from tests.browser.conftest import Stack, reload_until_visible, sign_in
+from workflows.cases import lodge, new_complaint_reference
 
 WAIT = 15_000  # ms, for Playwright's auto-waiting assertions
 REFERENCE = re.compile(r"^CMP-[0-9A-Z]{4}-[0-9A-Z]{4}$")
@@ -179,10 +179,12 @@ async def test_a_complaint_from_the_public_form_to_the_final_response(stack, new
     await jo.get_by_role("button", name="Accept as a stage 1 complaint").click()
     await expect_flash(jo, re.compile(r"Accepted as a stage 1 complaint\. Acknowledgement due"))
 
-    # Only managers assign (admin/accounts.py ROLE_STEPS): Jo sees it is for a colleague, and
-    # Mo, the manager, assigns the case to her.
+    # Only managers assign anyone (domain/roles.py ROLE_STEPS): Jo sees it is for a colleague,
+    # and may only take the unowned case herself; Mo, the manager, assigns the case to her.
     await expect(jo.locator("#step-assign")).to_have_count(0)
     await expect(jo.locator("#other-steps")).to_contain_text("assign the case")
+    await expect(jo.get_by_role("button", name="Take this case")).to_be_visible()
+    await expect(jo.locator("#policy")).to_contain_text("version")
     mo = await new_page()
     await sign_in(mo, stack, "mo.manager")
     await open_case(mo, stack, ref)
@@ -271,6 +273,12 @@ async def test_a_complaint_from_the_public_form_to_the_final_response(stack, new
     await expect(ali.locator("#step-acknowledge")).to_have_count(0)
     await expect(ali.locator("#step-respond")).to_have_count(0)
     await expect(ali.locator("#other-steps")).to_contain_text("acknowledge the complaint")
+    # Jo took part in stage 1, so stage 2's steps are not hers: no forms for them
+    await jo.reload()
+    await expect(jo.get_by_role("heading", name=f"Complaint {ref}")).to_be_visible()
+    await expect(jo.locator("#step-acknowledge")).to_have_count(0)
+    await expect(jo.locator("#step-record_contact")).to_have_count(0)
+    await expect(jo.locator("#other-steps")).to_contain_text("acknowledge the complaint")
 
     # ---- Sam, reviewer: finds it in "My cases", acknowledges stage 2, sends the final response
     sam = await new_page()
@@ -296,7 +304,7 @@ async def test_a_complaint_from_the_public_form_to_the_final_response(stack, new
     await expect(sam.locator("main p.body strong.tag").first).to_have_text("Closed")
     await expect(sam.locator("dt:text-is('Closed') + dd")).to_contain_text(": final response")
     await expect(sam.locator("#steps-title + p")).to_have_text(
-        "There is nothing your role can do on this case now."
+        "There is nothing you can do on this complaint now."
     )
     who_did_what = [
         ("Complaint received by online form", "The system"),
