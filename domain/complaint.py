@@ -194,6 +194,8 @@ class RecordContact(StaffStep):
 
 class Assign(StaffStep):
     owner: StaffMember
+    # taking a case for oneself: refused if someone owns it by the time the step runs
+    only_if_unowned: bool = False
 
 
 class Acknowledge(StaffStep):

@@ -36,8 +36,9 @@ from domain.complaint import (
     Step,
     Withdraw,
 )
+from domain.people import StaffMember
 from domain.policy import Policy
-from domain.rules import StepRefused, day_text
+from domain.rules import StepRefused, check_still_unowned, day_text
 
 # A time staff give for something that has happened may run a little ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -61,6 +62,7 @@ class ComplaintState:
     points: tuple[str, ...] = ()
     closure: ClosureReason | None = None
     grace_ends: datetime | None = None  # a lapsed case takes a late escalation until then
+    owner: StaffMember | None = None
     incident_date: date | None = None
     became_aware_date: date | None = None
 
@@ -169,6 +171,7 @@ def check_record_contact(
 
 def check_assign(case: ComplaintState, step: Assign, now: datetime, policy: Policy) -> None:
     step_allowed_now(case, Step.assign, step.by, now)
+    check_still_unowned(case.owner, step.only_if_unowned)
     if case.stage is Stage.stage2:
         _not_in_stage1(case, step.owner.id, step.owner.name)
 

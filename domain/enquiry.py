@@ -250,6 +250,7 @@ def default_via(enquirer: Enquirer, preference: UpdatePreference | None) -> Repl
 
 class AssignEnquiry(StaffStep):
     owner: StaffMember
+    only_if_unowned: bool = False  # as Assign
 
 
 class Reply(StaffStep):

@@ -32,9 +32,9 @@ from domain.enquiry import (
     ReplyVia,
     reachable,
 )
-from domain.people import Resident
+from domain.people import Resident, StaffMember
 from domain.policy import Policy
-from domain.rules import StepRefused, day_text
+from domain.rules import StepRefused, check_still_unowned, day_text
 
 # The clock the resident is owed a reply on, in each state.
 CURRENT_CLOCK = {
@@ -51,6 +51,7 @@ class EnquiryCase:
     state: EnquiryState
     enquirer: Enquirer
     clocks: Mapping[ClockKey, Clock] = field(default_factory=dict)
+    owner: StaffMember | None = None
 
     def current_clock(self) -> Clock | None:
         key = CURRENT_CLOCK.get(self.state)
@@ -100,6 +101,7 @@ def complainant(enquirer: Enquirer, contact: Resident | None) -> Resident:
 
 def check_assign(case: EnquiryCase, step: AssignEnquiry, now: datetime, policy: Policy) -> None:
     step_allowed_now(case, EnquiryStep.assign)
+    check_still_unowned(case.owner, step.only_if_unowned)
 
 
 def check_reply(case: EnquiryCase, step: Reply, now: datetime, policy: Policy) -> None:

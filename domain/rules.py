@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from domain.people import StaffMember
+
 
 class StepRefused(ValueError):
     """A step the policy does not allow now. The message is the plain-English reason staff see:
@@ -14,6 +16,16 @@ class StepRefused(ValueError):
             raise ValueError("a refusal needs a reason")
         super().__init__(reason)
         self.reason = reason
+
+
+def check_still_unowned(owner: StaffMember | None, only_if_unowned: bool) -> None:
+    """Taking a case for oneself works only while nobody owns it: two people taking it at once
+    get one owner and one refusal."""
+    if only_if_unowned and owner is not None:
+        raise StepRefused(
+            f"{owner.name} has already taken this case, so it is theirs now. Ask a manager if it "
+            "should change hands."
+        )
 
 
 def day_text(day: date) -> str:

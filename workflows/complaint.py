@@ -415,6 +415,7 @@ class ComplaintWorkflow(CaseWorkflow):
             grace_ends=self._grace_ends,
             incident_date=self._lodge.incident_date,
             became_aware_date=self._lodge.became_aware_date,
+            owner=self._owner,
         )
 
     def _allowed(self) -> frozenset[Step]:

@@ -420,7 +420,12 @@ class EnquiryWorkflow(CaseWorkflow):
         return ALLOWED_ENQUIRY_STEPS[self._state]
 
     def _rule(self, name: StrEnum, step: Any) -> None:
-        case = EnquiryCase(state=self._state, enquirer=self._lodge.enquirer, clocks=self._clocks)
+        case = EnquiryCase(
+            state=self._state,
+            enquirer=self._lodge.enquirer,
+            clocks=self._clocks,
+            owner=self._owner,
+        )
         rules.check(case, EnquiryStep(name), step, workflow.now(), self._policy)
 
     def _via(self, asked: ReplyVia | None) -> ReplyVia:

@@ -19,6 +19,7 @@ from domain.complaint import (
     Step,
 )
 from domain.complaint_rules import ComplaintState
+from domain.people import StaffMember
 from domain.rules import StepRefused
 from tests.domain.rule_cases import OMBUDSMAN_CODE, WEST_KENT, london, planned_clock, with_numbers
 
@@ -288,3 +289,11 @@ def test_the_ombudsman_code_file_has_its_own_numbers():
 
 def test_every_step_has_a_rule():
     assert set(rules.RULES) == set(Step)
+
+
+def test_taking_a_case_needs_it_still_unowned():
+    owned = triage(owner=StaffMember(id="sam.reviewer", name="Sam Reviewer", email="s@x.example"))
+    reason = refusal(owned, "assign", owner=JO, only_if_unowned=True)
+    assert reason.startswith("Sam Reviewer has already taken this case")
+    passes(triage(), "assign", owner=JO, only_if_unowned=True)
+    passes(owned, "assign", by="mo.manager", owner=JO)  # a manager's assignment is not a take

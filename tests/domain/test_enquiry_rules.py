@@ -11,6 +11,7 @@ from domain import enquiry_rules as rules
 from domain.clocks import ClockKey
 from domain.enquiry import ENQUIRY_STEP_MODELS, Enquirer, EnquiryState, EnquiryStep
 from domain.enquiry_rules import EnquiryCase
+from domain.people import StaffMember
 from domain.rules import StepRefused
 from tests.domain.rule_cases import WEST_KENT, london, planned_clock, with_numbers
 
@@ -143,3 +144,12 @@ def test_assign_and_close_while_open():
 
 def test_every_step_has_a_rule():
     assert set(rules.RULES) == set(EnquiryStep)
+
+
+def test_taking_an_enquiry_needs_it_still_unowned():
+    sam = {"id": "sam.reviewer", "name": "Sam Reviewer", "email": "s@x.example"}
+    jo = {"id": "jo.officer", "name": "Jo Officer", "email": "jo@wkha.example"}
+    owner = StaffMember.model_validate(sam)
+    owned = EnquiryCase(state=EnquiryState.open, enquirer=FULL, owner=owner)
+    assert "has already taken" in refusal(owned, "assign", owner=jo, only_if_unowned=True)
+    passes(open_enquiry(), "assign", owner=jo, only_if_unowned=True)

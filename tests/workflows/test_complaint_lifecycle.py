@@ -225,7 +225,7 @@ async def test_every_deadline_missed_is_recorded_and_alerted(env, worker, settin
 
 
 async def _rejection(client, reference, name, **payload):
-    from starter.cases import StepRejected
+    from workflows.cases import StepRejected
 
     with pytest.raises(StepRejected) as info:
         await step(client, reference, name, **payload)

@@ -30,7 +30,6 @@ from domain.complaint import (
     workflow_id,
 )
 from domain.people import StaffMember
-from starter.cases import CaseNotFound, StepRejected
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.support import (
     ALI,
@@ -48,6 +47,7 @@ from tests.support import (
     step,
     travel_to,
 )
+from workflows.cases import CaseNotFound, StepRejected
 
 OMBUDSMAN_PHONE = "0300 111 3000"
 OMBUDSMAN_EMAIL = "info@housing-ombudsman.org.uk"

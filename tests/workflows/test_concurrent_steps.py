@@ -10,7 +10,6 @@ from typing import Any
 
 from temporalio.client import Client
 
-from starter.cases import StepRejected, perform_enquiry_step, perform_step
 from tests.support import (
     JO,
     SAM,
@@ -24,7 +23,14 @@ from tests.support import (
     step,
     travel_to,
 )
-from tests.workflows.test_complaint_steps import at_stage2, decisions, investigating, responded
+from tests.workflows.test_complaint_steps import (
+    at_stage2,
+    decisions,
+    investigating,
+    lodged,
+    responded,
+)
+from workflows.cases import StepRejected, perform_enquiry_step, perform_step
 
 
 async def both(client: Client, reference: str, *steps: tuple[str, dict[str, Any]]) -> list[Any]:
@@ -125,3 +131,20 @@ async def test_two_holding_replies_on_one_enquiry_one_is_refused(env, worker, se
     assert [k for k in letter_keys(store, case.reference) if k.startswith("holding")] == [
         "holding_reply:1"
     ]
+
+
+async def test_two_people_taking_one_unowned_case_one_is_refused(env, worker, settings):
+    case, handle = await lodged(env, settings, london(2027, 3, 1, 10))
+    take = {"only_if_unowned": True}
+    results = await both(
+        env.client,
+        case.reference,
+        ("assign", {"by": JO.id, "owner": JO, **take}),
+        ("assign", {"by": SAM.id, "owner": SAM, **take}),
+    )
+    (no,) = refused(results)
+    assert "has already taken this case, so it is theirs now" in str(no)
+    after = await settle(handle)
+    taker = SAM if "Sam Reviewer has already" in str(no) else JO
+    assert after.owner.id == taker.id
+    assert [i.step for i in after.timeline].count("assign") == 1

@@ -158,7 +158,7 @@ async def test_holding_reply_moves_the_clock_before_the_deadline(env, worker, se
     assert "breach:enquiry_reply:1:owner" in letter_keys(store, case.reference)
 
     # once the deadline has passed, a holding reply is refused: reply instead
-    from starter.cases import StepRejected, perform_enquiry_step
+    from workflows.cases import StepRejected, perform_enquiry_step
 
     with pytest.raises(StepRejected, match="must go before the deadline"):
         await perform_enquiry_step(

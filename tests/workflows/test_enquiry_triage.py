@@ -9,7 +9,6 @@ import pytest
 
 from domain.complaint import Stage
 from domain.enquiry import EnquiryOutcome, EnquiryState
-from starter.cases import CaseNotFound, StepRejected, perform_enquiry_step
 from tests.support import (
     JO,
     SAM,
@@ -23,6 +22,7 @@ from tests.support import (
     start_enquiry,
     travel_to,
 )
+from workflows.cases import CaseNotFound, StepRejected, perform_enquiry_step
 
 WEDNESDAY = london(2027, 3, 3, 10, 0)
 

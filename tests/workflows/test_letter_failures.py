@@ -13,10 +13,10 @@ import pytest
 
 from config import Settings
 from domain.complaint import Status
-from starter.cases import lodge, perform_step
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.support import JO, complaint, london, settle, status, travel_to
 from workflows import search_attributes as sa
+from workflows.cases import lodge, perform_step
 
 
 @pytest.fixture
