@@ -8,9 +8,11 @@ import asyncio
 from datetime import date
 from typing import Any
 
+import pytest
 from temporalio.client import Client
 
 from tests.support import (
+    ALI,
     JO,
     SAM,
     _jsonable,
@@ -24,11 +26,11 @@ from tests.support import (
     travel_to,
 )
 from tests.workflows.test_complaint_steps import (
+    MONDAY,
     at_stage2,
     decisions,
     investigating,
     lodged,
-    responded,
 )
 from workflows.cases import StepRejected, perform_enquiry_step, perform_step
 
@@ -96,23 +98,34 @@ async def test_two_responses_one_is_refused(env, worker, settings, store):
     assert [i.step for i in after.timeline].count("respond") == 1
 
 
-async def test_an_escalation_naming_a_reviewer_loses_to_an_assignment_making_them_stage_1(
-    env, worker, settings, store
+@pytest.mark.parametrize("escalation_sent_first", [False, True])
+async def test_an_escalation_naming_a_reviewer_against_that_reviewer_taking_the_case(
+    env, worker, settings, store, escalation_sent_first
 ):
-    """Sam is assigned at stage 1 (so takes part in it) while the escalation names Sam as the
-    independent reviewer: the escalation must be refused, whichever validator ran first."""
-    case, handle = await responded(env, settings)
-    results = await both(
-        env.client,
-        case.reference,
-        ("assign", {"by": "mo.manager", "owner": SAM}),
-        ("escalate", {"by": JO.id, "reviewer": SAM}),
-    )
+    """Sam takes the unowned case at stage 1 (which makes Sam part of stage 1) while the
+    escalation names Sam as the independent reviewer. Whichever runs first, the other is refused
+    under the lock: after a take the escalation names someone who took part in stage 1; after
+    the escalation the case is Sam's, so there is nothing to take. Never both."""
+    case, handle = await lodged(env, settings, MONDAY)
+    ref = case.reference
+    await step(env.client, ref, "accept", by=JO.id)
+    await step(env.client, ref, "acknowledge", by=JO.id, points=case.points, outcome_sought="x")
+    respond = {"by": JO.id, "decisions": decisions(case.points), "summary": "Sorry"}
+    await step(env.client, ref, "respond", **respond)
+    pair = [
+        ("assign", {"by": SAM.id, "owner": SAM, "only_if_unowned": True}),
+        ("escalate", {"by": ALI.id, "reviewer": SAM}),
+    ]
+    results = await both(env.client, ref, *(reversed(pair) if escalation_sent_first else pair))
     (no,) = refused(results)
-    assert "Sam Reviewer took part in stage 1" in str(no)
     after = await settle(handle)
-    assert after.stage == "stage1" and after.owner.id == SAM.id
-    assert SAM.id in after.stage1_participants
+    assert after.owner.id == SAM.id
+    if after.stage == "stage2":  # the escalation ran first
+        assert "Sam Reviewer has already taken this case" in str(no)
+        assert SAM.id not in after.stage1_participants
+    else:  # the take ran first
+        assert "Sam Reviewer took part in stage 1" in str(no)
+        assert after.stage == "stage1" and SAM.id in after.stage1_participants
 
 
 async def test_two_holding_replies_on_one_enquiry_one_is_refused(env, worker, settings, store):
