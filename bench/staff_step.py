@@ -22,17 +22,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from admin.accounts import AccountStore, NewAccount, Role
+from config import Settings
 from domain.complaint import RecordContact, workflow_id
 from records.store import RecordsStore
 from tests.processes import ServiceProcess, free_port
 from tests.support import complaint
 from worker.client import exit_now
+from worker.codec import data_converter, new_key_line
 from workflows import search_attributes as sa
 from workflows.cases import lodge
 
@@ -54,10 +55,12 @@ def summary(name: str, seconds: list[float]) -> str:
 
 async def main(steps: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    # the worker and the admin app encrypt payloads: this client reads them with the same key
+    keys = new_key_line("bench")
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
         search_attributes=sa.ALL,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(Settings(payload_keys=keys)),
     )
     port = free_port()
     penv = {
@@ -68,6 +71,7 @@ async def main(steps: int) -> None:
         "OUTBOX_DIR": str(tmp / "outbox"),
         "ADMIN_PORT": str(port),
         "ADMIN_SECRET_KEY": uuid.uuid4().hex * 2,
+        "PAYLOAD_KEYS": keys,
     }
     store = RecordsStore(penv["DATABASE_URL"])
     store.migrate()
