@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import copy
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         DeadlineRequest,
         DeadlineRule,
         PlannedDeadline,
+        working_days,
     )
     from domain.complaint import LodgeComplaint, workflow_id
     from domain.letters import (
@@ -107,6 +108,7 @@ class CaseWorkflow:
         # part-way (a letter it would break) leaves the case exactly as it was.
         self._step_log: list[tuple[str, str | None, str, dict[str, Any]]] | None = None
         self._step_letters: list[LetterRequest] | None = None
+        self._step_task: asyncio.Task[Any] | None = None  # whose logs and letters wait
 
     # ------------------------------------------------------ subclass hooks
 
@@ -196,6 +198,26 @@ class CaseWorkflow:
             DeadlineRequest(rules=list(rules), calendar=self._calendar),
             result_type=list[PlannedDeadline],
             start_to_close_timeout=DEADLINES_TIMEOUT,
+        )
+
+    def _rule_for(
+        self,
+        key: ClockKey,
+        after: datetime | None = None,
+        *,
+        days: int | None = None,
+        on: date | None = None,
+    ) -> DeadlineRule:
+        """A clock to plan, reminded as the case's policy says: due `days` (default: the policy's
+        for `key`) working days after `after`'s receipt day, or on the date `on`."""
+        lead = self._policy.reminders.lead_working_days
+        if on is not None:
+            return DeadlineRule(key=key, on_date=on, remind_days_before=lead)
+        return DeadlineRule(
+            key=key,
+            after=after,
+            working_days=days or working_days(self._policy, key),
+            remind_days_before=lead,
         )
 
     async def _plan_one(self, rule: DeadlineRule) -> PlannedDeadline:
@@ -337,7 +359,7 @@ class CaseWorkflow:
     def _log(
         self, step: str, actor: str | None, summary: str, details: dict[str, Any] | None = None
     ) -> None:
-        if self._step_log is not None:
+        if self._step_log is not None and self._in_step():
             self._step_log.append((str(step), actor, summary, details or {}))
             return
         self._timeline.append(
@@ -381,15 +403,20 @@ class CaseWorkflow:
         missing = letter_problems(kind, letter.context)
         if missing:
             problem = describe_letter_problems(kind, missing)
-            if self._step_letters is not None:
+            if self._in_step():
                 raise rejected(problem)  # the step is refused and undone: nothing is sent
             self._log("letter_failed", None, problem, {"letter_key": key})
             return
-        if self._step_letters is not None:
+        if self._step_letters is not None and self._in_step():
             self._step_letters.append(letter)
             return
         self._letter_keys.append(key)
         self._effects.append(letter)
+
+    def _in_step(self) -> bool:
+        """Whether this code runs in the step holding the lock (not the effects task, which may
+        log a failing letter while a step awaits an activity: that belongs to the case now)."""
+        return self._step_task is not None and asyncio.current_task() is self._step_task
 
     def _commit(self) -> None:
         """After every change: queue the record of it and refresh the search attributes."""
@@ -519,6 +546,7 @@ NOT_CASE_STATE = frozenset(
         "_changed",
         "_step_log",
         "_step_letters",
+        "_step_task",
         "_lodge",
         "_person",
         "_policy",
@@ -548,12 +576,13 @@ class StepContext:
             raise
         self._saved = {k: copy.deepcopy(v) for k, v in vars(wf).items() if k not in NOT_CASE_STATE}
         wf._step_log, wf._step_letters = [], []
+        wf._step_task = asyncio.current_task()
         wf._started_step(self._name, self._step)
 
     async def __aexit__(self, exc_type: object, exc: object, tb: object) -> None:
         wf = self._wf
         logged, letters = wf._step_log or [], wf._step_letters or []
-        wf._step_log = wf._step_letters = None
+        wf._step_log = wf._step_letters = wf._step_task = None
         try:
             if exc_type is not None:
                 vars(wf).update(self._saved)

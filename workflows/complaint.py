@@ -17,7 +17,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain import complaint_rules as rules
-    from domain.clocks import Clock, ClockKey, DeadlineRule, working_days
+    from domain.clocks import Clock, ClockKey
     from domain.complaint import (
         DECLINE_REASON_TEXT,
         Accept,
@@ -238,9 +238,9 @@ class ComplaintWorkflow(CaseWorkflow):
         async with self._step(Step.extend, step):
             clock = self._clocks[RESPONSE_CLOCK[self._stage]]
             if step.exceptional:
-                rule = DeadlineRule(key=clock.key, on_date=step.agreed_date)
+                rule = self._rule_for(clock.key, on=step.agreed_date)
             else:
-                rule = DeadlineRule(key=clock.key, after=clock.due, working_days=step.working_days)
+                rule = self._rule_for(clock.key, clock.due, days=step.working_days)
             planned = await self._plan_one(rule)
             try:
                 rules.check_planned_extension(clock, step.agreed_date, planned.due_day)
@@ -423,15 +423,6 @@ class ComplaintWorkflow(CaseWorkflow):
 
     def _rule(self, name: StrEnum, step: Any) -> None:
         rules.check(self._state(), Step(name), step, workflow.now(), self._policy)
-
-    def _rule_for(self, key: ClockKey, after: datetime) -> DeadlineRule:
-        """Due the policy's working days for `key` after `after`'s receipt day."""
-        return DeadlineRule(
-            key=key,
-            after=after,
-            working_days=working_days(self._policy, key),
-            remind_days_before=self._policy.reminders.lead_working_days,
-        )
 
     def _started_step(self, name: StrEnum, step: Any) -> None:
         if self._stage in (Stage.triage, Stage.stage1) and name in PARTICIPATING_STEPS:

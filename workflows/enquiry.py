@@ -18,7 +18,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain import enquiry_rules as rules
-    from domain.clocks import ClockKey, DeadlineRule, PlannedDeadline, working_days
+    from domain.clocks import ClockKey, DeadlineRule, PlannedDeadline
     from domain.complaint import LodgeComplaint
     from domain.enquiry import (
         ALLOWED_ENQUIRY_STEPS,
@@ -245,7 +245,7 @@ class EnquiryWorkflow(CaseWorkflow):
         async with self._step(EnquiryStep.holding_reply, step):
             via = self._via(step.via)
             clock = self._clocks[CURRENT_CLOCK[self._state]]
-            planned = await self._plan_one(DeadlineRule(key=clock.key, on_date=step.estimated_date))
+            planned = await self._plan_one(self._rule_for(clock.key, on=step.estimated_date))
             try:
                 rules.check_planned_estimate(clock, step.estimated_date, planned.due_day)
             except StepRefused as err:
@@ -325,7 +325,7 @@ class EnquiryWorkflow(CaseWorkflow):
         async with self._step(EnquiryStep.record_service_request, step):
             via = self._via(step.via)
             planned = await self._plan_one(
-                DeadlineRule(key=ClockKey.service_request_target, on_date=step.target_date)
+                self._rule_for(ClockKey.service_request_target, on=step.target_date)
             )
             try:
                 rules.check_planned_target(step.target_date, planned.due, workflow.now())
@@ -452,13 +452,7 @@ class EnquiryWorkflow(CaseWorkflow):
         self._letter(kind, f"{key}:{self._written}", delivery=delivery, **context)
 
     def _team_rule(self) -> DeadlineRule:
-        key = ClockKey.team_reply
-        return DeadlineRule(
-            key=key,
-            after=workflow.now(),
-            working_days=working_days(self._policy, key),
-            remind_days_before=self._policy.reminders.lead_working_days,
-        )
+        return self._rule_for(ClockKey.team_reply, workflow.now())
 
     def _restart_clock(self, planned: PlannedDeadline) -> None:
         """The team owes a fix or an update every 5 working days: each round is a fresh clock,

@@ -131,3 +131,20 @@ async def test_letters_quote_the_promises_of_the_cases_own_policy(env, worker, s
     assert "will contact you within 3 working days" in letter_text(
         store, west_kent.reference, "complaint_received"
     )
+
+
+async def test_the_reminder_lead_is_the_cases_policy(env, worker, settings):
+    await travel_to(env, MONDAY)
+    two_days = policy_from(WEST_KENT).model_copy(
+        update={
+            "reminders": policy_from(WEST_KENT).reminders.model_copy(
+                update={"lead_working_days": 2}
+            )
+        }
+    )
+    status = await settle(
+        await start(env.client, complaint(MONDAY, policy=two_days), settings.task_queue)
+    )
+    ack = clock(status, "s1_acknowledgement")
+    assert ack.due_day == date(2027, 3, 8)
+    assert ack.remind_at == london(2027, 3, 4, 8, 45)  # two working days before, at opening
