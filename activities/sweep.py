@@ -39,7 +39,7 @@ from domain.sweep import (
     WorkingDayAnswer,
     WorkingDayQuestion,
 )
-from domain.urgency import UrgencyWindow
+from domain.urgency import soon_ends
 from domain.working_days import WorkingCalendar
 from letters.delivery import OutgoingLetter, deliver
 from letters.sweep import render_sweep_report
@@ -62,7 +62,7 @@ def at_risk_query(cutoff: datetime) -> str:
 def at_risk_cutoff(day: date, calendar: WorkingCalendar, due_soon_working_days: int) -> datetime:
     """The sweep day's "due soon" bound (UTC): close of business on the Nth working day after
     it, as the queues count it that day."""
-    return UrgencyWindow.on(day, calendar, due_soon_working_days).soon_ends
+    return soon_ends(day, calendar, due_soon_working_days)
 
 
 def sweep_letter_key(day: date, recipient_id: str) -> str:

@@ -37,6 +37,8 @@ from admin.temporal import (
     fallback_for,
 )
 from config import Settings
+from domain.enquiry import reply_clock_text
+from domain.urgency import due_soon_title
 from records.store import RecordsStore
 from worker.codec import codec_from_settings
 
@@ -64,6 +66,8 @@ templates.env.filters["day"] = lambda v: _london(v, "%a %d %b %Y") if v else ""
 templates.env.filters["words"] = _words
 templates.env.globals["csrf_field"] = CSRF_FIELD
 templates.env.globals["role_labels"] = ROLE_LABELS
+templates.env.globals["due_soon_title"] = due_soon_title
+templates.env.globals["reply_clock_text"] = reply_clock_text
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

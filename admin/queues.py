@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, or_
 
@@ -43,7 +42,6 @@ from domain.working_days import WorkingCalendar
 from records.schema import Case
 from records.store import RecordsStore
 
-LONDON = ZoneInfo("Europe/London")
 PAGE_SIZE = 25
 UNASSIGNED = "unassigned"  # the owner filter's value for cases nobody owns
 
@@ -295,12 +293,9 @@ def load(
     account_id: str,
     now: datetime,
     calendar: WorkingCalendar,
-    due_soon_working_days: int | None = None,
+    due_soon_working_days: int,
 ) -> QueuePage:
-    """One page of a queue. A page past the end shows the last page. `due_soon_working_days`
-    defaults to that of the policy in POLICY_FILE."""
-    if due_soon_working_days is None:
-        due_soon_working_days = Settings.from_env().policy.urgency.due_soon_working_days
+    """One page of a queue. A page past the end shows the last page."""
     window = UrgencyWindow.at(now, calendar, due_soon_working_days)
     where = conditions(request, window, account_id)
     order = ordering(request, window)

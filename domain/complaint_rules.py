@@ -9,7 +9,7 @@ validators before either changes the case.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -38,7 +38,7 @@ from domain.complaint import (
 )
 from domain.people import StaffMember
 from domain.policy import Policy
-from domain.rules import StepRefused, check_still_unowned, day_text
+from domain.rules import StepRefused, check_take, day_text
 
 # A time staff give for something that has happened may run a little ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -96,15 +96,20 @@ def step_allowed_now(case: ComplaintState, name: Step, by: str, now: datetime) -
             f"'{name.value}' is not possible while the case is {describe_state(case)}. "
             f"Steps possible now: {possible}."
         )
-    if (
-        case.stage is Stage.stage2
-        and name in PARTICIPATING_STEPS
-        and by in case.stage1_participants
-    ):
+    if barred_at_stage2(case.stage, case.stage1_participants, name, by):
         raise StepRefused(
             f"Only someone who took no part in stage 1 may do this at stage 2, and {by} took part "
             "in stage 1 of this complaint. Ask the assigned reviewer to do this step."
         )
+
+
+def barred_at_stage2(
+    stage: Stage, stage1_participants: Collection[str], step: Any, staff_id: str
+) -> bool:
+    """Stage 2's independence: `staff_id` took part in stage 1 and `step` would count as taking
+    part at stage 2 (`step` None: any taking part, such as owning the case as its reviewer)."""
+    counts = step is None or step in PARTICIPATING_STEPS
+    return stage is Stage.stage2 and counts and staff_id in stage1_participants
 
 
 def _not_in_stage1(case: ComplaintState, staff_id: str, name: str) -> None:
@@ -171,7 +176,7 @@ def check_record_contact(
 
 def check_assign(case: ComplaintState, step: Assign, now: datetime, policy: Policy) -> None:
     step_allowed_now(case, Step.assign, step.by, now)
-    check_still_unowned(case.owner, step.only_if_unowned)
+    check_take(case.owner, step.by, step.owner, step.only_if_unowned)
     if case.stage is Stage.stage2:
         _not_in_stage1(case, step.owner.id, step.owner.name)
 

@@ -45,6 +45,23 @@ COMPLAINT_CHANNEL: dict[EnquiryChannel, Channel] = {
 }
 
 
+def reply_clock_text(policy: Policy) -> str:
+    """The policy's reply clocks, as the "log an enquiry" form tells staff."""
+    by_days: dict[int, list[str]] = {}
+    for channel, days in policy.enquiries.reply_working_days.items():
+        by_days.setdefault(days, []).append(CHANNEL_LABELS[EnquiryChannel(channel)].lower())
+    parts = [
+        f"{', '.join(labels).capitalize()}: "
+        + (
+            "a reply by the end of the next working day"
+            if days == 1
+            else f"within {days} working days"
+        )
+        for days, labels in sorted(by_days.items())
+    ]
+    return ". ".join(parts) + "."
+
+
 def private_channel_reply(reference: str) -> str:
     """What we post under a public social media message: never discuss a resident's business in
     public."""

@@ -34,7 +34,7 @@ from domain.enquiry import (
 )
 from domain.people import Resident, StaffMember
 from domain.policy import Policy
-from domain.rules import StepRefused, check_still_unowned, day_text
+from domain.rules import StepRefused, check_take, day_text
 
 # The clock the resident is owed a reply on, in each state.
 CURRENT_CLOCK = {
@@ -101,7 +101,7 @@ def complainant(enquirer: Enquirer, contact: Resident | None) -> Resident:
 
 def check_assign(case: EnquiryCase, step: AssignEnquiry, now: datetime, policy: Policy) -> None:
     step_allowed_now(case, EnquiryStep.assign)
-    check_still_unowned(case.owner, step.only_if_unowned)
+    check_take(case.owner, step.by, step.owner, step.only_if_unowned)
 
 
 def check_reply(case: EnquiryCase, step: Reply, now: datetime, policy: Policy) -> None:

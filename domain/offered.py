@@ -9,8 +9,10 @@ themselves, without a manager. Managers assign anyone, as the role table says.""
 
 from __future__ import annotations
 
-from domain.complaint import ComplaintStatus, Stage, Step
-from domain.complaint_rules import PARTICIPATING_STEPS
+from typing import Any
+
+from domain.complaint import ComplaintStatus, Step
+from domain.complaint_rules import barred_at_stage2
 from domain.enquiry import EnquiryStatus, EnquiryStep
 from domain.roles import TAKES_UNOWNED, Role, role_may
 
@@ -18,14 +20,10 @@ CaseStatus = ComplaintStatus | EnquiryStatus
 AnyStep = Step | EnquiryStep
 
 
-def barred_as_stage1_participant(case: CaseStatus, step: AnyStep, staff_id: str) -> bool:
-    """Stage 2's independence: `staff_id` took part in stage 1 and `step` would count as
-    taking part at stage 2."""
-    return (
-        isinstance(case, ComplaintStatus)
-        and case.stage is Stage.stage2
-        and step in PARTICIPATING_STEPS
-        and staff_id in case.stage1_participants
+def barred_as_stage1_participant(case: CaseStatus, step: AnyStep | None, staff_id: str) -> bool:
+    """Stage 2's independence (the workflow's own rule, `barred_at_stage2`), for a complaint."""
+    return isinstance(case, ComplaintStatus) and barred_at_stage2(
+        case.stage, case.stage1_participants, step, staff_id
     )
 
 
@@ -50,11 +48,7 @@ def may_take(case: CaseStatus, role: Role, staff_id: str) -> bool:
         case.owner is None
         and _assign_step(case) in case.allowed_steps
         and role in TAKES_UNOWNED
-        and not (
-            isinstance(case, ComplaintStatus)
-            and case.stage is Stage.stage2
-            and staff_id in case.stage1_participants
-        )
+        and not barred_as_stage1_participant(case, None, staff_id)
     )
 
 
@@ -78,3 +72,28 @@ def assign_refusal(case: CaseStatus, role: Role, staff_id: str, owner_id: str) -
             "Ask a manager if it should change hands."
         )
     return None
+
+
+class AssignRefused(ValueError):
+    """An assignment this person may not ask for; the message says why and what to do."""
+
+
+def may_ask(role: Role, step: AnyStep, assign: AnyStep) -> bool:
+    """Whether the role may ask for the step at all: its role table, or `assign` for a role that
+    takes unowned cases (for itself: `assign_payload` checks that once the case is read)."""
+    return role_may(role, step) or (step == assign and role in TAKES_UNOWNED)
+
+
+def assign_payload(
+    case: CaseStatus, role: Role, staff_id: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """The `assign` step as this person may send it: refused (AssignRefused) beyond their role;
+    a take (not a manager's assignment) goes as `only_if_unowned`, so the workflow refuses it
+    under the lock if someone has taken the case meanwhile."""
+    owner = (payload.get("owner") or {}).get("id", "")
+    refusal = assign_refusal(case, role, staff_id, owner)
+    if refusal:
+        raise AssignRefused(refusal)
+    if role_may(role, _assign_step(case)):
+        return payload
+    return {**payload, "only_if_unowned": True}

@@ -76,6 +76,13 @@ class CalendarPolicy(_Section):
             raise ValueError(f"{value!r} is not a time zone name such as Europe/London") from err
         return value
 
+    def closing_text(self) -> str:
+        """When a contact stops counting today, as forms tell staff: "17:15 (16:45 on a Friday)"."""
+        closes = [(day, hours.closes) for day, hours in self.office_hours.items()]
+        usual = max({c for _, c in closes}, key=[c for _, c in closes].count)
+        others = [f"{c:%H:%M} on a {d.value.capitalize()}" for d, c in closes if c != usual]
+        return f"{usual:%H:%M}" + (f" ({', '.join(others)})" if others else "")
+
     def weekday_hours(self) -> dict[int, tuple[time, time]]:
         return {WEEKDAY_NUMBER[d]: (h.opens, h.closes) for d, h in self.office_hours.items()}
 

@@ -18,10 +18,17 @@ class StepRefused(ValueError):
         self.reason = reason
 
 
-def check_still_unowned(owner: StaffMember | None, only_if_unowned: bool) -> None:
-    """Taking a case for oneself works only while nobody owns it: two people taking it at once
-    get one owner and one refusal."""
-    if only_if_unowned and owner is not None:
+def check_take(owner: StaffMember | None, by: str, new_owner: StaffMember, take: bool) -> None:
+    """Taking a case (`only_if_unowned`) is for oneself, and works only while nobody owns it: two
+    people taking it at once get one owner and one refusal."""
+    if not take:
+        return
+    if new_owner.id != by:
+        raise StepRefused(
+            f"Taking a case is for yourself: {by} cannot take it for {new_owner.name}. Ask a "
+            "manager to assign it to someone else."
+        )
+    if owner is not None:
         raise StepRefused(
             f"{owner.name} has already taken this case, so it is theirs now. Ask a manager if it "
             "should change hands."

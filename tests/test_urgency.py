@@ -484,6 +484,7 @@ async def test_the_queues_use_the_policy_s_due_soon(tmp_path: Path) -> None:
         store.dispose()
     assert "<h1" in page and "Due within 3 working days" in page
     assert "Amber: due within 3 working days." in page
+    assert "Due within 2 working days" not in page  # the menu too
     three = BY_NAME["due in 3 working days"].reference
     assert f'data-reference="{three}"' in page
     assert f'data-reference="{BY_NAME["escalation window ends tomorrow"].reference}"' not in page

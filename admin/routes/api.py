@@ -44,11 +44,10 @@ from admin.temporal import (
     require_temporal,
 )
 from domain.intake import ReceivedInFuture
-from domain.offered import assign_refusal, may_take, offered_steps
+from domain.offered import AssignRefused, assign_payload, may_ask, may_take, offered_steps
 from domain.people import Strict
 from domain.records import CaseSummary
 from domain.references import PATTERN
-from domain.roles import TAKES_UNOWNED, role_may
 
 csrf_header = APIKeyHeader(
     name=CSRF_HEADER,
@@ -97,7 +96,12 @@ class Lodged(BaseModel):
 
 class QueueCase(CaseSummary):
     next_step: str = Field(description="What staff do next")
-    rag: queues.Rag = Field(description="red: overdue or due today; amber: due within 2 days")
+    rag: queues.Rag = Field(
+        description=(
+            "red: overdue or due today; amber: due soon (within the policy's "
+            "urgency.due_soon_working_days)"
+        )
+    )
 
 
 class CaseList(BaseModel):
@@ -237,8 +241,8 @@ def _may(kind: CaseKind, step: Any) -> Callable[[Account], Account]:
     `assign` for itself: checked against the case once it is read."""
 
     def check(account: Account = Depends(current_account)) -> Account:
-        if not (step == kind.assign and account.role in TAKES_UNOWNED):
-            require_step(account, step)
+        if not may_ask(account.role, step, kind.assign):
+            require_step(account, step)  # 403 with the role's reason
         return account
 
     return check
@@ -462,11 +466,10 @@ def _add_step_route(
         try:
             if step == kind.assign:
                 case = await kind.status(client, ref)
-                refusal = assign_refusal(case, account.role, account.id, payload["owner"]["id"])
-                if refusal:
-                    raise Forbidden(refusal)
-                if not role_may(account.role, step):  # a take: still unowned when it runs
-                    payload = {**payload, "only_if_unowned": True}
+                try:
+                    payload = assign_payload(case, account.role, account.id, payload)
+                except AssignRefused as err:
+                    raise Forbidden(str(err)) from None
             result = await kind.perform(client, ref, step, payload)
         except ValidationError as err:  # the step model's own checks, across fields
             return _invalid(err)

@@ -11,7 +11,6 @@ While Temporal is down a case page answers 503 with the case as last recorded, r
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,15 +57,14 @@ from admin.temporal import (
 from domain.clocks import Clock, ClockKey
 from domain.complaint import TimelineItem
 from domain.intake import ReceivedInFuture
-from domain.offered import assign_refusal, may_take, offered_steps
-from domain.roles import TAKES_UNOWNED, role_may
-from domain.urgency import COLOURS, PROMISE_LABELS, UrgencyWindow, deadline_urgency
+from domain.offered import AssignRefused, assign_payload, may_ask, may_take, offered_steps
+from domain.references import PATTERN
+from domain.urgency import COLOURS, PROMISE_LABELS, Urgency, UrgencyWindow, deadline_urgency
 from records.store import LetterRow
 
 router = APIRouter(dependencies=[Depends(current_account)])
 log = logging.getLogger(__name__)
 
-REFERENCE = re.compile(r"^[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 FLASH_KEY = "flash"
 NO_ANSWER = (
     "The case system did not answer, so we cannot tell whether the step was taken. "
@@ -153,7 +151,7 @@ def deadline_row(clock: Clock, window: UrgencyWindow) -> DeadlineRow:
             return DeadlineRow(clock, "Ended without a request", "grey")
         if clock.stopped_at:
             return DeadlineRow(clock, "No longer needed", "grey")
-        return DeadlineRow(clock, "Open to the resident", "grey")
+        return DeadlineRow(clock, PROMISE_LABELS[Urgency.waiting], "grey")
     if clock.met_at:
         late = clock.breached_at is not None
         return DeadlineRow(clock, "Met late" if late else "Met", "red" if late else "green")
@@ -293,7 +291,7 @@ def recorded_page(kind: CaseKind) -> Callable[..., Any]:
     async def answer(request: Request, exc: TemporalDown) -> Response | None:
         ref = str(request.path_params.get("reference", "")).strip().upper()
         account: Account | None = getattr(request.state, "account", None)
-        case = recorded(request, kind, ref) if REFERENCE.match(ref) else None
+        case = recorded(request, kind, ref) if PATTERN.match(ref) else None
         if case is None or account is None:
             return None
         view = build_view(request, kind, case, account, RECORDED_NOTICE)
@@ -323,7 +321,7 @@ def form_kept(kind: CaseKind) -> Callable[..., Any]:
 
 def _normalised(reference: str) -> str:
     ref = reference.strip().upper()
-    if not REFERENCE.match(ref):
+    if not PATTERN.match(ref):
         raise HTTPException(404, f"There is no case with reference {reference}.")
     return ref
 
@@ -356,8 +354,8 @@ def step_param(kind: CaseKind) -> Callable[..., Any]:
             step = kind.step(step_name)
         except ValueError:
             raise HTTPException(404, f"There is no step called '{step_name}'.") from None
-        if not (step == kind.assign and account.role in TAKES_UNOWNED):
-            require_step(account, step)
+        if not may_ask(account.role, step, kind.assign):
+            require_step(account, step)  # 403 with the role's reason
         return step
 
     return step_of
@@ -451,16 +449,15 @@ async def perform_from_form(
     if problems:
         view = build_view(request, kind, case, account)
         return again(request, view, step, parsed.state(problems), problems, 400)
+    payload = parsed.payload
     if step == kind.assign:
-        owner = (parsed.payload.get("owner") or {}).get("id", "")
-        refusal = assign_refusal(case, account.role, account.id, owner)
-        if refusal:
-            raise Forbidden(refusal)
-        if not role_may(account.role, step):  # a take: the workflow checks it is still unowned
-            parsed.payload["only_if_unowned"] = True
+        try:
+            payload = assign_payload(case, account.role, account.id, payload)
+        except AssignRefused as err:
+            raise Forbidden(str(err)) from None
     here = f"#step-{step.value}"
     try:
-        result = await kind.perform(client, ref, step, parsed.payload)
+        result = await kind.perform(client, ref, step, payload)
     except StepRejected as err:
         view = await live_view(request, kind, ref, account, client)
         return again(request, view, step, parsed.state([]), [Problem(here, str(err))], 409)
@@ -536,7 +533,7 @@ async def check_new_case(request: Request, kind: CaseKind, account: Account) -> 
     key = submission_key(_first(values, SUBMISSION))
     # A form shown before forms carried a submission token posts only the reference it chose.
     posted = _first(values, "reference").strip().upper()
-    chosen = posted if not key and kind.owns(posted) and REFERENCE.match(posted) else None
+    chosen = posted if not key and kind.owns(posted) and PATTERN.match(posted) else None
     parsed = kind.parse_new(
         values,
         reference=chosen or kind.new_reference(None),  # with a key, lodge_once derives it

@@ -297,3 +297,8 @@ def test_taking_a_case_needs_it_still_unowned():
     assert reason.startswith("Sam Reviewer has already taken this case")
     passes(triage(), "assign", owner=JO, only_if_unowned=True)
     passes(owned, "assign", by="mo.manager", owner=JO)  # a manager's assignment is not a take
+
+
+def test_taking_a_case_is_for_yourself():
+    reason = refusal(triage(), "assign", owner=SAM, only_if_unowned=True)  # by jo.officer
+    assert reason.startswith("Taking a case is for yourself: jo.officer cannot take it for Sam")
