@@ -161,8 +161,8 @@ def build_mail(letter: OutgoingLetter, settings: Settings) -> Mail:
     """The SendGrid Mail Send request for `letter`."""
     assert letter.to_email is not None
     mail = Mail(
-        from_email=From(settings.mail_from, settings.landlord.name),
-        to_emails=To(letter.to_email, _one_line(letter.to_name)),
+        from_email=From(settings.mail_from, display_name(settings.landlord.name)),
+        to_emails=To(letter.to_email, sendgrid_name(letter.to_name)),
         subject=letter.rendered.subject,
         plain_text_content=letter.rendered.text,
         html_content=letter.rendered.html,
@@ -319,13 +319,40 @@ def _eml_bytes(letter: OutgoingLetter, settings: Settings, now: datetime | None)
     message[LETTER_KEY_HEADER] = letter.tag
     message.set_content(letter.rendered.text)
     message.add_alternative(letter.rendered.html, subtype="html")
-    return message.as_bytes(policy=SMTP)  # CRLF line endings, as RFC 5322 asks
+    return message.as_bytes(policy=EML_POLICY)
 
 
 def _mail_address(name: str, email: str) -> MailAddress:
     local, _, domain = email.rpartition("@")
-    return MailAddress(display_name=_one_line(name), username=local, domain=domain)
+    return MailAddress(display_name=display_name(name), username=local, domain=domain)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+# ----------------------------------------------------------------------------- recipients
+#
+# A display name is whatever a resident typed as their name: it may hold commas, quotes, "<", "@"
+# or newlines. It must stay one recipient however it is written into a header. Python's email
+# package (3.11, 3.12) drops the quotes around a long display name when it folds the header, so
+# "Ann, attacker@evil.example, xxxx..." became three recipients: the .eml is generated with
+# folding only past RFC 5322's 998-character line limit, and the name is capped well below it.
+
+DISPLAY_NAME_MAX = 200
+# CRLF line endings, as RFC 5322 asks; headers fold only past the hard line limit (see above)
+EML_POLICY = SMTP.clone(max_line_length=998)
+# the characters SendGrid's support names as breaking a recipient's name, and the quote itself
+_SPECIALS = re.compile(r'[()<>\[\]:;@\\,"]')
+
+
+def display_name(name: str) -> str:
+    """One line, at most DISPLAY_NAME_MAX characters."""
+    text = " ".join(name.split())
+    return text if len(text) <= DISPLAY_NAME_MAX else text[: DISPLAY_NAME_MAX - 1] + "…"
+
+
+def sendgrid_name(name: str) -> str:
+    """The `name` of a SendGrid recipient. SendGrid writes a recipient's name into the header as it
+    is (its API limitations; sendgrid-ruby#394), so a name with RFC 5322 specials (a comma, "@",
+    a quote) goes as one quoted string, escaped. The From name is SendGrid's to quote."""
+    text = display_name(name)
+    if not _SPECIALS.search(text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -369,3 +369,61 @@ def test_eml_keeps_names_with_accents_and_punctuation(outgoing, settings):
     message = email.message_from_bytes(raw, policy=default_policy)
     assert message["To"].addresses[0].display_name == name
     assert not message.defects
+
+
+# ----------------------------------------------------------------------------- one recipient
+
+# Whatever a resident types as their name must stay one recipient: the public form takes it from
+# anyone. Python's email package drops the quotes around a long display name when it folds the
+# header, and SendGrid writes a recipient's name into the header as it is.
+HOSTILE_NAMES = {
+    "comma and address, long": "Ann Example, attacker@evil.example, " + "x" * 80,
+    "quotes and backslash": 'Ann "Q" Example\\, b@evil.example',
+    "non-ASCII with an address": "Zoë Ødegård, <x@evil.example> " + "é" * 60,
+    "newline and a header": "Ann Example\r\nBcc: attacker@evil.example",
+    "300 characters": "A" * 290 + ", e@evil.example",
+    "semicolon group": "Team: a@evil.example; Ann",
+    "an address only": "attacker@evil.example",
+}
+
+
+def _recipients(header: str) -> list[str]:
+    parsed = email.message_from_string(f"To: {header}\n\n", policy=default_policy)
+    return [a.addr_spec for a in parsed["To"].addresses]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES.values(), ids=HOSTILE_NAMES.keys())
+def test_an_outbox_email_has_one_recipient_whatever_the_name(outgoing, settings, case, name):
+    letter = outgoing(settings=settings).model_copy(update={"to_name": name})
+    raw = Path(deliver(letter, settings).location or "").read_bytes()
+    message = email.message_from_bytes(raw, policy=default_policy)
+    assert [a.addr_spec for a in message["To"].addresses] == [case.resident_email]
+    assert message["Bcc"] is None and message["Cc"] is None
+    assert not message.defects
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES.values(), ids=HOSTILE_NAMES.keys())
+def test_a_sendgrid_recipient_stays_one_whatever_the_name(
+    outgoing, sendgrid_settings, fake_sendgrid, case, name
+):
+    letter = outgoing(settings=sendgrid_settings).model_copy(update={"to_name": name})
+    deliver(letter, sendgrid_settings)
+    ((to,),) = [p["to"] for p in fake_sendgrid.calls[0].body["personalizations"]]
+    assert to["email"] == case.resident_email
+    assert "\n" not in to["name"] and "\r" not in to["name"]
+    # SendGrid builds the header as `name <email>`, taking the name as it is
+    assert _recipients(f"{to['name']} <{to['email']}>") == [case.resident_email]
+
+
+def test_a_plain_name_goes_to_sendgrid_unquoted_and_a_long_one_is_cut(
+    outgoing, sendgrid_settings, fake_sendgrid
+):
+    for name in ("Ann O'Brien-Example", "B" * 500):
+        deliver(
+            outgoing(settings=sendgrid_settings).model_copy(update={"to_name": name}),
+            sendgrid_settings,
+        )
+    names = [c.body["personalizations"][0]["to"][0]["name"] for c in fake_sendgrid.calls]
+    assert names[0] == "Ann O'Brien-Example"
+    assert len(names[1]) == 200 and names[1].endswith("…")
