@@ -9,6 +9,7 @@ import re
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
+from markdown_it import MarkdownIt
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -76,6 +77,33 @@ async def test_metrics_count_cases_steps_and_letters(env, settings, store):
     current = details.current_details
     assert "stage1" in current and "awaiting acknowledgement" in current
     assert "Ann Example" not in current and case.description not in current
-    current = enquiry_details.current_details
+    current = MarkdownIt("commonmark").render(enquiry_details.current_details)
     assert "enquiry — with team" in current and "Team: fix or update the resident" in current
     assert "Ann Example" not in current and enq.message not in current
+
+
+HOSTILE_TEAM = '<img src="x" onerror="alert(1)"> [click](https://evil.example) **big** `code`'
+
+
+async def test_staff_text_shows_as_text_in_the_web_ui(env, settings, store):
+    """The Web UI renders current details as Markdown with HTML: a team name typed by staff
+    must show as the characters typed, not as an image, a link or bold text."""
+    received = london(2027, 7, 5, 10)
+    await travel_to(env, received)
+    with ThreadPoolExecutor(4) as executor:
+        async with build_worker(env.client, settings, store, executor):
+            enq = enquiry(received, channel="help_email")
+            handle = await start_enquiry(env.client, enq, settings.task_queue)
+            await enquiry_step(
+                env.client,
+                enq.reference,
+                "pass_to_team",
+                by=JO.id,
+                team=HOSTILE_TEAM,
+                next_steps="x",
+            )
+            current = (await handle.query("__temporal_workflow_metadata")).current_details
+    html = MarkdownIt("commonmark", {"html": True}).render(current)
+    assert "<img" not in html and "<a " not in html and "<code>" not in html
+    assert html.count("<strong>") == 1  # the case's own status line, nothing from the team
+    assert "&lt;img src=&quot;x&quot;" in html and "[click](https://evil.example)" in html

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.rules import StepRefused
     from domain.rules import day_text as day_text
     from workflows import search_attributes as sa
+    from workflows.web_ui import plain
 
 DEADLINES_TIMEOUT = timedelta(seconds=10)
 LETTER_TIMEOUT = timedelta(seconds=45)
@@ -449,16 +450,17 @@ class CaseWorkflow:
         )
         details = self._details(status)
         details += [
-            f"Next deadline: {nxt.label}, due {day_text(nxt.due_day)}"
+            f"Next deadline: {plain(nxt.label)}, due {plain(day_text(nxt.due_day))}"
             if nxt
             else "No open deadline",
-            f"Owner: {self._owner.id if self._owner else 'unassigned'}",
+            f"Owner: {plain(self._owner.id) if self._owner else 'unassigned'}",
             f"Overdue: {'YES' if status.overdue else 'no'}",
-            f"Steps possible: {', '.join(status.allowed_steps) or 'none'}",
+            f"Steps possible: {plain(', '.join(status.allowed_steps) or 'none')}",
         ]
         if self._failing:
-            details.append(f"Letters failing: {', '.join(sorted(self._failing))}")
-        # What the Temporal Web UI shows as the case's current details: no personal data.
+            details.append(f"Letters failing: {plain(', '.join(sorted(self._failing)))}")
+        # What the Temporal Web UI shows as the case's current details (Markdown: every value
+        # escaped by `plain`): no personal data.
         workflow.set_current_details("\n\n".join(details))
         owner = self._owner
         workflow.upsert_search_attributes(

@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.references import new_reference
     from domain.rules import StepRefused
     from workflows.case import CaseWorkflow, day_text, rejected
+    from workflows.web_ui import plain
 
 RECORD_FIELDS = set(EnquiryRecord.model_fields)
 CLOSING_OUTCOME = {
@@ -520,7 +521,7 @@ class EnquiryWorkflow(CaseWorkflow):
         return [
             f"**enquiry — {self._state.value.replace('_', ' ')}**"
             + (f" ({self._outcome.value.replace('_', ' ')})" if self._outcome else "")
-            + (f", with {self._team}" if self._team else "")
+            + (f", with {plain(self._team)}" if self._team else "")
         ]
 
     def _record_fields(self) -> set[str]:
