@@ -47,6 +47,27 @@ class ServiceProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 
+    def wait(self, timeout: float) -> int:
+        """Wait up to `timeout` seconds for the process to exit on its own; its exit code. If it
+        is still running then, it is killed (SIGKILL) and TimeoutError raised."""
+        assert self.proc is not None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise TimeoutError(
+                f"{self.module} still running {timeout:.0f}s later:\n"
+                + self.log.read_text(errors="replace")[-3000:]
+            ) from None
+
+    def terminate(self, timeout: float) -> int:
+        """Stop it as a deploy does (SIGTERM) and wait up to `timeout` seconds for it to finish
+        on its own; its exit code (see `wait`)."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
+
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -1,4 +1,11 @@
-"""`python -m worker`: runs the complaint workflows and their activities until Ctrl-C/SIGTERM."""
+"""`python -m worker`: runs the complaint workflows and their activities until Ctrl-C/SIGTERM.
+
+A stop (SIGTERM, as `docker stop` and every deploy send, or SIGINT from Ctrl-C) is graceful: the
+worker stops taking new tasks and gives the activities already running up to
+GRACEFUL_SHUTDOWN_TIMEOUT to finish, so a letter the provider is accepting is marked sent in the
+ledger before the process exits (and is not sent again by the next worker). Only a worker that
+dies outright (SIGKILL, power loss) can leave a letter sent but unrecorded.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import logging
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -21,11 +29,27 @@ from records.store import RecordsStore
 from worker.client import connect, exit_now, with_payload_keys
 from worker.observability import configure_logging, runtime
 from worker.setup import ensure_daily_sweep_schedule
+from workflows.case import DEADLINES_TIMEOUT, LETTER_TIMEOUT, RECORD_TIMEOUT
 from workflows.complaint import ComplaintWorkflow
 from workflows.enquiry import EnquiryWorkflow
-from workflows.sweep import DailySweepWorkflow
+from workflows.sweep import EMAIL_TIMEOUT, QUICK_TIMEOUT, SWEEP_TIMEOUT, DailySweepWorkflow
 
 log = logging.getLogger("worker")
+
+# How long a stopping worker lets the activities it has started run on before cancelling them:
+# longer than any of their start-to-close timeouts (the letter's LETTER_TIMEOUT, and the daily
+# sweep's report email, which may send several), so none is cut off halfway. By then Temporal has
+# timed the attempt out itself. It is a maximum: the worker exits as soon as they are done.
+# docker-compose.yml's stop_grace_period for the worker must be longer still.
+LONGEST_ACTIVITY = max(
+    DEADLINES_TIMEOUT,
+    LETTER_TIMEOUT,
+    RECORD_TIMEOUT,
+    QUICK_TIMEOUT,
+    SWEEP_TIMEOUT,
+    EMAIL_TIMEOUT,
+)
+GRACEFUL_SHUTDOWN_TIMEOUT = LONGEST_ACTIVITY + timedelta(seconds=15)
 
 
 def build_worker(
@@ -47,6 +71,7 @@ def build_worker(
             sweep.email_sweep_report,
         ],
         activity_executor=executor,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN_TIMEOUT,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(
                 # pydantic imports these lazily when it first validates an email address
@@ -69,13 +94,28 @@ async def main(settings: Settings) -> None:
         log.info("created the daily-sweep schedule")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stop_on(sig: signal.Signals) -> None:
+        if not stop.is_set():
+            log.info(
+                "%s: stopping; activities already running get up to %ds to finish",
+                sig.name,
+                GRACEFUL_SHUTDOWN_TIMEOUT.total_seconds(),
+            )
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop_on, sig)
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = build_worker(client, settings, store, executor)
         log.info("polling task queue %s on %s", settings.task_queue, settings.temporal_address)
-        async with worker:
-            await stop.wait()
+        run = asyncio.create_task(worker.run())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([run, stopping], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        # no new tasks; running activities finish (up to GRACEFUL_SHUTDOWN_TIMEOUT), then exit
+        await worker.shutdown()
+        await run  # raises if the worker failed rather than being stopped
     log.info("worker stopped")
 
 
@@ -85,5 +125,9 @@ if __name__ == "__main__":
     except ConfigError as err:
         print(f"worker: refusing to start: {err}", file=sys.stderr)
         exit_now(2)
-    asyncio.run(main(checked))
+    try:
+        asyncio.run(main(checked))
+    except Exception:
+        log.exception("worker failed")
+        exit_now(1)
     exit_now(0)

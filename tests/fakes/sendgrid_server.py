@@ -14,6 +14,13 @@ for sandbox mode), 401 without a bearer token, and 400 with SendGrid's `errors` 
 the body is not JSON or lacks personalizations/to, from, subject or content. Failures can be
 injected: `fail_next(503, times=2)` answers the next two requests with 503; `fail_until_recovered
 (500)` fails every request until `recover()`.
+
+A slow provider can be imitated: `hold_next()` keeps the next mail-send request open, read but
+not yet answered, until `release()`; `delay_next(5)` does the same for five seconds.
+`wait_until_held()` returns once a request is being held, so a test can act (stop the worker, say)
+while the provider is taking a letter. A held request is answered as usual once let go (202, or an
+injected failure), even if its client has given up meanwhile: SendGrid too may accept a message
+whose caller never heard the answer.
 """
 
 from __future__ import annotations
@@ -60,6 +67,12 @@ class RecordedRequest:
 
 
 @dataclass
+class _Hold:
+    remaining: int
+    seconds: float | None  # None: until release()
+
+
+@dataclass
 class _Failure:
     status: int
     remaining: int | None  # None: until recover()
@@ -76,6 +89,9 @@ class FakeSendGrid:
         self._lock = threading.Lock()
         self._calls: list[RecordedRequest] = []
         self._failures: list[_Failure] = []
+        self._holds: list[_Hold] = []
+        self._held: list[threading.Event] = []  # one for each request being held now
+        self._held_changed = threading.Condition(self._lock)
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -96,6 +112,9 @@ class FakeSendGrid:
     def stop(self) -> None:
         if self._server is None:
             return
+        with self._lock:
+            self._holds.clear()
+        self.release()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -144,6 +163,8 @@ class FakeSendGrid:
         with self._lock:
             self._calls.clear()
             self._failures.clear()
+            self._holds.clear()
+        self.release()
 
     # ------------------------------------------------------------------ failures
 
@@ -169,6 +190,62 @@ class FakeSendGrid:
         with self._lock:
             self._failures.clear()
 
+    # ------------------------------------------------------------------ slow answers
+
+    def hold_next(self, times: int = 1) -> None:
+        """Keep the next `times` mail-send requests open (received, not answered) until
+        `release()`. Queued after any holds or delays already set."""
+        self._add_hold(times, None)
+
+    def delay_next(self, seconds: float, times: int = 1) -> None:
+        """Answer the next `times` mail-send requests only after `seconds` (or `release()`)."""
+        if seconds <= 0:
+            raise ValueError("seconds must be positive")
+        self._add_hold(times, seconds)
+
+    def _add_hold(self, times: int, seconds: float | None) -> None:
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._holds.append(_Hold(times, seconds))
+
+    @property
+    def held(self) -> int:
+        """How many requests are being held open right now."""
+        with self._lock:
+            return len(self._held)
+
+    def wait_until_held(self, count: int = 1, timeout: float = 30) -> bool:
+        """Block until at least `count` requests are being held; False after `timeout` seconds."""
+        with self._held_changed:
+            return self._held_changed.wait_for(lambda: len(self._held) >= count, timeout)
+
+    def release(self) -> None:
+        """Let every request being held now be answered (holds still to come stay set)."""
+        with self._lock:
+            for event in self._held:
+                event.set()
+
+    def _hold_if_asked(self, method: str, path: str) -> None:
+        if path != MAIL_SEND_PATH or method != "POST":
+            return
+        with self._lock:
+            hold = self._holds[0] if self._holds else None
+            if hold is None:
+                return
+            hold.remaining -= 1
+            if hold.remaining == 0:
+                self._holds.pop(0)
+            event = threading.Event()
+            self._held.append(event)
+            self._held_changed.notify_all()
+        try:
+            event.wait(hold.seconds)
+        finally:
+            with self._lock:
+                self._held.remove(event)
+                self._held_changed.notify_all()
+
     # ------------------------------------------------------------------ answering
 
     def _answer(
@@ -179,6 +256,7 @@ class FakeSendGrid:
             body = json.loads(raw.decode("utf-8")) if raw else None
         except (UnicodeDecodeError, ValueError):
             body = raw.decode("utf-8", "replace")
+        self._hold_if_asked(method, path)
         status, reply_headers, reply = self._decide(method, path, headers, body)
         message_id = reply_headers.get("X-Message-Id")
         with self._lock:
