@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,23 @@ def test_every_search_attribute_is_created_on_start(services: dict[str, Any]) ->
         "./", ""
     )
     assert "search-attribute create" in script.read_text()
+
+
+def compose_duration(value: str) -> timedelta:
+    """A compose duration such as `2m30s` or `90s`."""
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?", value)
+    assert match and value, f"not a duration: {value!r}"
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)
+
+
+def test_the_worker_is_stopped_gracefully(services: dict[str, Any]) -> None:
+    """SIGTERM, and time to finish running activities before Docker's SIGKILL (issue 9)."""
+    from worker.__main__ import GRACEFUL_SHUTDOWN_TIMEOUT
+
+    worker = services["worker"]
+    assert worker["stop_signal"] == "SIGTERM"
+    assert compose_duration(str(worker["stop_grace_period"])) > GRACEFUL_SHUTDOWN_TIMEOUT
 
 
 def test_deploy_files_exist() -> None:
