@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from activities.deadlines import calendar_from_settings
 from admin import complaint_forms, enquiry_forms, temporal
-from admin.forms import LONDON, PREFERRED_CONTACT, ParsedForm, StepParser
+from admin.forms import LONDON, PREFERRED_CONTACT, ParsedForm, StepParser, owner_choices
 from admin.temporal import Client
 from config import Settings
 from domain.clocks import Clock, ClockKey
@@ -225,6 +225,7 @@ COMPLAINT = CaseKind(
         "complainant_types": complaint_forms.COMPLAINANT_TYPES,
         "preferred_contact": PREFERRED_CONTACT,
         "point_boxes": complaint_forms.NEW_POINTS,
+        "owner_choices": owner_choices,
     },
 )
 
@@ -295,6 +296,7 @@ def enquiry_page_context(enquiry: EnquiryStatus) -> dict[str, Any]:
         "complaint_points": enquiry_forms.COMPLAINT_POINTS,
         # a complaint needs an email or postal address, and this enquiry has neither
         "needs_contact": person.email is None and person.address is None,
+        "owner_choices": owner_choices,  # who in the team has it becomes its owner
     }
 
 
@@ -332,6 +334,7 @@ ENQUIRY = CaseKind(
     new_context={
         "channels": enquiry_forms.ENQUIRY_CHANNELS,
         "preferred_contact": PREFERRED_CONTACT,
+        "owner_choices": owner_choices,
     },
 )
 

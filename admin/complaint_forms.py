@@ -20,6 +20,7 @@ from admin.forms import (
     StepParser,
     assign_parser,
     checked,
+    chosen_staff,
     date_value,
     intake_field,
     lines,
@@ -29,10 +30,10 @@ from admin.forms import (
     optional,
     person,
     person_fields,
-    staff_member,
     step_field,
     text_parser,
 )
+from admin.naming import Named
 from domain.complaint import DECLINE_REASON_TEXT, Step
 from domain.letters import Decision
 from domain.people import Channel, ComplainantType
@@ -197,10 +198,16 @@ def _parse_respond(v: FormValues, ctx: StepContext) -> ParsedForm:
 def _parse_escalate(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = Step.escalate
     at, problems = moment(v, "requested", f"{s.value}-requested", "the resident asked", ctx.now)
-    reviewer_id = one(v, "reviewer")
-    reviewer = staff_member(ctx.accounts, reviewer_id)
-    if reviewer_id and reviewer is None:
-        problems.append(Problem(f"#{s.value}-reviewer", "Choose a reviewer from the list"))
+    reviewer = chosen_staff(
+        v,
+        "reviewer",
+        ctx.accounts,
+        f"{s.value}-reviewer",
+        "a reviewer",
+        problems,
+        Named.reviewer,
+        case=ctx.case,
+    )
     fields: dict[tuple[Any, ...], FieldFor] = {
         ("requested_at",): step_field(s, "requested_date", "the date the resident asked", "date"),
         ("exceptional_circumstances",): step_field(

@@ -32,6 +32,7 @@ from admin.forms import (
     step_field,
     text_parser,
 )
+from admin.naming import Named
 from domain.enquiry import CHANNEL_LABELS, EnquiryStatus, EnquiryStep, ReplyVia, UpdatePreference
 from domain.enquiry import default_via as domain_default_via
 from domain.enquiry import reachable as domain_reachable
@@ -116,7 +117,17 @@ def _parse_pass_to_team(v: FormValues, ctx: StepContext) -> ParsedForm:
         **_via_field(s),
     }
     problems: list[Problem] = []
-    owner = chosen_staff(v, "owner", ctx.accounts, f"{s.value}-owner", "who has it", problems)
+    owner = chosen_staff(
+        v,
+        "owner",
+        ctx.accounts,
+        f"{s.value}-owner",
+        "who has it",
+        problems,
+        Named.owner,
+        actor=ctx.account,
+        case=ctx.case,
+    )
     payload = {
         "team": one(v, "team"),
         "next_steps": one(v, "next_steps"),

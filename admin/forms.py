@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -23,8 +23,10 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from admin.accounts import ROLE_LABELS, Account
+from admin.naming import Named, name_staff
 from domain.intake import ReceivedInFuture, check_received_at
 from domain.people import ContactMethod
+from domain.roles import NamingRefused, may_name_owner, may_own_cases
 
 LONDON = ZoneInfo("Europe/London")
 FUTURE_SLACK = timedelta(minutes=5)
@@ -296,9 +298,46 @@ def received_moment(
     return received, []
 
 
+def owner_choices(
+    account: Account, staff: Sequence[Account], unowned: bool = True
+) -> list[tuple[str, str]]:
+    """The owners a form offers `account`, as (id, label): whoever may own a case and whom they
+    may name (domain/roles.py `may_name_owner`): anyone, for a manager; themselves, for a case
+    officer or reviewer while nobody owns the case; nobody (so no field), for the rest."""
+    return [
+        (a.id, f"{a.name} ({ROLE_LABELS[a.role]})")
+        for a in staff
+        if may_own_cases(a.role) and may_name_owner(account.role, account.id, a.id, unowned)
+    ]
+
+
 def staff_member(accounts: Mapping[str, Account], account_id: str | None) -> dict[str, Any] | None:
     account = accounts.get(account_id or "")
     return account.as_staff().model_dump() if account else None
+
+
+def named_staff(
+    accounts: Mapping[str, Account],
+    chosen: str | None,
+    field_id: str,
+    problems: list[Problem],
+    named: Named,
+    *,
+    actor: Account | None = None,
+    case: Any = None,
+) -> dict[str, Any] | None:
+    """The active account `chosen` as the member of staff, or None if there is none. One the
+    naming rules refuse (admin/naming.py, as the API applies them) is a problem on the field,
+    with the rule's reason."""
+    account = accounts.get(chosen or "")
+    if account is None:
+        return None
+    field = field_id.rpartition("-")[2]
+    try:
+        name_staff(named, account.id, field=field, lookup=accounts.get, actor=actor, case=case)
+    except NamingRefused as err:
+        problems.append(Problem(f"#{field_id}", err.reason))
+    return account.as_staff().model_dump()
 
 
 # --------------------------------------------------------------------- staff steps
@@ -333,13 +372,16 @@ def parse_step(
 
 
 def assign_parser(step: Any, noun: str) -> StepParser:
-    """The "assign" form of either kind of case: the owner, from the active staff."""
+    """The "assign" form of either kind of case: the owner, from the active staff, whom the
+    rules allow to own it (who may assign whom is `assign_payload`'s, domain/offered.py)."""
 
     def parse(v: FormValues, ctx: StepContext) -> ParsedForm:
         owner = step_field(step, "owner", noun, "choice")
-        return ParsedForm(
-            {"owner": staff_member(ctx.accounts, one(v, "owner"))}, {("owner",): owner}, owner, v
+        problems: list[Problem] = []
+        member = named_staff(
+            ctx.accounts, one(v, "owner"), owner.id, problems, Named.assignee, case=ctx.case
         )
+        return ParsedForm({"owner": member}, {("owner",): owner}, owner, v, problems)
 
     return parse
 
@@ -446,7 +488,16 @@ def new_case_parser(
             **details(v, accounts, problems),
             "lodged_by": account.id,
         }
-        payload["owner"] = chosen_staff(v, "owner", accounts, f"{kind}-owner", owner, problems)
+        payload["owner"] = chosen_staff(
+            v,
+            "owner",
+            accounts,
+            f"{kind}-owner",
+            owner,
+            problems,
+            Named.owner,
+            actor=account,
+        )
         return ParsedForm(payload, {**every_form, **fields}, field("name", "the name"), v, problems)
 
     return parse
@@ -459,11 +510,16 @@ def chosen_staff(
     field_id: str,
     what: str,
     problems: list[Problem],
+    named: Named = Named.anyone,
+    *,
+    actor: Account | None = None,
+    case: Any = None,
 ) -> dict[str, Any] | None:
     """The member of staff chosen in the select `name`, or None; a choice that is not an active
-    account is a problem ("Choose <what> from the list")."""
+    account is a problem ("Choose <what> from the list"), and so is one the naming rules refuse
+    (`named_staff`)."""
     chosen = one(v, name)
-    member = staff_member(accounts, chosen)
+    member = named_staff(accounts, chosen, field_id, problems, named, actor=actor, case=case)
     if chosen and member is None:
         problems.append(Problem(f"#{field_id}", f"Choose {what} from the list"))
     return member

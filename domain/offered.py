@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.complaint import ComplaintStatus, Step
+from domain.complaint import ComplaintStatus, Stage, Step
 from domain.complaint_rules import barred_at_stage2
 from domain.enquiry import EnquiryStatus, EnquiryStep
 from domain.roles import TAKES_UNOWNED, Role, role_may
@@ -24,6 +24,14 @@ def barred_as_stage1_participant(case: CaseStatus, step: AnyStep | None, staff_i
     """Stage 2's independence (the workflow's own rule, `barred_at_stage2`), for a complaint."""
     return isinstance(case, ComplaintStatus) and barred_at_stage2(
         case.stage, case.stage1_participants, step, staff_id
+    )
+
+
+def barred_as_reviewer(case: CaseStatus, staff_id: str) -> bool:
+    """Whether `staff_id` may not be the complaint's stage 2 reviewer (its owner once it is
+    escalated): stage 2's independence, `barred_at_stage2`, for the stage the escalation starts."""
+    return isinstance(case, ComplaintStatus) and barred_at_stage2(
+        Stage.stage2, case.stage1_participants, None, staff_id
     )
 
 
@@ -90,8 +98,9 @@ def assign_payload(
     """The `assign` step as this person may send it: refused (AssignRefused) beyond their role;
     a take (not a manager's assignment) goes as `only_if_unowned`, so the workflow refuses it
     under the lock if someone has taken the case meanwhile."""
-    owner = (payload.get("owner") or {}).get("id", "")
-    refusal = assign_refusal(case, role, staff_id, owner)
+    owner = payload.get("owner") or ""  # a staff id (the API), or the member of staff (pages)
+    owner_id = owner if isinstance(owner, str) else owner.get("id", "")
+    refusal = assign_refusal(case, role, staff_id, owner_id)
     if refusal:
         raise AssignRefused(refusal)
     if role_may(role, _assign_step(case)):

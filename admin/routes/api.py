@@ -11,9 +11,17 @@ FastAPI at /api/docs.
 
 Sign in with `POST /login` (a form, like the page), keep the session cookie, then
 `GET /api/session` for the CSRF token to send as `X-CSRF-Token` on every POST.
-Errors are `{"detail": "plain message"}`, or for bad input (422)
-`{"detail": [{"field": "resident.email", "message": "..."}]}`. While Temporal is down, every
-route that needs it answers 503 at once (admin/temporal.py).
+Errors are `{"detail": "plain message"}` (`ErrorBody`), or for bad input (422)
+`{"detail": [{"field": "resident.email", "message": "..."}]}` (`ValidationProblems`); the
+OpenAPI document lists every status each route answers. While Temporal is down, every route
+that needs it answers 503 at once (admin/temporal.py); so does every route while the records
+database is not answering.
+
+Bodies are as strict as their schema (admin/api_bodies.py): a date-time is ISO 8601 text with
+its offset, and staff (an owner, a reviewer) are named by staff id, checked against the staff
+accounts by the rules in domain/roles.py (admin/naming.py): only a manager sets or changes an
+owner, but for a case officer or reviewer taking a case nobody owns (403 otherwise), and whoever
+is named must be an active account whose role allows it (422 naming the field otherwise).
 
 No `from __future__ import annotations` here: each route is built in a loop with its own body
 and answer models, and FastAPI reads those annotations at run time.
@@ -31,7 +39,10 @@ from pydantic import BaseModel, Field, ValidationError, create_model
 from activities.deadlines import calendar_from_settings
 from admin import queues
 from admin.accounts import Account, Role
+from admin.api_bodies import names_staff, new_case_body, step_bodies
 from admin.case_kinds import KINDS, CaseKind
+from admin.naming import name_fields, needs_case
+from admin.off_loop import off_loop
 from admin.security import CSRF_HEADER, Forbidden, csrf_token, current_account, require_step
 from admin.temporal import (
     CaseNotFound,
@@ -45,9 +56,9 @@ from admin.temporal import (
 )
 from domain.intake import ReceivedInFuture
 from domain.offered import AssignRefused, assign_payload, may_ask, may_take, offered_steps
-from domain.people import Strict
 from domain.records import CaseSummary
 from domain.references import PATTERN
+from domain.roles import CannotBeNamed, RoleMayNotName
 
 csrf_header = APIKeyHeader(
     name=CSRF_HEADER,
@@ -61,7 +72,9 @@ csrf_header = APIKeyHeader(
 # ---------------------------------------------------------------------------- models
 
 
-class Problem(BaseModel):
+class ErrorBody(BaseModel):
+    """Every error but bad input (422): what was wrong and what to do."""
+
     detail: str = Field(description="What was wrong and what to do, in plain English")
 
 
@@ -71,6 +84,8 @@ class FieldProblem(BaseModel):
 
 
 class ValidationProblems(BaseModel):
+    """Bad input (422): each problem, with the field it is about."""
+
     detail: list[FieldProblem]
 
 
@@ -117,52 +132,6 @@ class SearchResults(BaseModel):
     cases: list[CaseSummary]
 
 
-def _without(
-    model: type[BaseModel], name: str, drop: set[str], doc: str, **extra: Any
-) -> type[BaseModel]:
-    """`model`'s fields but those in `drop`, plus `extra`: a request body that stays in step
-    with the domain model it feeds."""
-    fields: dict[str, Any] = {
-        n: (f.annotation, f) for n, f in model.model_fields.items() if n not in drop
-    }
-    fields.update(extra)
-    return create_model(name, __base__=Strict, __doc__=doc, **fields)
-
-
-def new_case_body(kind: CaseKind) -> type[BaseModel]:
-    """What `POST` lodging takes: the kind's lodge model, the reference optional, who lodged it
-    always the signed-in account."""
-    return _without(
-        kind.lodge_model,
-        f"New{kind.label}",
-        {"reference", "lodged_by"},
-        f"{kind.a_noun.capitalize()} to lodge: as `{kind.lodge_model.__name__}`, but the "
-        "reference is optional (a new one is made) and who lodged it is always the signed-in "
-        "account.",
-        reference=(
-            str | None,
-            Field(
-                default=None,
-                pattern=PATTERN.pattern,
-                description=f"Leave it out to get a new reference, like {kind.prefix}-7KQ3-XM2P",
-            ),
-        ),
-    )
-
-
-def step_bodies(kind: CaseKind) -> dict[Any, type[BaseModel]]:
-    """Each step's body: its domain model without `by`, which is always the signed-in account."""
-    return {
-        step: _without(
-            model,
-            f"{model.__name__}Body",
-            {"by"},
-            (model.__doc__ or f"The '{step.value}' step.").strip(),
-        )
-        for step, model in kind.step_models.items()
-    }
-
-
 def case_out(kind: CaseKind) -> type[BaseModel]:
     """The case as its status Query gives it, with what the signed-in account may do now."""
     return create_model(
@@ -195,19 +164,27 @@ def _describe(kind: CaseKind, out: type[BaseModel], case: Any, account: Account)
 # --------------------------------------------------------------------------- helpers
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
-NOT_SIGNED_IN = {401: {"model": Problem, "description": "Not signed in: sign in at /login"}}
-NO_CSRF = {403: {"model": Problem, "description": "No CSRF token, or your role may not"}}
-DOWN = {
-    503: {
-        "model": Problem,
-        "description": "Temporal is not answering: nothing was changed; try again shortly",
-    }
-}
+Responses = dict[int | str, dict[str, Any]]
 
+
+def _error(status: int, description: str) -> Responses:
+    return {status: {"model": ErrorBody, "description": description}}
+
+
+NOT_SIGNED_IN = _error(401, "Not signed in: sign in at /login")
+RECORDS_DOWN = _error(
+    503, "The records database is not answering: nothing was changed; try again in a minute"
+)
+DOWN = _error(
+    503,
+    "Temporal (or the records database) is not answering: nothing was changed; try again shortly",
+)
+BAD_QUERY = {422: {"model": ValidationProblems, "description": "A query parameter is not valid"}}
+# Every route: signed in (401), and the records database answering (503: sign-in reads it).
 router = APIRouter(
     prefix="/api",
     dependencies=[Depends(current_account), Security(csrf_header)],
-    responses=NOT_SIGNED_IN,
+    responses=NOT_SIGNED_IN | RECORDS_DOWN,
 )
 
 
@@ -223,6 +200,25 @@ def _invalid(err: ValidationError) -> JSONResponse:
 def _problems(field: str, message: str) -> JSONResponse:
     """422 naming one field, in the same shape as _invalid."""
     return JSONResponse({"detail": [{"field": field, "message": message}]}, status_code=422)
+
+
+async def _named(
+    request: Request,
+    model: type,
+    data: dict[str, Any],
+    account: Account,
+    case: Any = None,
+) -> dict[str, Any]:
+    """`data` with each member of staff it names by staff id in full, from the staff accounts,
+    once domain/roles.py's rules allow it: 403 (RoleMayNotName) or CannotBeNamed for the
+    caller to answer 422 naming the field."""
+    accounts = request.app.state.accounts
+    try:
+        return await off_loop(
+            name_fields, model, data, lookup=accounts.get, actor=account, case=case
+        )
+    except RoleMayNotName as err:  # its reason names the field and says what to do
+        raise Forbidden(err.reason) from None
 
 
 def _reference(kind: CaseKind) -> Callable[[str], str]:
@@ -291,6 +287,10 @@ def _add_lodge_route(kind: CaseKind) -> None:
         data["reference"] = data.get("reference") or kind.new_reference(None)
         data["lodged_by"] = account.id
         try:
+            data = await _named(request, kind.lodge_model, data, account)
+        except CannotBeNamed as err:
+            return _problems(err.field, err.reason)
+        try:
             case = kind.lodge_model.model_validate(data)
         except ValidationError as err:
             return _invalid(err)
@@ -332,8 +332,13 @@ def _add_lodge_route(kind: CaseKind) -> None:
     `reference` out of the body when you send a key. Without a key, every request lodges a new
     {noun}.
 
-    `received_at` is when the resident got in touch: one in the future (beyond a minute's
-    leeway) is refused with 422 naming `received_at`."""
+    `received_at` is when the resident got in touch, as ISO 8601 text with its offset: one in
+    the future (beyond a minute's leeway) is refused with 422 naming `received_at`.
+
+    **Staff are named by staff id.** Only a manager may name the `owner`; a case officer or
+    reviewer may name only themselves (403 otherwise). The owner must be an active case
+    officer, stage 2 reviewer or manager (422 naming `owner` otherwise). The case takes their
+    name and email from their account."""
     router.add_api_route(
         kind.api_lodge_path.removeprefix("/api"),
         lodge,
@@ -350,11 +355,15 @@ def _add_lodge_route(kind: CaseKind) -> None:
                 "description": f"Already lodged by an earlier request with this "
                 f"{IDEMPOTENCY_KEY}: its reference, `created: false`",
             },
-            **NO_CSRF,
-            409: {"model": Problem, "description": "A case with that reference exists"},
-            422: {"model": ValidationProblems, "description": f"The body is not a valid {noun}"},
+            **_error(403, "No CSRF token, or your role may not set the owner"),
+            409: {"model": ErrorBody, "description": "A case with that reference exists"},
+            422: {
+                "model": ValidationProblems,
+                "description": f"The body is not a valid {noun}, or a member of staff it names "
+                "may not be named there (the field says which)",
+            },
             503: {
-                "model": Problem,
+                "model": ErrorBody,
                 "description": f"Temporal did not answer: send it again with the same "
                 f"{IDEMPOTENCY_KEY}",
             },
@@ -385,7 +394,8 @@ def _add_list_route(path: str, kind: CaseKind | None) -> None:
         settings = request.app.state.settings
         chosen = kind.name if kind else of_kind
         asked = queues.QueueRequest.parse(queue, sort, direction, stage, owner, str(page), chosen)
-        result = queues.load(
+        result = await off_loop(
+            queues.load,
             request.app.state.store,
             asked,
             account.id,
@@ -415,6 +425,7 @@ def _add_list_route(path: str, kind: CaseKind | None) -> None:
         description=f"One page of a work queue of {what}cases (as on the queue pages), from the "
         "records database: it works while Temporal is down.",
         tags=[kind.name if kind else "cases"],
+        responses=BAD_QUERY,
     )
 
 
@@ -443,8 +454,7 @@ def _add_case_route(kind: CaseKind, out: type[BaseModel]) -> None:
         description=f"The whole {kind.noun} as it stands now, from its workflow, with the steps "
         "you may take now.",
         tags=[kind.name],
-        responses={404: {"model": Problem, "description": f"No {kind.noun} with that reference"}}
-        | DOWN,
+        responses=_error(404, f"No {kind.noun} with that reference") | DOWN,
     )
 
 
@@ -453,6 +463,7 @@ def _add_step_route(
 ) -> None:
     reference_of = _reference(kind)
     may_ask = _may(kind, step)
+    model = kind.step_models[step]
 
     async def take_step(
         request: Request,
@@ -464,12 +475,18 @@ def _add_step_route(
         payload = body.model_dump(exclude_unset=True)
         payload["by"] = account.id
         try:
-            if step == kind.assign:
+            case = None
+            if step == kind.assign or needs_case(model, payload):
                 case = await kind.status(client, ref)
+            if step == kind.assign:
                 try:
                     payload = assign_payload(case, account.role, account.id, payload)
                 except AssignRefused as err:
                     raise Forbidden(str(err)) from None
+            try:
+                payload = await _named(request, model, payload, account, case)
+            except CannotBeNamed as err:
+                return _problems(err.field, err.reason)
             result = await kind.perform(client, ref, step, payload)
         except ValidationError as err:  # the step model's own checks, across fields
             return _invalid(err)
@@ -491,6 +508,12 @@ def _add_step_route(
         if step == kind.assign
         else ""
     )
+    named_note = (
+        "\n\nStaff are named by staff id, and must be active accounts whose role allows it "
+        "(422 naming the field otherwise); the case takes their name and email from the account."
+        if any(names_staff(f.annotation) for f in model.model_fields.values())
+        else ""
+    )
     router.add_api_route(
         f"{kind.api_path.removeprefix('/api')}/{{reference}}/steps/{step.value}",
         take_step,
@@ -502,16 +525,24 @@ def _add_step_route(
         description=(
             f"Take the '{words}' step on the {kind.noun}. `by` is always the signed-in account. "
             "The case's workflow checks the step is allowed now; if it is not, the answer is "
-            "409 with the reason." + assign_note + "\n\n" + (body_model.__doc__ or "").strip()
+            "409 with the reason."
+            + assign_note
+            + named_note
+            + "\n\n"
+            + (body_model.__doc__ or "").strip()
         ),
         tags=[f"{kind.name} steps"],
         responses={
-            403: {"model": Problem, "description": "No CSRF token, or your role cannot do this"},
-            404: {"model": Problem, "description": f"No open {kind.noun} with that reference"},
-            409: {"model": Problem, "description": "The case refused the step: why"},
-            422: {"model": ValidationProblems, "description": "The body is not valid"},
+            403: {"model": ErrorBody, "description": "No CSRF token, or your role cannot do this"},
+            404: {"model": ErrorBody, "description": f"No open {kind.noun} with that reference"},
+            409: {"model": ErrorBody, "description": "The case refused the step: why"},
+            422: {
+                "model": ValidationProblems,
+                "description": "The body is not valid, or a member of staff it names may not be "
+                "named there (the field says which)",
+            },
             503: {
-                "model": Problem,
+                "model": ErrorBody,
                 "description": "Temporal is not answering: nothing was changed (or, if it "
                 "stopped answering mid-step, read the case before sending it again)",
             },
@@ -519,14 +550,14 @@ def _add_step_route(
     )
 
 
-@router.get("/search", response_model=SearchResults, tags=["cases"])
+@router.get("/search", response_model=SearchResults, tags=["cases"], responses=BAD_QUERY)
 async def search(
     request: Request,
     q: str = Query("", max_length=200, description="A reference, a name or a postcode"),
 ) -> SearchResults:
     """Cases whose reference or postcode starts with `q`, or whose resident's name contains it;
     newest first, at most 50. Closed cases too. From the records database."""
-    found = request.app.state.store.search_cases(q, limit=50)
+    found = await off_loop(request.app.state.store.search_cases, q, limit=50)
     return SearchResults(query=q, cases=[c.summary() for c in found])
 
 
