@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from email.utils import parseaddr
 from functools import cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any
 
+from limits import parse as parse_rate_limit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -92,6 +94,15 @@ class Settings(BaseSettings):
     inbound_parse_password: str | None = Field(default=None, repr=False)
     # mail to these (lower case) goes straight to the customer resolution team
     executive_addresses: Annotated[tuple[str, ...], NoDecode] = ()
+    # rate limits (admin/rate_limits.py), in the `limits` notation "N per [M] second|minute|hour|
+    # day". Counters live in the records database, or in Redis when REDIS_URL is set.
+    sign_in_limit_per_account: str = "5 per 15 minutes"  # failed sign-ins; success clears
+    sign_in_limit_per_address: str = "5 per 15 minutes"
+    complaint_limit_per_address: str = "5 per hour"  # complaints sent with the public form
+    complaint_limit_per_email: str = "3 per day"
+    redis_url: str | None = Field(default=None, repr=False)  # may hold a password
+    # X-Forwarded-For is read only from these proxies (addresses or networks, comma-separated)
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
 
     @property
     def production(self) -> bool:
@@ -122,6 +133,40 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             # "Jane Smith <ceo@example.org>" or just the address
             return tuple(parseaddr(str(p))[1].lower() for p in value if str(p).strip())
+        return value
+
+    @field_validator(
+        "sign_in_limit_per_account",
+        "sign_in_limit_per_address",
+        "complaint_limit_per_address",
+        "complaint_limit_per_email",
+        mode="after",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            item = parse_rate_limit(value)
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not a rate limit: write it like '5 per 15 minutes' or '3 per day'"
+            ) from None
+        if item.amount < 1:
+            raise ValueError("a rate limit must allow at least 1")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            try:
+                # "10.0.0.5" is the network 10.0.0.5/32
+                return tuple(
+                    ip_network(str(p).strip(), strict=False) for p in value if str(p).strip()
+                )
+            except ValueError as err:
+                raise ValueError(f"not an address or network: {err}") from None
         return value
 
     @model_validator(mode="after")

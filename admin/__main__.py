@@ -80,7 +80,15 @@ def main() -> int:
     app = create_app(settings, store, connect=connect)
     configure_logging(settings)  # uvicorn's loggers too: log_config=None leaves them to ours
     uvicorn.run(
-        app, host=settings.admin_host, port=settings.admin_port, log_level="info", log_config=None
+        app,
+        host=settings.admin_host,
+        port=settings.admin_port,
+        log_level="info",
+        log_config=None,
+        # X-Forwarded-For/-Proto only from TRUSTED_PROXIES (uvicorn alone trusts 127.0.0.1 and
+        # FORWARDED_ALLOW_IPS); none set: the headers are ignored (admin/rate_limits.py)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=[str(network) for network in settings.trusted_proxies],
     )
     return 0
 

@@ -4,6 +4,7 @@ workflow Updates."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -16,13 +17,15 @@ from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.middleware.sessions import SessionMiddleware
 
 from admin.accounts import ROLE_LABELS, AccountStore
+from admin.rate_limits import RateLimits
 from admin.security import (
     CSRF_FIELD,
     Forbidden,
-    LoginLimiter,
     SignInRequired,
     csrf_protect,
     csrf_token,
@@ -39,10 +42,13 @@ from admin.temporal import (
 from config import Settings
 from domain.enquiry import reply_clock_text
 from domain.urgency import due_soon_title
-from records.store import RecordsStore
+from records.store import WEB_WAIT_SECONDS, RecordsStore
 from worker.codec import codec_from_settings
+from worker.observability import keep_queries_out_of_access_log
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
+RECORDS_DOWN = "The records database is not answering. Try again in a minute."
 LONDON = ZoneInfo("Europe/London")
 templates = Jinja2Templates(directory=HERE / "templates")
 
@@ -101,6 +107,30 @@ def temporal_down_page(request: Request, message: str = TEMPORAL_DOWN) -> Respon
     )
 
 
+def records_down_page(request: Request) -> Response:
+    """The plain 503 answer while the records database is locked or down."""
+    headers = {"Retry-After": "60"}
+    if wants_json(request):
+        return JSONResponse({"detail": RECORDS_DOWN}, status_code=503, headers=headers)
+    page = render(
+        request,
+        "error.html",
+        503,
+        title="The records database is not answering",
+        message=RECORDS_DOWN,
+    )
+    page.headers.update(headers)
+    return page
+
+
+def records_unreachable(exc: Exception) -> bool:
+    """Whether an error from SQLAlchemy means the records database did not answer (locked,
+    down, too slow, no connection free), rather than a fault in our own SQL."""
+    if isinstance(exc, (OperationalError, PoolTimeout)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 def create_app(
     settings: Settings,
     store: RecordsStore,
@@ -111,10 +141,16 @@ def create_app(
     gives the Temporal client; the records store must already be migrated. The app starts and
     serves what needs only the records database while Temporal is down."""
 
+    # The web app's own engine: a statement waits at most WEB_WAIT_SECONDS for a lock or a
+    # connection, so a locked or unreachable database answers 503 within 2 s (`_records_down`).
+    web_store = store.answering_within(WEB_WAIT_SECONDS)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.case_system.start()
         yield
+        if web_store is not store:
+            web_store.dispose()
 
     app = FastAPI(
         title="Complaints and enquiries admin",
@@ -139,13 +175,15 @@ def create_app(
         https_only=settings.production,
     )
     app.state.settings = settings
-    app.state.store = store
-    app.state.accounts = AccountStore(store)
+    app.state.store = web_store
+    app.state.accounts = AccountStore(web_store)
+    keep_queries_out_of_access_log()  # uvicorn's access log: paths without query strings
     # Temporal, through admin/temporal.py: routes that need it depend on `require_temporal`
     app.state.case_system = CaseSystem(settings, client=client, connect=connect)
     # the Web UI's codec endpoint (admin/routes/codec.py) uses the same keys as our client
     app.state.codec = codec_from_settings(settings)
-    app.state.login_limiter = LoginLimiter()
+    # sign-in and the public form (admin/rate_limits.py): counters shared by every process
+    app.state.rate_limits = RateLimits.from_settings(settings, app.state.store)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(TemporalDown)
@@ -159,6 +197,15 @@ def create_app(
     async def _rpc_failed(request: Request, exc: RPCError) -> Response:
         # a Temporal call that admin/temporal.py did not wrap: still Temporal not answering
         return await _temporal_down(request, TemporalDown())
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _records_down(request: Request, exc: Exception) -> Response:
+        if not records_unreachable(exc):
+            raise exc  # a fault of ours: the 500, logged without its message (observability)
+        # the type only: an SQL error's text can quote the statement
+        log.warning("records database not answering: %s", type(exc).__name__)
+        return records_down_page(request)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:

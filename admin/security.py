@@ -1,4 +1,4 @@
-"""Sign-in, roles, CSRF and login rate limiting for the admin app.
+"""Sign-in, roles and CSRF for the admin app (sign-in's rate limits: admin/rate_limits.py).
 
 Sessions are Starlette's signed cookies (itsdangerous). Every unsafe request (POST, PUT, PATCH,
 DELETE) must carry the session's CSRF token, as the form field `csrf_token` or the header
@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 
 from fastapi import Depends, HTTPException, Request
@@ -82,8 +79,12 @@ def accounts(request: Request) -> AccountStore:
 
 
 def current_account(request: Request) -> Account:
+    """The signed-in account, or SignInRequired: signed out, or the session ended by a change to
+    the account. It reads the records database, so it is a plain `def`: as a dependency FastAPI
+    runs it in the worker-thread pool, off the event loop; called from `async` code, call it
+    through `await off_loop(current_account, request)` (admin/off_loop.py)."""
     sid = request.session.get("sid")
-    account = request.app.state.accounts.session_account(sid) if sid else None
+    account = accounts(request).session_account(sid) if sid else None
     if account is None:
         request.session.pop("sid", None)
         raise SignInRequired()
@@ -110,51 +111,17 @@ def require_step(account: Account, step: Step) -> None:
 
 
 def sign_in(request: Request, account: Account) -> None:
+    """Open a new session for `account`. It writes to the records database, so it blocks:
+    call it as `await off_loop(sign_in, request, account)` (admin/off_loop.py)."""
+    sid = accounts(request).open_session(account.id)  # first: a failure keeps the old session
     request.session.clear()  # a new session on sign-in: no fixation
-    request.session["sid"] = request.app.state.accounts.open_session(account.id)
+    request.session["sid"] = sid
     csrf_token(request)
 
 
 def sign_out(request: Request) -> None:
+    """End the session. Blocking, as `sign_in`: `await off_loop(sign_out, request)`."""
     sid = request.session.get("sid")
     if sid:
-        request.app.state.accounts.close_session(sid)
+        accounts(request).close_session(sid)
     request.session.clear()
-
-
-class LoginLimiter:
-    """At most `attempts` failed sign-ins per account id and per client address in `window`
-    seconds. In memory: one admin process; behind several, put a shared limiter in front."""
-
-    def __init__(self, attempts: int = 5, window: float = 900.0) -> None:
-        self.attempts, self.window = attempts, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and now - q[0] > self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, *keys: str) -> int:
-        """Seconds until another attempt is allowed (0: allowed now)."""
-        now = time.monotonic()
-        with self._lock:
-            waits = [
-                int(self.window - (now - q[0])) + 1
-                for q in (self._recent(k, now) for k in keys)
-                if len(q) >= self.attempts
-            ]
-        return max(waits, default=0)
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for k in keys:
-                self._recent(k, now).append(now)
-
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for k in keys:
-                self._failures.pop(k, None)

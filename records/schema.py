@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -188,3 +189,16 @@ class SweepReportRow(Base):
     emailed: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class RateLimitCounter(Base):
+    """One fixed window of a rate limit (admin/rate_limits.py): `count` hits since the window
+    opened, until `resets_at`. `key` holds no personal data: addresses and account names in it are
+    keyed hashes. Times are seconds since the epoch, as the `limits` library counts them, so one
+    atomic upsert can compare and restart a window on SQLite and PostgreSQL alike."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    resets_at: Mapped[float] = mapped_column(Float, index=True)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from admin.app import render
+from admin.rate_limits import RateLimits, StorageError
 from admin.security import sign_in, sign_out
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 def _safe_next(target: str | None) -> str:
@@ -30,35 +35,34 @@ async def login(
     password: str = Form(""),
     next: str = Form("/"),
 ) -> Response:
-    limiter = request.app.state.login_limiter
-    keys = (
-        f"user:{username.strip().lower()}",
-        f"ip:{request.client.host if request.client else '?'}",
-    )
-    wait = limiter.retry_after(*keys)
-    if wait:
-        minutes = max(1, round(wait / 60))
+    """Every attempt is counted (admin/rate_limits.py) before the password is checked, and a
+    success clears the count. The limiter's storage, argon2 and the records database all block:
+    they run in the thread pool, so a flood of sign-ins leaves the event loop free."""
+    limits: RateLimits = request.app.state.rate_limits
+    address = limits.client_address(request)
+
+    def page(status_code: int, error: str) -> Response:
         return render(
-            request,
-            "login.html",
-            429,
-            title="Sign in",
-            next=_safe_next(next),
-            error=f"Too many failed attempts. Try again in {minutes} minute(s).",
+            request, "login.html", status_code, title="Sign in", next=_safe_next(next), error=error
         )
-    account = request.app.state.accounts.authenticate(username, password)
+
+    try:
+        refused = await run_in_threadpool(limits.sign_in_refused, username, address)
+    except StorageError as err:
+        log.warning("rate limits not answering: %s", type(err.storage_error).__name__)
+        return page(503, "Sign-in is not working just now. Try again in a few minutes.")
+    if refused:
+        response = page(429, f"Too many failed attempts. Try again in {refused.minutes} minute(s).")
+        response.headers.update(refused.headers)
+        return response
+    account = await run_in_threadpool(request.app.state.accounts.authenticate, username, password)
     if account is None:
-        limiter.failed(*keys)
-        return render(
-            request,
-            "login.html",
-            400,
-            title="Sign in",
-            next=_safe_next(next),
-            error="The username or password is not right.",
-        )
-    limiter.succeeded(*keys)
-    sign_in(request, account)
+        return page(400, "The username or password is not right.")
+    try:
+        await run_in_threadpool(limits.sign_in_succeeded, username, address)
+    except StorageError as err:  # signed in all the same: the count ends with its window
+        log.warning("rate limits not answering: %s", type(err.storage_error).__name__)
+    await run_in_threadpool(sign_in, request, account)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 

@@ -20,11 +20,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from admin.app import LONDON, render
 from admin.forms import SUBMISSION, new_submission, submission_key
 from admin.queues import now_for
+from admin.rate_limits import COMPLAINT_EMAIL, RateLimits, Refused, StorageError
 from admin.temporal import (
     Client,
     ReferencesTaken,
@@ -190,6 +192,40 @@ def _not_sent(request: Request) -> str:
     )
 
 
+def _too_many(request: Request, refused: Refused) -> str:
+    sender = (
+        "with this email address"
+        if refused.rule == COMPLAINT_EMAIL
+        else "from this internet connection"
+    )
+    phone = request.app.state.settings.landlord.phone
+    return (
+        f"You have sent too many complaints {sender}. Try again in {refused.wait}. "
+        f"If it cannot wait, call us on {phone}."
+    )
+
+
+async def _over_limit(request: Request, values: dict[str, str]) -> Response | None:
+    """The form again with the answers (429) if this complaint is over a limit on complaints
+    from one address or with one email address (admin/rate_limits.py); None to go ahead."""
+    limits: RateLimits = request.app.state.rate_limits
+    problems = FormProblems()
+    try:
+        refused = await run_in_threadpool(
+            limits.complaint_refused, limits.client_address(request), values["email"] or None
+        )
+    except StorageError as err:
+        log.warning("rate limits not answering: %s", type(err.storage_error).__name__)
+        problems.add("form", _not_sent(request))
+        return _form_page(request, values, problems, status_code=503)
+    if refused is None:
+        return None
+    problems.add("form", _too_many(request, refused))
+    response = _form_page(request, values, problems, status_code=429)
+    response.headers.update(refused.headers)
+    return response
+
+
 def _bot(values: dict[str, str]) -> Response | None:
     """Only a bot fills in the hidden field: look as if it worked, lodge nothing."""
     if values.get(HONEYPOT):
@@ -224,6 +260,8 @@ async def complain(request: Request, client: Client = Depends(require_temporal))
         return fake
     if complaint is None:
         return _form_page(request, values, problems, status_code=400)
+    if (refused := await _over_limit(request, values)) is not None:
+        return refused
     settings = request.app.state.settings
     try:
         result = await lodge_once(
