@@ -164,6 +164,7 @@ def _describe(kind: CaseKind, out: type[BaseModel], case: Any, account: Account)
 # --------------------------------------------------------------------------- helpers
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
+MAX_PAGE = 1_000_000  # a page number the records database can take (an OFFSET it can count)
 Responses = dict[int | str, dict[str, Any]]
 
 
@@ -179,7 +180,8 @@ DOWN = _error(
     503,
     "Temporal (or the records database) is not answering: nothing was changed; try again shortly",
 )
-BAD_QUERY = {422: {"model": ValidationProblems, "description": "A query parameter is not valid"}}
+BAD_QUERY = {422: {"model": ValidationProblems, "description": "A parameter is not valid"}}
+UNREADABLE = _error(400, "The body could not be read: send JSON, in UTF-8")
 # Every route: signed in (401), and the records database answering (503: sign-in reads it).
 router = APIRouter(
     prefix="/api",
@@ -355,6 +357,7 @@ def _add_lodge_route(kind: CaseKind) -> None:
                 "description": f"Already lodged by an earlier request with this "
                 f"{IDEMPOTENCY_KEY}: its reference, `created: false`",
             },
+            **UNREADABLE,
             **_error(403, "No CSRF token, or your role may not set the owner"),
             409: {"model": ErrorBody, "description": "A case with that reference exists"},
             422: {
@@ -382,7 +385,7 @@ def _add_list_route(path: str, kind: CaseKind | None) -> None:
         direction: str | None = Query(None, alias="dir", pattern="^(asc|desc)$"),
         stage: str | None = Query(None, description="triage, stage1 or stage2"),
         owner: str | None = Query(None, description=f"A staff id, or '{queues.UNASSIGNED}'"),
-        page: int = Query(1, ge=1),
+        page: int = Query(1, ge=1, le=MAX_PAGE),
         of_kind: str | None = Query(
             kind.name if kind else None,
             alias="kind",
@@ -454,7 +457,7 @@ def _add_case_route(kind: CaseKind, out: type[BaseModel]) -> None:
         description=f"The whole {kind.noun} as it stands now, from its workflow, with the steps "
         "you may take now.",
         tags=[kind.name],
-        responses=_error(404, f"No {kind.noun} with that reference") | DOWN,
+        responses=_error(404, f"No {kind.noun} with that reference") | DOWN | BAD_QUERY,
     )
 
 
@@ -533,6 +536,7 @@ def _add_step_route(
         ),
         tags=[f"{kind.name} steps"],
         responses={
+            **UNREADABLE,
             403: {"model": ErrorBody, "description": "No CSRF token, or your role cannot do this"},
             404: {"model": ErrorBody, "description": f"No open {kind.noun} with that reference"},
             409: {"model": ErrorBody, "description": "The case refused the step: why"},
