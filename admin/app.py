@@ -22,6 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.middleware.sessions import SessionMiddleware
 
 from admin.accounts import ROLE_LABELS, AccountStore
+from admin.off_loop import use_worker_threads
 from admin.rate_limits import RateLimits
 from admin.security import (
     CSRF_FIELD,
@@ -147,6 +148,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        use_worker_threads()  # blocking work runs off the loop: admin/off_loop.py
         await app.state.case_system.start()
         yield
         if web_store is not store:

@@ -47,7 +47,11 @@ if TYPE_CHECKING:
     from config import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SQLITE_BUSY_TIMEOUT_SECONDS = 30
+SQLITE_BUSY_TIMEOUT_SECONDS = 30  # the worker's activities may wait: nobody is kept waiting
+# The web app waits far less: a locked or unreachable database answers 503 within 2 seconds
+# (admin/app.py) instead of holding the request, and a thread, for half a minute.
+WEB_WAIT_SECONDS = 1.0
+STATEMENT_TIMEOUT_FACTOR = 10  # PostgreSQL: a statement may run this many times `wait`
 # Any constant will do: it only has to be the same in every process that migrates.
 _MIGRATION_LOCK_ID = 7_311_001
 
@@ -85,16 +89,27 @@ class LetterRow(BaseModel):
         return self.status == LETTER_SENT
 
 
-def make_engine(database_url: str | URL) -> Engine:
+def make_engine(database_url: str | URL, *, wait: float | None = None) -> Engine:
     """An engine for the records database. For SQLite: the file's folder is created, and every
-    connection gets WAL, foreign keys and a busy timeout."""
+    connection gets WAL, foreign keys and a busy timeout. SQL parameters (names, addresses,
+    session ids) are never shown in errors (`hide_parameters`), so no traceback carries them.
+
+    `wait`: seconds a statement may wait for a lock, or for a connection, before it fails with
+    OperationalError (or TimeoutError, for the pool). None: the worker's patience (SQLite's busy
+    timeout of SQLITE_BUSY_TIMEOUT_SECONDS; PostgreSQL's own defaults). With a number, PostgreSQL
+    also gets connect_timeout, lock_timeout and a statement_timeout of
+    STATEMENT_TIMEOUT_FACTOR times `wait`."""
     url = make_url(database_url)
+    limits: dict[str, Any] = {} if wait is None else {"pool_timeout": wait + 1}
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return _postgresql_engine(url, wait, limits)
 
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    busy = SQLITE_BUSY_TIMEOUT_SECONDS if wait is None else wait
+    if wait is not None:  # the web app: many threads at once; a SQLite connection costs little
+        limits |= {"pool_size": 20, "max_overflow": 40}
+    engine = create_engine(url, connect_args={"timeout": busy}, hide_parameters=True, **limits)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -114,6 +129,29 @@ def make_engine(database_url: str | URL) -> Engine:
     return engine
 
 
+def _postgresql_engine(url: URL, wait: float | None, limits: dict[str, Any]) -> Engine:
+    if wait is None:
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # libpq counts connect_timeout in whole seconds, and takes 1 as 2
+    connect = {} if "connect_timeout" in url.query else {"connect_timeout": max(2, round(wait))}
+    engine = create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, connect_args=connect, **limits
+    )
+    lock_ms, statement_ms = int(wait * 1000), int(wait * STATEMENT_TIMEOUT_FACTOR * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET SESSION lock_timeout = {lock_ms}")
+        cursor.execute(f"SET SESSION statement_timeout = {statement_ms}")
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
+
+    return engine
+
+
 def alembic_config(connection: Any | None = None) -> Config:
     """Alembic configuration built in code, independent of the current directory. With a
     connection, migrations run on it (inside its transaction)."""
@@ -125,9 +163,29 @@ def alembic_config(connection: Any | None = None) -> Config:
 
 
 class RecordsStore:
-    def __init__(self, database_url: str) -> None:
-        self.engine = make_engine(database_url)
+    """`wait`: seconds a statement waits for a lock (or a connection) before failing (see
+    make_engine); the default (None) suits the worker, `answering_within` makes the web app's."""
+
+    def __init__(self, database_url: str | URL, *, wait: float | None = None) -> None:
+        self.url = make_url(database_url)
+        self.wait = wait
+        self.engine = make_engine(self.url, wait=wait)
         self._writer = self.engine.execution_options(**{_WRITE: True})
+
+    def answering_within(self, wait: float | None) -> RecordsStore:
+        """The same database through an engine whose statements give up after `wait` seconds
+        (this store itself for an in-memory SQLite database, which another engine cannot see)."""
+        database = self.url.database or ""
+        if wait == self.wait or (
+            self.url.get_backend_name() == "sqlite" and database in ("", ":memory:")
+        ):
+            return self
+        return RecordsStore(self.url, wait=wait)
+
+    @property
+    def writer(self) -> Engine:
+        """The engine for write transactions (on SQLite they begin with BEGIN IMMEDIATE)."""
+        return self._writer
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordsStore:
