@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session
 
 from domain.complaint import Step
@@ -21,6 +24,23 @@ from records.store import RecordsStore
 DEMO_MANAGER_ID = "demo.manager"
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
+# argon2 takes a CPU core (and 64 MiB) for a good fraction of a second. At most one hash per core
+# at a time: a flood of sign-ins then queues for a core instead of slowing every hash (and every
+# other request) down together.
+_HASHING = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
+def _hash(password: str) -> str:
+    with _HASHING:
+        return _hasher.hash(password)
+
+
+def _verified(password_hash: str, password: str) -> bool:
+    with _HASHING:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 class Account(BaseModel):
@@ -50,11 +70,20 @@ class NewAccount(BaseModel):
 
 
 class AccountStore:
+    """Staff accounts and their sessions in the records database. Every method blocks (SQL,
+    argon2): from the web app, call them through admin.off_loop.off_loop."""
+
     def __init__(self, store: RecordsStore) -> None:
         self.engine = store.engine
+        self._writer = store.writer
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def _writing(self) -> Session:
+        """A session for a write transaction: on SQLite it takes the write lock first (BEGIN
+        IMMEDIATE), so it waits for another writer instead of failing when it upgrades."""
+        return Session(self._writer, expire_on_commit=False)
 
     def get(self, account_id: str) -> Account | None:
         with self._session() as s:
@@ -68,7 +97,8 @@ class AccountStore:
 
     def create(self, new: NewAccount) -> Account:
         now = datetime.now(UTC)
-        with self._session() as s, s.begin():
+        password_hash = _hash(new.password)  # before the transaction: it takes a while
+        with self._writing() as s, s.begin():
             if s.get(StaffAccount, new.id) is not None:
                 raise ValueError(f"There is already an account '{new.id}'. Choose another id.")
             row = StaffAccount(
@@ -76,7 +106,7 @@ class AccountStore:
                 name=new.name,
                 email=str(new.email),
                 role=new.role.value,
-                password_hash=_hasher.hash(new.password),
+                password_hash=password_hash,
                 active=True,
                 created_at=now,
                 updated_at=now,
@@ -91,8 +121,18 @@ class AccountStore:
         role: Role | None = None,
         active: bool | None = None,
         password: str | None = None,
+        keep_session: str | None = None,
     ) -> Account:
-        with self._session() as s, s.begin():
+        """Change an account. Closing it, or setting its password, ends every session it has
+        (a copied cookie stops working, and reopening the account does not bring it back), but
+        `keep_session`: the session of a manager setting their own password."""
+        password_hash = None
+        if password is not None:
+            if len(password) < MIN_PASSWORD_LENGTH:
+                raise ValueError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+            password_hash = _hash(password)
+        now = datetime.now(UTC)
+        with self._writing() as s, s.begin():
             row = s.get(StaffAccount, account_id)
             if row is None:
                 raise ValueError(f"No account '{account_id}'.")
@@ -100,43 +140,50 @@ class AccountStore:
                 row.role = role.value
             if active is not None:
                 row.active = active
-            if password is not None:
-                if len(password) < MIN_PASSWORD_LENGTH:
-                    raise ValueError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
-                row.password_hash = _hasher.hash(password)
-            row.updated_at = datetime.now(UTC)
+            if password_hash is not None:
+                row.password_hash = password_hash
+            row.updated_at = now
+            if active is False or password_hash is not None:
+                self._revoke(s, account_id, now, keep=keep_session)
         return Account.model_validate(row)
 
-    def authenticate(self, account_id: str, password: str) -> Account | None:
-        with self._session() as s:
-            row = s.get(StaffAccount, account_id.strip().lower())
-            if row is None or not row.active:
-                _hasher.hash(password)  # spend the same time as a real check
-                return None
-            try:
-                _hasher.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                return None
-            return Account.model_validate(row)
+    @staticmethod
+    def _revoke(s: Session, account_id: str, now: datetime, keep: str | None = None) -> None:
+        query = sql_update(StaffSession).where(
+            StaffSession.account_id == account_id, StaffSession.revoked_at.is_(None)
+        )
+        if keep is not None:
+            query = query.where(StaffSession.id != keep)
+        s.execute(query.values(revoked_at=now))
 
-    def password_is(self, account_id: str, password: str) -> bool:
+    def _password_hash(self, account_id: str) -> tuple[StaffAccount | None, str | None]:
         with self._session() as s:
             row = s.get(StaffAccount, account_id)
-            if row is None:
-                return False
-            try:
-                return _hasher.verify(row.password_hash, password)
-            except (VerificationError, InvalidHashError):
-                return False
+            return row, (row.password_hash if row is not None else None)
+
+    def authenticate(self, account_id: str, password: str) -> Account | None:
+        # the database is read, and its connection given back, before the (slow) hash check
+        row, password_hash = self._password_hash(account_id.strip().lower())
+        if row is None or password_hash is None or not row.active:
+            _hash(password)  # spend the same time as a real check
+            return None
+        if not _verified(password_hash, password):
+            return None
+        return Account.model_validate(row)
+
+    def password_is(self, account_id: str, password: str) -> bool:
+        _, password_hash = self._password_hash(account_id)
+        return password_hash is not None and _verified(password_hash, password)
 
     def open_session(self, account_id: str) -> str:
         sid = secrets.token_urlsafe(32)
-        with self._session() as s, s.begin():
+        with self._writing() as s, s.begin():
             s.add(StaffSession(id=sid, account_id=account_id, created_at=datetime.now(UTC)))
         return sid
 
     def session_account(self, sid: str) -> Account | None:
-        """The active account of a live (not signed-out) session."""
+        """The active account of a live session: not signed out, and not ended by a change to
+        its account (closed, or its password set)."""
         with self._session() as s:
             row = s.get(StaffSession, sid)
             if row is None or row.revoked_at is not None:
@@ -145,7 +192,7 @@ class AccountStore:
             return Account.model_validate(account) if account and account.active else None
 
     def close_session(self, sid: str) -> None:
-        with self._session() as s, s.begin():
+        with self._writing() as s, s.begin():
             row = s.get(StaffSession, sid)
             if row is not None and row.revoked_at is None:
                 row.revoked_at = datetime.now(UTC)

@@ -6,6 +6,8 @@ workflow's reason, bad input names the field.
 
 While Temporal is down a case page answers 503 with the case as last recorded, read-only, and a
 "log a ..." form answers 503 with what was typed kept (admin/temporal.py, `when_temporal_down`).
+
+Every read of the records database runs off the event loop (admin/off_loop.py).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from admin.forms import (
     parse_step,
     submission_key,
 )
+from admin.off_loop import off_loop
 from admin.queues import now_for, window_for
 from admin.security import Forbidden, current_account, require_step
 from admin.temporal import (
@@ -60,7 +63,7 @@ from domain.intake import ReceivedInFuture
 from domain.offered import AssignRefused, assign_payload, may_ask, may_take, offered_steps
 from domain.references import PATTERN
 from domain.urgency import COLOURS, PROMISE_LABELS, Urgency, UrgencyWindow, deadline_urgency
-from records.store import LetterRow
+from records.store import LetterRow, RecordsStore
 
 router = APIRouter(dependencies=[Depends(current_account)])
 log = logging.getLogger(__name__)
@@ -171,13 +174,16 @@ def temporal_url(request: Request, wid: str) -> str:
     return f"{base}/namespaces/{settings.temporal_namespace}/workflows/{wid}"
 
 
-def active_staff(request: Request) -> list[Account]:
-    return [a for a in request.app.state.accounts.all() if a.active]
+async def active_staff(request: Request) -> list[Account]:
+    return [a for a in await off_loop(request.app.state.accounts.all) if a.active]
 
 
-def recorded(request: Request, kind: CaseKind, ref: str) -> BaseModel | None:
+async def recorded(request: Request, kind: CaseKind, ref: str) -> BaseModel | None:
     """The case as last recorded in the records database, as the kind's status model."""
-    store = request.app.state.store
+    return await off_loop(_recorded, request.app.state.store, kind, ref)
+
+
+def _recorded(store: RecordsStore, kind: CaseKind, ref: str) -> BaseModel | None:
     snapshot = store.get_case(ref)
     if snapshot is None or not snapshot.data:
         return None
@@ -192,7 +198,7 @@ def recorded(request: Request, kind: CaseKind, ref: str) -> BaseModel | None:
         return None
 
 
-def build_view(
+async def build_view(
     request: Request, kind: CaseKind, case: Any, account: Account, notice: str | None = None
 ) -> CaseView:
     """A case page's data: live when `notice` is None, else read-only with the notice."""
@@ -200,18 +206,19 @@ def build_view(
     window = window_for(request.app.state.settings, now_for(request.app.state))
     offered = set(offered_steps(case, account.role, account.id)) if live else set()
     allowed = set(case.allowed_steps) if live else set()
+    letters = await off_loop(request.app.state.store.letters, case.reference)
     return CaseView(
         kind=kind,
         case=case,
         live=live,
         notice=notice,
-        timeline=timeline_rows(case.timeline, request.app.state.store.letters(case.reference)),
+        timeline=timeline_rows(case.timeline, letters),
         deadlines=[deadline_row(c, window) for c in case.clocks],
         steps=[s for s in kind.step_order if s in offered],
         others=[s for s in kind.step_order if s in allowed - offered],
         take=live and may_take(case, account.role, account.id),
         temporal_url=temporal_url(request, kind.workflow_id(case.reference)),
-        staff=active_staff(request),
+        staff=await active_staff(request),
     )
 
 
@@ -220,12 +227,13 @@ async def live_view(
 ) -> CaseView:
     """The case from its workflow; if the workflow is no longer kept, its last record."""
     try:
-        return build_view(request, kind, await kind.status(client, ref), account)
+        case = await kind.status(client, ref)
     except CaseNotFound:
-        case = recorded(request, kind, ref)
+        case = await recorded(request, kind, ref)
         if case is None:
             raise HTTPException(404, f"There is no {kind.noun} with reference {ref}.") from None
-        return build_view(request, kind, case, account, GONE)
+        return await build_view(request, kind, case, account, GONE)
+    return await build_view(request, kind, case, account)
 
 
 def case_page(
@@ -291,10 +299,10 @@ def recorded_page(kind: CaseKind) -> Callable[..., Any]:
     async def answer(request: Request, exc: TemporalDown) -> Response | None:
         ref = str(request.path_params.get("reference", "")).strip().upper()
         account: Account | None = getattr(request.state, "account", None)
-        case = recorded(request, kind, ref) if PATTERN.match(ref) else None
+        case = await recorded(request, kind, ref) if PATTERN.match(ref) else None
         if case is None or account is None:
             return None
-        view = build_view(request, kind, case, account, RECORDED_NOTICE)
+        view = await build_view(request, kind, case, account, RECORDED_NOTICE)
         # a step whose answer was lost says so; otherwise the notice says it all
         problems = [] if exc.message == TEMPORAL_DOWN else [Problem("#read-only", exc.message)]
         return case_page(request, view, status_code=503, problems=problems)
@@ -309,9 +317,9 @@ def form_kept(kind: CaseKind) -> Callable[..., Any]:
     async def answer(request: Request, exc: TemporalDown) -> Response:
         checked = await check_new_case(request, kind, request.state.account)
         if checked.problems:
-            return checked.page(request, 400)
+            return await checked.page(request, 400)
         problems = [Problem(f"#{kind.name}-submit", exc.message)]
-        return new_case_page(request, kind, checked.parsed.state([]), problems, 503)
+        return await new_case_page(request, kind, checked.parsed.state([]), problems, 503)
 
     return answer
 
@@ -376,7 +384,7 @@ def add_case_pages(kind: CaseKind) -> None:
     down_page = when_temporal_down(recorded_page(kind))
 
     async def new_case(request: Request) -> Response:
-        return new_case_page(request, kind, FormState(), [])
+        return await new_case_page(request, kind, FormState(), [])
 
     @when_temporal_down(form_kept(kind))
     async def log_case(
@@ -406,7 +414,7 @@ def add_case_pages(kind: CaseKind) -> None:
         return await perform_from_form(request, kind, ref, step, account, client)
 
     async def show_letter(request: Request, key: str, ref: str = reference) -> Response:
-        letter = request.app.state.store.get_letter(ref, key)
+        letter = await off_loop(request.app.state.store.get_letter, ref, key)
         if letter is None:
             raise HTTPException(404, f"{kind.label} {ref} has no letter '{key}'.")
         return render(request, "letter.html", title=letter.subject, ref=ref, letter=letter)
@@ -440,14 +448,14 @@ async def perform_from_form(
         raise HTTPException(404, f"{err} It may have closed; search for it.") from err
     ctx = StepContext(
         account=account,
-        accounts={a.id: a for a in active_staff(request)},
+        accounts={a.id: a for a in await active_staff(request)},
         now=now_for(request.app.state),
         case=case,
     )
     parsed = parse_step(kind.step_parsers, step, values, ctx)
     problems = form_problems(kind, step, parsed)
     if problems:
-        view = build_view(request, kind, case, account)
+        view = await build_view(request, kind, case, account)
         return again(request, view, step, parsed.state(problems), problems, 400)
     payload = parsed.payload
     if step == kind.assign:
@@ -477,7 +485,7 @@ def owner_of(case: Any) -> str | None:
 # ---------------------------------------------------------------------- log a case
 
 
-def new_case_page(
+async def new_case_page(
     request: Request,
     kind: CaseKind,
     form: FormState,
@@ -500,7 +508,7 @@ def new_case_page(
         reference=kind.new_reference(submission),
         today=now.strftime("%Y-%m-%d"),
         time_now=now.strftime("%H:%M"),
-        staff=active_staff(request),
+        staff=await active_staff(request),
         **kind.new_context,
     )
 
@@ -523,9 +531,9 @@ class NewCase:
     key: str | None  # the form's submission token
     chosen: bool  # the reference came with the form (a form without a token)
 
-    def page(self, request: Request, status_code: int) -> Response:
+    async def page(self, request: Request, status_code: int) -> Response:
         form = self.parsed.state(self.problems)
-        return new_case_page(request, self.kind, form, self.problems, status_code)
+        return await new_case_page(request, self.kind, form, self.problems, status_code)
 
 
 async def check_new_case(request: Request, kind: CaseKind, account: Account) -> NewCase:
@@ -538,7 +546,7 @@ async def check_new_case(request: Request, kind: CaseKind, account: Account) -> 
         values,
         reference=chosen or kind.new_reference(None),  # with a key, lodge_once derives it
         account=account,
-        accounts={a.id: a for a in active_staff(request)},
+        accounts={a.id: a for a in await active_staff(request)},
         now=now_for(request.app.state),
     )
     try:
@@ -553,13 +561,13 @@ async def log_new_case(
 ) -> Response:
     checked = await check_new_case(request, kind, account)
     if checked.problems:
-        return checked.page(request, 400)
+        return await checked.page(request, 400)
     now = now_for(request.app.state)
     try:
         result = await _lodge(request, kind, client, checked.case, checked.key, checked.chosen, now)
     except ReceivedInFuture:  # the parser applies the same rule: only if the clock jumped
         checked.problems = [Problem(f"#{kind.name}-received_date", RECEIVED_IN_FUTURE)]
-        return checked.page(request, 400)
+        return await checked.page(request, 400)
     except (TemporalDown, WorkflowAlreadyStartedError, ReferencesTaken) as err:
         raise TemporalDown(not_logged(kind)) from err
     if result.created:

@@ -1,6 +1,7 @@
 """The work queues: my cases, team cases, due today, due within N working days (the policy's
 `urgency.due_soon_working_days`), overdue; each for complaints, enquiries or both. And search.
-Both read the records database only, so they work while Temporal is down."""
+Both read the records database only, so they work while Temporal is down; every read runs off
+the event loop (admin/off_loop.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from activities.deadlines import calendar_from_settings
 from admin.accounts import Account
 from admin.app import render
+from admin.off_loop import off_loop
 from admin.queues import (
     KINDS,
     NEXT_STEP,
@@ -59,7 +61,8 @@ async def show_queue(
     wanted = QueueRequest.parse(queue, sort, direction, stage, owner, page, kind)
     settings = request.app.state.settings
     due_soon = settings.policy.urgency.due_soon_working_days
-    result = load(
+    result = await off_loop(
+        load,
         request.app.state.store,
         wanted,
         account.id,
@@ -67,7 +70,7 @@ async def show_queue(
         calendar_from_settings(settings),
         due_soon,
     )
-    staff = request.app.state.accounts.all()
+    staff = await off_loop(request.app.state.accounts.all)
     title = queue_title(queue, due_soon)
     if wanted.kind:
         title = f"{title}: {KINDS[wanted.kind].lower()}"
@@ -90,7 +93,7 @@ async def show_queue(
 @router.get("/search", include_in_schema=False)
 async def search(request: Request, q: str = "") -> Response:
     text = q.strip()[:200]
-    results = request.app.state.store.search_cases(text) if text else []
+    results = await off_loop(request.app.state.store.search_cases, text) if text else []
     return render(
         request,
         "search.html",

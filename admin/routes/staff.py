@@ -1,5 +1,6 @@
 """Staff accounts, for managers: list, create, change role, deactivate, reset a password.
 Who did each step is recorded with the step itself (its `by`), so nothing here rewrites history.
+Closing an account or resetting its password signs it out everywhere (admin/accounts.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pydantic import ValidationError
 from admin.accounts import MIN_PASSWORD_LENGTH, Account, NewAccount, Role
 from admin.app import render
 from admin.forms import ROLES, FormState, Problem, form_values, parse_new_account
+from admin.off_loop import off_loop
 from admin.routes.cases import flash, take_flash
 from admin.security import current_account, require_role
 
@@ -18,7 +20,7 @@ router = APIRouter(dependencies=[Depends(current_account)])
 manager_only = require_role(Role.manager)
 
 
-def _page(
+async def _page(
     request: Request,
     form: FormState | None = None,
     problems: list[Problem] | None = None,
@@ -29,7 +31,7 @@ def _page(
         "staff.html",
         status_code,
         title=("Error: " if problems else "") + "Staff",
-        accounts=request.app.state.accounts.all(),
+        accounts=await off_loop(request.app.state.accounts.all),
         form=form or FormState(),
         problems=problems or [],
         roles=ROLES,
@@ -40,7 +42,7 @@ def _page(
 
 @router.get("/staff", include_in_schema=False)
 async def list_staff(request: Request, manager: Account = Depends(manager_only)) -> Response:
-    return _page(request)
+    return await _page(request)
 
 
 @router.post("/staff", include_in_schema=False)
@@ -51,12 +53,12 @@ async def create_staff(request: Request, manager: Account = Depends(manager_only
         new = NewAccount.model_validate(parsed.payload)
     except ValidationError as err:
         problems = parsed.explain(err)
-        return _page(request, parsed.state(problems), problems, 400)
+        return await _page(request, parsed.state(problems), problems, 400)
     try:
-        created = request.app.state.accounts.create(new)
+        created = await off_loop(request.app.state.accounts.create, new)
     except ValueError as err:
         problems = [Problem("#new-id", str(err))]
-        return _page(request, parsed.state(problems), problems, 400)
+        return await _page(request, parsed.state(problems), problems, 400)
     flash(request, f"Account {created.id} created for {created.name}.")
     return RedirectResponse("/staff", status_code=303)
 
@@ -66,7 +68,7 @@ async def change_staff(
     request: Request, account_id: str, manager: Account = Depends(manager_only)
 ) -> Response:
     store = request.app.state.accounts
-    target = store.get(account_id)
+    target = await off_loop(store.get, account_id)
     if target is None:
         raise HTTPException(404, f"There is no account '{account_id}'.")
     values = form_values(await request.form())
@@ -77,24 +79,29 @@ async def change_staff(
     try:
         role = Role(role_text) if role_text else target.role
     except ValueError:
-        return _refuse(request, f"#{field}-role", "Choose a role from the list.")
+        return await _refuse(request, f"#{field}-role", "Choose a role from the list.")
     if target.id == manager.id and (role is not Role.manager or not active):
-        return _refuse(
+        return await _refuse(
             request,
             f"#{field}-role",
             "You cannot remove your own manager role or close your own account. "
             "Ask another manager.",
         )
+    # closing an account or setting its password ends its sessions; a manager setting their
+    # own password stays signed in here
+    keep = request.session.get("sid") if target.id == manager.id else None
     try:
-        store.update(target.id, role=role, active=active, password=password)
+        await off_loop(
+            store.update, target.id, role=role, active=active, password=password, keep_session=keep
+        )
     except ValueError as err:
-        return _refuse(request, f"#{field}-password", str(err))
+        return await _refuse(request, f"#{field}-password", str(err))
     changed = "Password reset and account" if password else "Account"
     flash(request, f"{changed} {target.id} updated.")
     return RedirectResponse("/staff", status_code=303)
 
 
-def _refuse(request: Request, href: str, text: str) -> Response:
+async def _refuse(request: Request, href: str, text: str) -> Response:
     problems = [Problem(href, text)]
     form = FormState(errors={href.removeprefix("#"): text})
-    return _page(request, form, problems, 400)
+    return await _page(request, form, problems, 400)
