@@ -3,6 +3,7 @@ allowed steps, the role table and stage 2's independence, and who may take an un
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,9 +12,17 @@ import pytest
 from domain.complaint import ALLOWED_STEPS, ComplaintStatus, Stage, Status, Step
 from domain.complaint_rules import PARTICIPATING_STEPS
 from domain.enquiry import ALLOWED_ENQUIRY_STEPS, EnquiryState, EnquiryStatus, EnquiryStep
-from domain.offered import assign_refusal, may_take, offered_steps
+from domain.offered import assign_refusal, barred_as_reviewer, may_take, offered_steps
 from domain.people import StaffMember
-from domain.roles import Role
+from domain.roles import (
+    CannotBeNamed,
+    Role,
+    RoleMayNotName,
+    check_may_name_owner,
+    check_owner_eligible,
+    check_reviewer_eligible,
+    may_name_owner,
+)
 
 JO, SAM, ALI, MO = "jo.officer", "sam.reviewer", "ali.advisor", "mo.manager"
 RECEIVED = datetime(2027, 3, 1, 10, tzinfo=UTC)
@@ -169,3 +178,79 @@ def test_only_a_manager_assigns_someone_else_or_an_owned_case() -> None:
     assert mine and "already yours" in mine
     advisor = assign_refusal(unowned, Role.advisor, ALI, ALI)
     assert advisor == "Your role cannot assign cases. Ask a manager to assign it."
+
+
+# ------------------------------------------------------------- who may be named where
+
+
+@dataclass(frozen=True)
+class Account:
+    """A staff account as the naming rules see it (admin/accounts.py `Account`)."""
+
+    id: str
+    role: Role
+    active: bool = True
+
+    @property
+    def name(self) -> str:
+        return self.id.split(".")[0].title()
+
+
+@pytest.mark.parametrize(
+    ("role", "actor", "owner", "unowned", "expected"),
+    [
+        (Role.manager, MO, JO, False, True),
+        (Role.manager, MO, MO, True, True),
+        (Role.case_officer, JO, JO, True, True),
+        (Role.reviewer, SAM, SAM, True, True),
+        (Role.case_officer, JO, JO, False, False),
+        (Role.case_officer, JO, SAM, True, False),
+        (Role.advisor, ALI, ALI, True, False),
+        (Role.advisor, ALI, JO, True, False),
+    ],
+)
+def test_only_a_manager_names_an_owner_but_for_taking_a_case_nobody_owns(
+    role: Role, actor: str, owner: str, unowned: bool, expected: bool
+) -> None:
+    assert may_name_owner(role, actor, owner, unowned) is expected
+    if expected:
+        check_may_name_owner(role, actor, owner, unowned)
+    else:
+        with pytest.raises(RoleMayNotName) as refused:
+            check_may_name_owner(role, actor, owner, unowned, "owner")
+        assert refused.value.field == "owner" and "Only a manager" in refused.value.reason
+
+
+def test_an_owner_is_an_active_account_whose_role_owns_cases() -> None:
+    for role in (Role.case_officer, Role.reviewer, Role.manager):
+        check_owner_eligible("x.y", Account("x.y", role))
+    for account, why in (
+        (None, "There is no member of staff with the id 'x.y'"),
+        (Account("x.y", Role.case_officer, active=False), "is not active"),
+        (Account("x.y", Role.advisor), "is an advisor, who cannot own cases"),
+    ):
+        with pytest.raises(CannotBeNamed) as refused:
+            check_owner_eligible("x.y", account, field="owner")
+        assert refused.value.field == "owner" and why in refused.value.reason
+    with pytest.raises(CannotBeNamed, match="took part in stage 1"):
+        check_owner_eligible(JO, Account(JO, Role.case_officer), took_part_in_stage1=True)
+
+
+def test_a_reviewer_reviews_stage_2_and_took_no_part_in_stage_1() -> None:
+    responded = complaint(Stage.stage1, Status.escalation_window, participants=(JO, SAM))
+    assert barred_as_reviewer(responded, SAM) and barred_as_reviewer(responded, JO)
+    assert not barred_as_reviewer(responded, MO)
+    assert not barred_as_reviewer(enquiry(), SAM), "enquiries have no stages"
+
+    check_reviewer_eligible(MO, Account(MO, Role.manager), barred_as_reviewer(responded, MO))
+    for account, why in (
+        (Account(SAM, Role.reviewer), "took part in stage 1"),
+        (Account(JO, Role.case_officer), "is a case officer, who cannot review stage 2"),
+        (Account(SAM, Role.reviewer, active=False), "is not active"),
+        (None, "There is no member of staff"),
+    ):
+        staff_id = account.id if account else "nobody"
+        took_part = barred_as_reviewer(responded, staff_id)
+        with pytest.raises(CannotBeNamed) as refused:
+            check_reviewer_eligible(staff_id, account, took_part)
+        assert refused.value.field == "reviewer" and why in refused.value.reason
