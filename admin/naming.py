@@ -109,8 +109,6 @@ def name_fields(
 
 
 def needs_case(model: type, data: Mapping[str, Any]) -> bool:
-    """Whether naming staff in `data` needs the case as it stands (stage 2's independence)."""
-    return any(
-        data.get(field) and named in (Named.assignee, Named.reviewer)
-        for field, named in NAMED_FIELDS.get(model, {}).items()
-    )
+    """Whether naming staff in a step's `data` needs the case as it stands: whether anyone
+    owns it, and who took part in stage 1."""
+    return any(data.get(field) for field in NAMED_FIELDS.get(model, {}))

@@ -281,6 +281,12 @@ async def test_passing_an_enquiry_to_a_team_names_its_owner_as_assigning_does(
         assert passed.status_code == 200, passed.text
         assert passed.json()["owner"]["email"] == f"{SAM}@wkha.example"
 
+    async with admin_http(app) as http:
+        csrf = await admin_sign_in(http, JO)
+        taking = await http.post(url, json=body | {"owner": JO}, headers={"X-CSRF-Token": csrf})
+        assert taking.status_code == 403, "Sam has it now: naming herself would change hands"
+        assert "you can name only yourself, taking a case nobody owns" in taking.json()["detail"]
+
 
 # ------------------------------------------------------------------------ pages
 
