@@ -119,6 +119,7 @@ async def test_sigterm_while_sendgrid_takes_a_letter_sends_it_once(
                 "the worker began stopping",
             )
             assert fake.held == 1, "the letter must still be with SendGrid as the worker stops"
+            assert worker.proc.poll() is None, "the worker must wait for the letter it started"
             fake.release()  # SendGrid accepts the letter now
             started = time.monotonic()
             code = await asyncio.to_thread(worker.wait, GRACE)
