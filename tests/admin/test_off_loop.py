@@ -26,7 +26,7 @@ from tests.admin.test_pages import _new_complaint
 from tests.admin.test_temporal_down import RECORDED_COMPLAINT, down_app  # noqa: F401 - fixture
 from tests.support import STAFF_PASSWORD
 
-GATE_SECONDS = 10.0  # the longest a gated hash waits: a failing app fails, it does not hang
+GATE_SECONDS = 20.0  # the longest a gated hash waits: a failing app fails, it does not hang
 
 
 class GatedHasher:
@@ -65,7 +65,7 @@ def gated(monkeypatch: pytest.MonkeyPatch) -> GatedHasher:
     return hasher
 
 
-async def until(condition: Callable[[], bool], seconds: float = GATE_SECONDS / 2) -> bool:
+async def until(condition: Callable[[], bool], seconds: float = GATE_SECONDS * 0.75) -> bool:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
