@@ -25,9 +25,9 @@ DEMO_MANAGER_ID = "demo.manager"
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()
 # argon2 takes a CPU core (and 64 MiB) for a good fraction of a second. At most one hash per core
-# at a time: a flood of sign-ins then queues for a core instead of slowing every hash (and every
-# other request) down together.
-_HASHING = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+# at a time, leaving one core for everything else: a flood of sign-ins then queues for a core
+# instead of slowing every hash, and every other request, down together.
+_HASHING = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) - 1))
 
 
 def _hash(password: str) -> str:
