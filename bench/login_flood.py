@@ -3,13 +3,16 @@ database locked. Runs `python -m admin` as a real process on a free port, with a
 records database, one staff account and no Temporal (pointed at a port where nothing listens).
 
     .venv/bin/python bench/login_flood.py [--flood 60] [--samples 200] [--seconds 30]
+        [--postgres postgresql+psycopg://root@127.0.0.1:5432/test]
 
 1. /healthz p50/p95 at rest (one request at a time).
 2. The same while `--flood` browsers sign in at once, over and over (each fetches the form, then
    posts it: half with the right password, half with a wrong one); the ratio of the p95s.
-3. With another connection holding `BEGIN EXCLUSIVE` on the database file: the time to the
-   answer (and its status) of a queue page, a password reset on the staff page, /login and
-   /healthz. WAL lets reads go on under a writer's lock; the writes should answer 503 within 2 s.
+3. With the records database locked by another connection: the time to the answer (and its
+   status) of a queue page, a password reset on the staff page, /login and /healthz. SQLite:
+   `BEGIN EXCLUSIVE` on the file (WAL lets reads go on under it; writes should answer 503 within
+   2 s). PostgreSQL (`--postgres`, in a schema of its own, dropped afterwards): every table
+   locked ACCESS EXCLUSIVE, so reads wait too and every page should answer 503 within 2 s.
 
 The sign-in rate limits are raised for the run (SIGN_IN_LIMIT_PER_*), so every attempt hashes
 a password. Prints figures; asserts nothing about time.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import os
 import re
 import sqlite3
@@ -28,9 +32,12 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -105,14 +112,62 @@ async def timed(call: object) -> tuple[float, int]:
     return time.perf_counter() - started, answer.status_code
 
 
-async def main(flood: int, samples: int, seconds: float) -> None:
+@contextlib.contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    """A schema of its own on the PostgreSQL database at `base_url`: the URL to use it."""
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def locked(database_url: str) -> Iterator[str]:
+    """Another program holds the records database's lock; says how."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        holder = sqlite3.connect(url.database or "", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            yield "BEGIN EXCLUSIVE held on the SQLite file by another connection"
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        tables = inspect(connection).get_table_names()
+        connection.execute(text(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield f"every table of the PostgreSQL schema locked ({len(tables)}) by another session"
+        finally:
+            connection.rollback()
+    engine.dispose()
+
+
+async def main(flood: int, samples: int, seconds: float, postgres: str | None) -> None:
+    if postgres:
+        with postgres_schema(postgres) as url:
+            await run(url, flood, samples, seconds)
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-login-"))
+        await run(f"sqlite:///{tmp / 'records.db'}", flood, samples, seconds)
+
+
+async def run(database_url: str, flood: int, samples: int, seconds: float) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-login-"))
-    database = tmp / "records.db"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url,
         "OUTBOX_DIR": str(tmp / "outbox"),
         "ADMIN_HOST": "127.0.0.1",
         "ADMIN_PORT": str(port),
@@ -140,7 +195,8 @@ async def main(flood: int, samples: int, seconds: float) -> None:
     store.dispose()
     admin = ServiceProcess("admin", env, tmp / "admin.log", "Uvicorn running on")
     admin.start()
-    print(f"admin app on {base}, records database {database}, {os.cpu_count()} CPUs\n")
+    where = make_url(database_url).render_as_string(hide_password=True)
+    print(f"admin app on {base}, records database {where}, {os.cpu_count()} CPUs\n")
     try:
         async with httpx.AsyncClient(base_url=base, timeout=120) as http:
             await healthz_times(http, 20, 10)  # warm up
@@ -166,12 +222,12 @@ async def main(flood: int, samples: int, seconds: float) -> None:
             ratio = percentile(flooded, 95) / percentile(rest, 95)
             print(f"{'p95 during the flood / p95 at rest':<46} {ratio:.1f}x\n")
 
-        await locked_database(base, database)
+        await locked_database(base, database_url)
     finally:
         admin.stop()
 
 
-async def locked_database(base: str, database: Path) -> None:
+async def locked_database(base: str, database_url: str) -> None:
     async with (
         httpx.AsyncClient(base_url=base, timeout=120) as manager,
         httpx.AsyncClient(base_url=base, timeout=120) as visitor,
@@ -180,10 +236,8 @@ async def locked_database(base: str, database: Path) -> None:
         csrf = CSRF.search((await manager.get("/staff")).text)
         assert csrf
         visitor_token = await token(visitor)
-        holder = sqlite3.connect(database, isolation_level=None)
-        holder.execute("BEGIN EXCLUSIVE")
-        try:
-            print("with BEGIN EXCLUSIVE held on the records database by another connection:")
+        with locked(database_url) as how:
+            print(f"with {how}:")
             checks = {
                 "GET /queues/mine (a read)": manager.get("/queues/mine"),
                 "POST /staff/bench.officer (password reset)": manager.post(
@@ -208,9 +262,6 @@ async def locked_database(base: str, database: Path) -> None:
             for name, call in checks.items():
                 took, status = await timed(call)
                 print(f"  {name:<44} {status}  in {took * 1000:7.1f} ms")
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
 
 
 if __name__ == "__main__":
@@ -218,5 +269,6 @@ if __name__ == "__main__":
     parser.add_argument("--flood", type=int, default=60, help="sign-ins at once")
     parser.add_argument("--samples", type=int, default=200, help="/healthz calls per phase")
     parser.add_argument("--seconds", type=float, default=30, help="longest a phase lasts")
+    parser.add_argument("--postgres", help="a PostgreSQL URL to run on instead of SQLite")
     args = parser.parse_args()
-    asyncio.run(main(args.flood, args.samples, args.seconds))
+    asyncio.run(main(args.flood, args.samples, args.seconds, args.postgres))
