@@ -14,7 +14,7 @@ from typing import Any
 from domain.complaint import ComplaintStatus, Stage, Step
 from domain.complaint_rules import barred_at_stage2
 from domain.enquiry import EnquiryStatus, EnquiryStep
-from domain.roles import TAKES_UNOWNED, Role, role_may
+from domain.roles import TAKES_UNOWNED, Role, may_name_owner, role_may
 
 CaseStatus = ComplaintStatus | EnquiryStatus
 AnyStep = Step | EnquiryStep
@@ -62,9 +62,10 @@ def may_take(case: CaseStatus, role: Role, staff_id: str) -> bool:
 
 def assign_refusal(case: CaseStatus, role: Role, staff_id: str, owner_id: str) -> str | None:
     """Why `staff_id` may not assign the case to `owner_id`, in plain English; None if they may.
-    A role that assigns (managers) may assign anyone; one in `TAKES_UNOWNED` only themselves, and
-    only to a case nobody owns. Whether the case allows it now is the workflow's to say."""
-    if role_may(role, _assign_step(case)):
+    Who may name an owner is domain/roles.py's `may_name_owner`: a manager anyone; one in
+    `TAKES_UNOWNED` only themselves, and only to a case nobody owns. Whether the case allows it
+    now is the workflow's to say."""
+    if may_name_owner(role, staff_id, owner_id, case.owner is None):
         return None
     if role not in TAKES_UNOWNED:
         return "Your role cannot assign cases. Ask a manager to assign it."
