@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 RECORDS_DOWN = "The records database is not answering. Try again in a minute."
 LONDON = ZoneInfo("Europe/London")
 templates = Jinja2Templates(directory=HERE / "templates")
+# uvicorn's access log: paths without their query strings (searches carry names and postcodes)
+keep_queries_out_of_access_log()
 
 
 def _london(value: datetime | str | None, fmt: str = "%a %d %b %Y %H:%M") -> str:
@@ -179,7 +181,6 @@ def create_app(
     app.state.settings = settings
     app.state.store = web_store
     app.state.accounts = AccountStore(web_store)
-    keep_queries_out_of_access_log()  # uvicorn's access log: paths without query strings
     # Temporal, through admin/temporal.py: routes that need it depend on `require_temporal`
     app.state.case_system = CaseSystem(settings, client=client, connect=connect)
     # the Web UI's codec endpoint (admin/routes/codec.py) uses the same keys as our client

@@ -28,7 +28,7 @@ from tests.admin.conftest import admin_http, admin_sign_in
 from tests.conftest import STACK_PAYLOAD_KEYS
 from tests.processes import ServiceProcess, free_port
 from tests.support import STAFF_PASSWORD, create_staff
-from worker.observability import JsonFormatter, TextFormatter
+from worker.observability import DROP_QUERY_STRINGS, JsonFormatter, TextFormatter
 
 COOKIE = "complaints_session"
 NEW_PASSWORD = "a brand new secret password"
@@ -176,6 +176,24 @@ def test_the_access_log_has_paths_without_query_strings(admin_process: tuple[str
     assert any('"GET /login HTTP/1.1" 200' in line for line in lines), lines
     for personal in ("Ann", "TN13", "ann.example", "Bob", "Cat", "q=", "?"):
         assert personal not in "\n".join(lines), personal
+
+
+def test_the_admin_app_drops_query_strings_from_the_access_log_once_imported() -> None:
+    import admin.app  # noqa: F401 - importing it is what attaches the filter
+
+    access = logging.getLogger("uvicorn.access")
+    assert DROP_QUERY_STRINGS in access.filters
+    record = access.makeRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/search?q=TN13+1AA", "1.1", 200),
+        None,
+    )
+    assert access.filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /api/search HTTP/1.1" 200'
 
 
 # ---------------------------------------------------------------------------- exceptions
