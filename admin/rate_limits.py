@@ -43,7 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config import Settings
 from records.schema import RateLimitCounter
-from records.store import _WRITE as RECORDS_WRITE  # BEGIN IMMEDIATE on SQLite
+from records.store import WRITES  # BEGIN IMMEDIATE on SQLite
 from records.store import RecordsStore
 
 __all__ = ["RateLimits", "Refused", "SqlStorage", "StorageError", "client_address"]
@@ -77,7 +77,7 @@ class SqlStorage(Storage):
             raise ValueError(f"rate limits need SQLite or PostgreSQL, not {engine.dialect.name}")
         self._upsert = upsert
         self._engine = engine
-        self._writer = engine.execution_options(**{RECORDS_WRITE: True})
+        self._writer = engine.execution_options(**{WRITES: True})
         self._clock = clock
         self._hits = itertools.count(1)
 

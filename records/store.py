@@ -55,7 +55,7 @@ STATEMENT_TIMEOUT_FACTOR = 10  # PostgreSQL: a statement may run this many times
 # Any constant will do: it only has to be the same in every process that migrates.
 _MIGRATION_LOCK_ID = 7_311_001
 
-_WRITE = "records_write"  # execution option: this connection's transaction will write
+WRITES = "records_write"  # execution option: this connection's transaction will write
 T = TypeVar("T")
 
 
@@ -123,7 +123,7 @@ def make_engine(database_url: str | URL, *, wait: float | None = None) -> Engine
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        writes = connection.get_execution_options().get(_WRITE, False)
+        writes = connection.get_execution_options().get(WRITES, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
     return engine
@@ -170,7 +170,7 @@ class RecordsStore:
         self.url = make_url(database_url)
         self.wait = wait
         self.engine = make_engine(self.url, wait=wait)
-        self._writer = self.engine.execution_options(**{_WRITE: True})
+        self._writer = self.engine.execution_options(**{WRITES: True})
 
     def answering_within(self, wait: float | None) -> RecordsStore:
         """The same database through an engine whose statements give up after `wait` seconds

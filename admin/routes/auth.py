@@ -6,9 +6,9 @@ import logging
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from admin.app import render
+from admin.off_loop import off_loop
 from admin.rate_limits import RateLimits, StorageError
 from admin.security import sign_in, sign_out
 
@@ -47,26 +47,28 @@ async def login(
         )
 
     try:
-        refused = await run_in_threadpool(limits.sign_in_refused, username, address)
+        refused = await off_loop(limits.sign_in_refused, username, address)
     except StorageError as err:
         log.warning("rate limits not answering: %s", type(err.storage_error).__name__)
         return page(503, "Sign-in is not working just now. Try again in a few minutes.")
     if refused:
-        response = page(429, f"Too many failed attempts. Try again in {refused.minutes} minute(s).")
+        response = page(
+            429, f"You have tried to sign in too many times. Try again in {refused.wait}."
+        )
         response.headers.update(refused.headers)
         return response
-    account = await run_in_threadpool(request.app.state.accounts.authenticate, username, password)
+    account = await off_loop(request.app.state.accounts.authenticate, username, password)
     if account is None:
         return page(400, "The username or password is not right.")
     try:
-        await run_in_threadpool(limits.sign_in_succeeded, username, address)
+        await off_loop(limits.sign_in_succeeded, username, address)
     except StorageError as err:  # signed in all the same: the count ends with its window
         log.warning("rate limits not answering: %s", type(err.storage_error).__name__)
-    await run_in_threadpool(sign_in, request, account)
+    await off_loop(sign_in, request, account)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", include_in_schema=False)
 async def logout(request: Request) -> Response:
-    sign_out(request)
+    await off_loop(sign_out, request)
     return RedirectResponse("/login", status_code=303)

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
+from admin.off_loop import off_loop
 from admin.security import SignInRequired, current_account
 from worker.codec import EncryptionCodec, PayloadKeyError
 
@@ -71,7 +72,7 @@ async def transcode(request: Request, action: Literal["encode", "decode"]) -> Re
     # signed-in staff first (401, with CORS headers for the Web UI so it can say why), then the
     # Origin: for these two routes it stands in for the CSRF token (admin/security.py)
     try:
-        current_account(request)
+        await off_loop(current_account, request)
     except SignInRequired:
         cors = _from_ui(request)
         return _error(request, 401, "Sign in first.", cors=cors)

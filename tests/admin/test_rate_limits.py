@@ -37,7 +37,8 @@ from tests.processes import ServiceProcess, free_port
 from tests.records.conftest import postgres_url  # noqa: F401 - a fixture, for PostgreSQL runs
 from tests.support import STAFF_PASSWORD, create_staff
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# CI sets TEST_REDIS_URL (.ci/run): there, a Redis that does not answer fails the tests
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
 PROXY = "10.0.0.2"  # a trusted proxy in these tests: TRUSTED_PROXIES=10.0.0.0/8
 PHONE = "01732 749400"
 # settings a process started here must not take from this environment
@@ -104,11 +105,10 @@ def stores(database_url: str) -> Iterator[Callable[[], RecordsStore]]:
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A key prefix of this test's own in the test Redis; its keys are deleted afterwards."""
+    if not REDIS_URL:
+        pytest.skip("TEST_REDIS_URL is not set")
     client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {REDIS_URL} (TEST_REDIS_URL)")
+    client.ping()
     prefix = f"test-rate-limits-{uuid.uuid4().hex[:12]}"
     yield prefix
     for key in client.scan_iter(f"{prefix}:*"):
@@ -167,7 +167,7 @@ async def test_the_sixth_failed_sign_in_is_refused_until_the_window_ends(
         clock.advance(60)
         sixth = await sign_in(client)
         assert sixth.status_code == 429
-        assert "Try again in 14 minute(s)." in sixth.text
+        assert "You have tried to sign in too many times. Try again in 14 minutes." in sixth.text
         assert sixth.headers["Retry-After"] == str(15 * 60 - 60)
         right = await sign_in(client, password=STAFF_PASSWORD)  # the right password waits too
         assert right.status_code == 429
@@ -196,7 +196,7 @@ async def test_failures_add_up_per_account_from_any_address(offline_admin_app: F
     async with browser_at(offline_admin_app, "198.51.100.9") as client:
         refused = await sign_in(client)
         other_account = await sign_in(client, username="sam.reviewer")
-    assert refused.status_code == 429 and "Try again in 15 minute(s)." in refused.text
+    assert refused.status_code == 429 and "Try again in 15 minutes." in refused.text
     assert other_account.status_code == 400  # the refusal did not count against the address
 
 
@@ -211,7 +211,7 @@ async def test_two_app_processes_share_one_allowance(
             assert (await sign_in(client)).status_code == 400
         refused = await sign_in(b)
     assert refused.status_code == 429
-    assert "Try again in 15 minute(s)." in refused.text
+    assert "Try again in 15 minutes." in refused.text
 
 
 async def test_sign_in_counters_hold_no_names_or_addresses(
@@ -489,7 +489,7 @@ async def test_with_redis_url_two_app_processes_share_one_allowance_in_redis(
             assert (await sign_in(client)).status_code == 400
         refused = await sign_in(b)
         assert refused.status_code == 429
-        assert "Try again in 15 minute(s)." in refused.text
+        assert "Try again in 15 minutes." in refused.text
         assert 890 <= int(refused.headers["Retry-After"]) <= 900
     assert stored_keys(store) == []  # nothing counted in the records database
     keys = redis.Redis.from_url(REDIS_URL).keys(f"{redis_prefix}:*")

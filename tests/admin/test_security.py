@@ -202,7 +202,7 @@ async def test_sign_in_is_rate_limited_after_five_failures(app: FastAPI) -> None
             assert "The username or password is not right." in failed.text
         sixth = await attempt("wrong password 5")
         assert sixth.status_code == 429
-        assert "Too many failed attempts. Try again in 15 minute(s)." in sixth.text
+        assert "You have tried to sign in too many times. Try again in 15 minutes." in sixth.text
         # even the right password waits now
         right = await attempt(STAFF_PASSWORD)
         assert right.status_code == 429

@@ -249,7 +249,11 @@ async def test_records_only_pages_keep_working(down_app: FastAPI) -> None:
         assert found.status_code == 200 and RECORDED_COMPLAINT in found.text
         listed = await http.get("/api/enquiries", params={"queue": "team"})
         assert [c["reference"] for c in listed.json()["cases"]] == [RECORDED_ENQUIRY]
-        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        assert (await http.get("/healthz")).json() == {
+            "status": "degraded",
+            "records": "ok",
+            "temporal": "down",
+        }
         form = await http.get("/complaints/new")
         assert form.status_code == 200
 
