@@ -43,8 +43,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config import Settings
 from records.schema import RateLimitCounter
-from records.store import WRITES  # BEGIN IMMEDIATE on SQLite
-from records.store import RecordsStore
+from records.store import (
+    WRITES,  # BEGIN IMMEDIATE on SQLite
+    RecordsStore,
+)
 
 __all__ = ["RateLimits", "Refused", "SqlStorage", "StorageError", "client_address"]
 
