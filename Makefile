@@ -39,8 +39,12 @@ lock:
 	.lockenv/bin/pip freeze --exclude-editable > requirements.lock
 	rm -rf .lockenv
 
+## Figures beside their anchors, small defaults (each script takes --help for bigger runs).
 bench: venv
 	$(BIN)/python bench/history_length.py
+	$(BIN)/python bench/staff_step.py --steps 50
+	$(BIN)/python bench/login_flood.py --samples 100 --seconds 15
+	$(BIN)/python bench/temporal_down.py --repeat 2
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -25,13 +25,10 @@ import asyncio
 import collections
 import contextlib
 import os
-import re
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,27 +38,10 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from admin.accounts import AccountStore, NewAccount, Role
-from records.store import RecordsStore
-from tests.processes import ServiceProcess, free_port
-from worker.codec import new_key_line
-
-PASSWORD = "bench password 123"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def summary(name: str, seconds: list[float]) -> str:
-    ms = [s * 1000 for s in seconds]
-    return (
-        f"{name:<46} n={len(ms):>4}  p50 {percentile(ms, 50):7.1f} ms  "
-        f"p95 {percentile(ms, 95):7.1f} ms  max {max(ms):7.1f} ms  "
-        f"mean {statistics.fmean(ms):7.1f} ms"
-    )
+from admin.accounts import Role
+from bench.common import PASSWORD, add_staff, app_env, csrf_in, percentile, sign_in, summary
+from tests.processes import ServiceProcess
+from tests.support import postgres_schema
 
 
 async def healthz_times(http: httpx.AsyncClient, samples: int, seconds: float) -> list[float]:
@@ -75,25 +55,6 @@ async def healthz_times(http: httpx.AsyncClient, samples: int, seconds: float) -
         assert answer.status_code == 200, answer.text
         await asyncio.sleep(0.01)
     return times
-
-
-async def token(http: httpx.AsyncClient) -> str:
-    found = CSRF.search((await http.get("/login")).text)
-    assert found, "no CSRF token on the sign-in page"
-    return found.group(1)
-
-
-async def sign_in(http: httpx.AsyncClient, username: str, password: str) -> int:
-    answer = await http.post(
-        "/login",
-        data={
-            "username": username,
-            "password": password,
-            "next": "/",
-            "csrf_token": await token(http),
-        },
-    )
-    return answer.status_code
 
 
 async def browser(
@@ -110,22 +71,6 @@ async def timed(call: object) -> tuple[float, int]:
     started = time.perf_counter()
     answer = await call  # type: ignore[misc]
     return time.perf_counter() - started, answer.status_code
-
-
-@contextlib.contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A schema of its own on the PostgreSQL database at `base_url`: the URL to use it."""
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @contextlib.contextmanager
@@ -154,7 +99,7 @@ def locked(database_url: str) -> Iterator[str]:
 
 async def main(flood: int, samples: int, seconds: float, postgres: str | None) -> None:
     if postgres:
-        with postgres_schema(postgres) as url:
+        with postgres_schema(postgres, prefix="bench") as url:
             await run(url, flood, samples, seconds)
     else:
         tmp = Path(tempfile.mkdtemp(prefix="bench-login-"))
@@ -163,36 +108,19 @@ async def main(flood: int, samples: int, seconds: float, postgres: str | None) -
 
 async def run(database_url: str, flood: int, samples: int, seconds: float) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-login-"))
-    port = free_port()
+    env = app_env(
+        tmp,
+        database_url,
+        TEMPORAL_ADDRESS="127.0.0.1:1",  # nothing listens there: no Temporal
+        SIGN_IN_LIMIT_PER_ACCOUNT="1000000 per minute",
+        SIGN_IN_LIMIT_PER_ADDRESS="1000000 per minute",
+        LOG_FORMAT="json",
+    )
+    port = int(env["ADMIN_PORT"])
     base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "OUTBOX_DIR": str(tmp / "outbox"),
-        "ADMIN_HOST": "127.0.0.1",
-        "ADMIN_PORT": str(port),
-        "ADMIN_SECRET_KEY": uuid.uuid4().hex * 2,
-        "PUBLIC_BASE_URL": base,
-        "PAYLOAD_KEYS": new_key_line("bench"),
-        "TEMPORAL_ADDRESS": "127.0.0.1:1",  # nothing listens there: no Temporal
-        "SIGN_IN_LIMIT_PER_ACCOUNT": "1000000 per minute",
-        "SIGN_IN_LIMIT_PER_ADDRESS": "1000000 per minute",
-        "LOG_FORMAT": "json",
-    }
-    store = RecordsStore(env["DATABASE_URL"])
-    store.migrate()
-    accounts = AccountStore(store)
-    for account_id, role in (("bench.officer", Role.case_officer), ("bench.manager", Role.manager)):
-        accounts.create(
-            NewAccount(
-                id=account_id,
-                name=account_id.replace(".", " ").title(),
-                email=f"{account_id}@example.org",
-                role=role,
-                password=PASSWORD,
-            )
-        )
-    store.dispose()
+    env["PUBLIC_BASE_URL"] = base
+    add_staff(database_url, "bench.officer", Role.case_officer)
+    add_staff(database_url, "bench.manager", Role.manager)
     admin = ServiceProcess("admin", env, tmp / "admin.log", "Uvicorn running on")
     admin.start()
     where = make_url(database_url).render_as_string(hide_password=True)
@@ -201,7 +129,7 @@ async def run(database_url: str, flood: int, samples: int, seconds: float) -> No
         async with httpx.AsyncClient(base_url=base, timeout=120) as http:
             await healthz_times(http, 20, 10)  # warm up
             rest = await healthz_times(http, samples, seconds)
-            print(summary("/healthz at rest", rest))
+            print(summary("/healthz at rest", rest, width=46))
 
             stop = asyncio.Event()
             statuses: collections.Counter[int] = collections.Counter()
@@ -214,7 +142,7 @@ async def run(database_url: str, flood: int, samples: int, seconds: float) -> No
             elapsed = time.perf_counter() - started
             stop.set()
             await asyncio.gather(*browsers)
-            print(summary(f"/healthz during a flood of {flood} sign-ins", flooded))
+            print(summary(f"/healthz during a flood of {flood} sign-ins", flooded, width=46))
             print(
                 f"{'':<46} sign-in answers: {dict(sorted(statuses.items()))} "
                 f"(303 signed in, 400 wrong password) in {elapsed + 2:.1f} s"
@@ -233,9 +161,8 @@ async def locked_database(base: str, database_url: str) -> None:
         httpx.AsyncClient(base_url=base, timeout=120) as visitor,
     ):
         assert await sign_in(manager, "bench.manager", PASSWORD) == 303
-        csrf = CSRF.search((await manager.get("/staff")).text)
-        assert csrf
-        visitor_token = await token(visitor)
+        csrf = csrf_in((await manager.get("/staff")).text)
+        visitor_token = csrf_in((await visitor.get("/login")).text)
         with locked(database_url) as how:
             print(f"with {how}:")
             checks = {
@@ -246,7 +173,7 @@ async def locked_database(base: str, database_url: str) -> None:
                         "role": "case_officer",
                         "active": "on",
                         "password": "another bench password",
-                        "csrf_token": csrf.group(1),
+                        "csrf_token": csrf,
                     },
                 ),
                 "POST /login (right password)": visitor.post(

@@ -11,92 +11,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-from temporalio.testing import WorkflowEnvironment
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from admin.accounts import AccountStore, NewAccount, Role
-from config import Settings
+from admin.accounts import Role
+from bench.common import csrf_in, sign_in, stack, summary
 from domain.complaint import RecordContact, workflow_id
-from records.store import RecordsStore
-from tests.processes import ServiceProcess, free_port
 from tests.support import complaint
 from worker.client import exit_now
-from worker.codec import data_converter, new_key_line
-from workflows import search_attributes as sa
 from workflows.cases import lodge
-
-PASSWORD = "bench password 123"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
-def summary(name: str, seconds: list[float]) -> str:
-    ms = [s * 1000 for s in seconds]
-    return (
-        f"{name:<44} n={len(ms):>4}  p50 {percentile(ms, 50):7.1f} ms  "
-        f"p95 {percentile(ms, 95):7.1f} ms  mean {statistics.fmean(ms):7.1f} ms"
-    )
 
 
 async def main(steps: int) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
-    # the worker and the admin app encrypt payloads: this client reads them with the same key
-    keys = new_key_line("bench")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        search_attributes=sa.ALL,
-        data_converter=data_converter(Settings(payload_keys=keys)),
-    )
-    port = free_port()
-    penv = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TASK_QUEUE": f"bench-{uuid.uuid4().hex[:6]}",
-        "DATABASE_URL": f"sqlite:///{tmp / 'records.db'}",
-        "OUTBOX_DIR": str(tmp / "outbox"),
-        "ADMIN_PORT": str(port),
-        "ADMIN_SECRET_KEY": uuid.uuid4().hex * 2,
-        "PAYLOAD_KEYS": keys,
-    }
-    store = RecordsStore(penv["DATABASE_URL"])
-    store.migrate()
-    AccountStore(store).create(
-        NewAccount(id="jo", name="Jo", email="jo@example.org", role=Role.case_officer,
-                   password=PASSWORD)
-    )  # fmt: skip
-    worker = ServiceProcess("worker", penv, tmp / "worker.log", "polling task queue")
-    admin = ServiceProcess("admin", penv, tmp / "admin.log", "Uvicorn running on")
-    worker.start()
-    admin.start()
-    try:
+    async with stack("jo", Role.case_officer) as s:
         case = complaint(datetime.now(UTC))
         ref = case.reference
-        await lodge(env.client, case, penv["TASK_QUEUE"])
-        handle = env.client.get_workflow_handle(workflow_id(ref))
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base, follow_redirects=True, timeout=30) as http:
-            page = await http.get("/login")
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-            await http.post(
-                "/login", data={"username": "jo", "password": PASSWORD, "csrf_token": token}
-            )
-            page = await http.get(f"/cases/{ref}")  # signing in starts a new session and token
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        await lodge(s.client, case, s.task_queue)
+        handle = s.client.get_workflow_handle(workflow_id(ref))
+        async with s.browser(30) as http:
+            await sign_in(http, "jo")
+            # signing in starts a new session and token
+            token = csrf_in((await http.get(f"/cases/{ref}")).text)
             form: list[float] = []
             raw: list[float] = []
             for i in range(steps):
@@ -117,10 +57,6 @@ async def main(steps: int) -> None:
                 raw.append(time.perf_counter() - started)
         print(summary("staff step: form post → page with the result", form))
         print(summary("raw Temporal Update round trip", raw))
-    finally:
-        admin.stop()
-        worker.stop()
-        await env.shutdown()
 
 
 if __name__ == "__main__":

