@@ -45,6 +45,7 @@ bench: venv
 	$(BIN)/python bench/staff_step.py --steps 50
 	$(BIN)/python bench/login_flood.py --samples 100 --seconds 15
 	$(BIN)/python bench/temporal_down.py --repeat 2
+	$(BIN)/python bench/attack.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
