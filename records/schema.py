@@ -202,3 +202,51 @@ class RateLimitCounter(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
     resets_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+# -- the learning log (records/learning.py): lessons from complaints, improvements they lead to
+
+
+class Lesson(Base):
+    """What the landlord learned from one or more complaints. Only records/learning.py writes it."""
+
+    __tablename__ = "lessons"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str | None] = mapped_column(Text)
+    service_area: Mapped[str] = mapped_column(String(100), index=True)
+    created_by: Mapped[str] = mapped_column(String(80), ForeignKey("staff_accounts.id"))
+    created_at: Mapped[datetime]
+
+
+class LessonCase(Base):
+    """A complaint that prompted a lesson (many to many). Only complaints, never enquiries."""
+
+    __tablename__ = "lesson_cases"
+
+    lesson_id: Mapped[int] = mapped_column(Integer, ForeignKey("lessons.id"), primary_key=True)
+    reference: Mapped[str] = mapped_column(
+        String(40), ForeignKey("cases.reference"), primary_key=True, index=True
+    )
+    linked_by: Mapped[str] = mapped_column(String(80), ForeignKey("staff_accounts.id"))
+    linked_at: Mapped[datetime]
+
+
+class Improvement(Base):
+    """What will change because of a lesson: an owner, a due date, and when it was done, with a
+    note. `public_summary` (optional) is what the public "you said, we did" page shows once done."""
+
+    __tablename__ = "improvements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lesson_id: Mapped[int] = mapped_column(Integer, ForeignKey("lessons.id"), index=True)
+    action: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[str] = mapped_column(String(80), ForeignKey("staff_accounts.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    public_summary: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80), ForeignKey("staff_accounts.id"))
+    created_at: Mapped[datetime]
+    done_at: Mapped[datetime | None] = mapped_column(index=True)
+    done_by: Mapped[str | None] = mapped_column(String(80), ForeignKey("staff_accounts.id"))
+    done_note: Mapped[str | None] = mapped_column(Text)
