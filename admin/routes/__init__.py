@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from admin.routes import api, auth, cases, codec, health, inbound, public, queues, staff
+from admin.routes import api, auth, cases, codec, health, inbound, learning, public, queues, staff
 
 
 def register(app: FastAPI) -> None:
-    for module in (health, auth, public, inbound, queues, cases, staff, api):
+    for module in (health, auth, public, inbound, queues, cases, staff, learning, api):
         app.include_router(module.router)
     for module in (codec,):
         app.include_router(module.router)
