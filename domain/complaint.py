@@ -41,6 +41,7 @@ class Step(StrEnum):
     escalate = "escalate"
     raise_new_issues = "raise_new_issues"
     withdraw = "withdraw"
+    classify = "classify"
 
 
 class ClosureReason(StrEnum):
@@ -64,16 +65,37 @@ ALLOWED_STEPS: dict[tuple[Stage, Status], frozenset[Step]] = {
         }
     ),
     (Stage.stage1, Status.awaiting_acknowledgement): frozenset(
-        {Step.acknowledge, Step.record_contact, Step.assign, Step.decline, Step.withdraw}
+        {
+            Step.acknowledge,
+            Step.record_contact,
+            Step.assign,
+            Step.classify,
+            Step.decline,
+            Step.withdraw,
+        }
     ),
     (Stage.stage1, Status.investigating): frozenset(
-        {Step.record_contact, Step.extend, Step.respond, Step.assign, Step.withdraw}
+        {
+            Step.record_contact,
+            Step.extend,
+            Step.respond,
+            Step.assign,
+            Step.classify,
+            Step.withdraw,
+        }
     ),
     (Stage.stage1, Status.escalation_window): frozenset(
         {Step.escalate, Step.assign, Step.withdraw}
     ),
     (Stage.stage2, Status.awaiting_acknowledgement): frozenset(
-        {Step.acknowledge, Step.record_contact, Step.assign, Step.raise_new_issues, Step.withdraw}
+        {
+            Step.acknowledge,
+            Step.record_contact,
+            Step.assign,
+            Step.classify,
+            Step.raise_new_issues,
+            Step.withdraw,
+        }
     ),
     (Stage.stage2, Status.investigating): frozenset(
         {
@@ -81,11 +103,16 @@ ALLOWED_STEPS: dict[tuple[Stage, Status], frozenset[Step]] = {
             Step.extend,
             Step.respond,
             Step.assign,
+            Step.classify,
             Step.raise_new_issues,
             Step.withdraw,
         }
     ),
 }
+# A complaint's category, tenure and property are set when it is accepted and may be changed
+# (`classify`) while a stage is open, up to that stage's response: the stage 1 response is counted
+# under the category it went out with, and a stage 2 reviewer may correct it before the final
+# response. Not in the escalation window, nor once closed.
 # A case closed because nobody asked for stage 2 in time can still be escalated late, with
 # exceptional circumstances recorded, until the late-escalation grace period ends.
 LATE_ESCALATION_STEPS = frozenset({Step.escalate})
@@ -142,6 +169,29 @@ DECLINE_REASON_TEXT: dict[DeclineReason, str] = {
 }
 
 
+class Tenure(StrEnum):
+    """The complainant's tenure, as the Tenant Satisfaction Measures split complaints: low-cost
+    rental accommodation (LCRA) and low-cost home ownership (LCHO)."""
+
+    social_rent = "social_rent"
+    shared_ownership = "shared_ownership"
+    leaseholder = "leaseholder"
+    not_resident = "not_resident"
+
+
+TENURE_LABELS: dict[Tenure, str] = {
+    Tenure.social_rent: "Social rent (LCRA)",
+    Tenure.shared_ownership: "Shared ownership (LCHO)",
+    Tenure.leaseholder: "Leaseholder",
+    Tenure.not_resident: "Not a resident",
+}
+# A property or tenancy reference as the landlord's housing system writes it.
+PROPERTY_REFERENCE = Field(
+    default=None, min_length=1, max_length=60, pattern=r"^[A-Za-z0-9][A-Za-z0-9 /._-]*$"
+)
+CATEGORY_KEY = Field(default=None, min_length=1, max_length=60)
+
+
 class LodgeComplaint(Strict):
     """Everything needed to open a complaint. `received_at` is when the resident got in touch,
     which may be earlier than when it was logged (and outside office hours)."""
@@ -158,6 +208,8 @@ class LodgeComplaint(Strict):
     owner: StaffMember | None = None
     lodged_by: str | None = None
     linked_reference: str | None = None
+    tenure: Tenure | None = None
+    property_reference: str | None = PROPERTY_REFERENCE
     # The policy the case is lodged under (lodge_once stamps the current one); it keeps it for
     # life. Cases lodged before cases carried a policy have none and run under legacy_policy().
     policy: Policy | None = None
@@ -167,14 +219,36 @@ class LodgeComplaint(Strict):
 
 # The shape of the records projection (ComplaintRecord, EnquiryRecord). 1: the first versioned one.
 RECORD_VERSION = 1
+# 2: a complaint's record adds category, tenure, property_reference and each decision's
+# root_cause (all optional, so a version 1 record reads as a version 2 one with none of them).
+COMPLAINT_RECORD_VERSION = 2
 
 
 class StaffStep(Strict):
     by: str = Field(min_length=1, max_length=80, description="staff id of who did the step")
 
 
-class Accept(StaffStep):
-    pass
+class Classification(Strict):
+    """What reports count a complaint under. `category` is a key of the case's policy's
+    `categories`."""
+
+    category: str | None = CATEGORY_KEY
+    tenure: Tenure | None = None
+    property_reference: str | None = PROPERTY_REFERENCE
+
+
+class Accept(Classification, StaffStep):
+    """Accepting a complaint, with its classification if staff know it now."""
+
+
+class Classify(Classification, StaffStep):
+    """Set or change the category, tenure or property reference: any of them, the rest kept."""
+
+    @model_validator(mode="after")
+    def _something(self) -> Classify:
+        if self.category is None and self.tenure is None and self.property_reference is None:
+            raise ValueError("give a category, a tenure or a property reference to record")
+        return self
 
 
 class Decline(StaffStep):
@@ -221,8 +295,18 @@ class Extend(StaffStep):
     agreed_date: date | None = None
 
 
+class PointOutcome(PointDecision):
+    """A decision on one point, with why it went wrong if it was upheld in whole or part: a key of
+    the case's policy's `root_causes` (or, under a policy without that list, a few words)."""
+
+    root_cause: str | None = Field(default=None, min_length=1, max_length=60)
+
+    def for_letter(self) -> PointDecision:
+        return PointDecision(point=self.point, decision=self.decision, reasons=self.reasons)
+
+
 class Respond(StaffStep):
-    decisions: list[PointDecision] = Field(min_length=1)
+    decisions: list[PointOutcome] = Field(min_length=1)
     summary: str = Field(min_length=1, max_length=10000)
     remedies: Remedies = Remedies()
 
@@ -254,7 +338,7 @@ class ComplaintRecord(Strict):
     page read when the workflow is not asked): everything but the timeline, which is kept as
     events. `record_version` says which shape this is; raise it when the shape changes."""
 
-    record_version: int = RECORD_VERSION
+    record_version: int = COMPLAINT_RECORD_VERSION
     reference: str
     workflow_id: str
     stage: Stage
@@ -273,7 +357,10 @@ class ComplaintRecord(Strict):
     overdue: bool
     allowed_steps: list[Step]
     stage1_participants: list[str]
-    decisions: dict[str, list[PointDecision]] = Field(default_factory=dict)
+    decisions: dict[str, list[PointOutcome]] = Field(default_factory=dict)
+    category: str | None = None
+    tenure: Tenure | None = None
+    property_reference: str | None = None
     linked_references: list[str] = Field(default_factory=list)
     letters: list[str] = Field(default_factory=list)
     pending_effects: int = 0  # letters and records queued but not yet done
@@ -301,6 +388,7 @@ STEP_MODELS: dict[Step, type[StaffStep]] = {
     Step.escalate: Escalate,
     Step.raise_new_issues: RaiseNewIssues,
     Step.withdraw: Withdraw,
+    Step.classify: Classify,
 }
 
 

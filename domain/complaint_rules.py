@@ -21,6 +21,8 @@ from domain.complaint import (
     Accept,
     Acknowledge,
     Assign,
+    Classification,
+    Classify,
     ClosureReason,
     Decline,
     DeclineReason,
@@ -34,8 +36,10 @@ from domain.complaint import (
     Stage,
     Status,
     Step,
+    Tenure,
     Withdraw,
 )
+from domain.letters import Decision
 from domain.people import StaffMember
 from domain.policy import Policy
 from domain.rules import StepRefused, check_take, day_text
@@ -65,6 +69,9 @@ class ComplaintState:
     owner: StaffMember | None = None
     incident_date: date | None = None
     became_aware_date: date | None = None
+    category: str | None = None
+    tenure: Tenure | None = None
+    property_reference: str | None = None
 
 
 # --------------------------------------------------------------------------- the state machine
@@ -134,8 +141,34 @@ def add_months(day: date, months: int) -> date:
 # --------------------------------------------------------------------------- one rule a step
 
 
+def known_category(step: Classification, policy: Policy) -> None:
+    """A category is one of the policy's; a case lodged under a policy without a list of
+    categories takes none."""
+    if step.category is None:
+        return
+    if not policy.categories:
+        raise StepRefused(
+            f"This case runs under {policy.label}, which has no list of categories, so no "
+            "category can be recorded. Leave the category empty."
+        )
+    if step.category not in policy.categories:
+        known = ", ".join(policy.categories)
+        raise StepRefused(
+            f"'{step.category}' is not a category in this case's policy. Choose one of: {known}."
+        )
+
+
 def check_accept(case: ComplaintState, step: Accept, now: datetime, policy: Policy) -> None:
+    """With the complaint's category (one of the policy's), tenure and property if known now."""
     step_allowed_now(case, Step.accept, step.by, now)
+    known_category(step, policy)
+
+
+def check_classify(case: ComplaintState, step: Classify, now: datetime, policy: Policy) -> None:
+    """Set or change the category, tenure or property reference: from acceptance until the
+    response of the stage the case is at (the state machine's `classify`)."""
+    step_allowed_now(case, Step.classify, step.by, now)
+    known_category(step, policy)
 
 
 def check_decline(case: ComplaintState, step: Decline, now: datetime, policy: Policy) -> None:
@@ -253,6 +286,41 @@ def check_respond(case: ComplaintState, step: Respond, now: datetime, policy: Po
             + "; ".join(f"'{p}'" for p in missing)
             + "."
         )
+    if policy.categories and case.category is None:
+        raise StepRefused(
+            "The complaint has no category, and the response is counted under one. Record the "
+            "category (the 'classify' step) first, then send the response."
+        )
+    check_root_causes(step, policy)
+
+
+UPHELD = frozenset({Decision.upheld, Decision.partly_upheld})
+
+
+def check_root_causes(step: Respond, policy: Policy) -> None:
+    """Each upheld or partly upheld point says why it went wrong: one of the policy's root causes
+    (under a policy without that list, a few words if given). A point not upheld has none."""
+    for n, d in enumerate(step.decisions, start=1):
+        if d.decision not in UPHELD:
+            if d.root_cause is not None:
+                raise StepRefused(
+                    f"Point {n} ('{d.point}') is not upheld, so it has no root cause: clear its "
+                    "root cause, or change the decision."
+                )
+            continue
+        if not policy.root_causes:
+            continue
+        if d.root_cause is None:
+            raise StepRefused(
+                f"Point {n} ('{d.point}') is {d.decision.value.replace('_', ' ')}: give its root "
+                "cause, what went wrong, so the landlord can learn from it."
+            )
+        if d.root_cause not in policy.root_causes:
+            known = ", ".join(policy.root_causes)
+            raise StepRefused(
+                f"Point {n}: '{d.root_cause}' is not a root cause in this case's policy. Choose "
+                f"one of: {known}."
+            )
 
 
 def check_escalate(case: ComplaintState, step: Escalate, now: datetime, policy: Policy) -> None:
@@ -296,6 +364,7 @@ RULES: dict[Step, Rule] = {
     Step.escalate: check_escalate,
     Step.raise_new_issues: check_raise_new_issues,
     Step.withdraw: check_withdraw,
+    Step.classify: check_classify,
 }
 
 

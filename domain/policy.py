@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from datetime import date, time
 from enum import StrEnum
@@ -145,6 +146,34 @@ class TeamsPolicy(_Section):
     services: Team  # signs replies to enquiries
 
 
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,59}$"
+
+
+def _check_labels(value: dict[str, str] | None) -> dict[str, str] | None:
+    """A list of keys and labels for reporting (categories, root causes): keys are what records
+    keep and reports count, so they are short snake_case words; labels are what staff see."""
+    if value is None:
+        return None
+    if not value:
+        raise ValueError("give at least one, or leave the section out")
+    bad_keys = sorted(k for k in value if not re.fullmatch(KEY_PATTERN, k))
+    if bad_keys:
+        raise ValueError(
+            f"{', '.join(bad_keys)}: a key is lower case letters, digits and _ (up to 60), "
+            "starting with a letter"
+        )
+    bad_labels = sorted(k for k, v in value.items() if not v.strip() or len(v) > 200)
+    if bad_labels:
+        raise ValueError(f"{', '.join(bad_labels)}: give a label of 1 to 200 characters")
+    return value
+
+
+# Sections added after cases began carrying their policy. A case lodged under a policy without
+# them keeps working as it was (nothing required); they are left out of the content hash while
+# unset, so such a policy's hash is what it always was.
+LATER_SECTIONS = ("categories", "root_causes")
+
+
 class Policy(_Section):
     name: str = Field(min_length=1, max_length=200)
     version: str = Field(min_length=1, max_length=40)
@@ -154,11 +183,26 @@ class Policy(_Section):
     reminders: ReminderPolicy
     urgency: UrgencyPolicy
     teams: TeamsPolicy
+    # The service areas a complaint is counted under (key -> label), in the order staff see them.
+    # With a list, every complaint needs a category before its response.
+    categories: dict[str, str] | None = None
+    # Why an upheld or partly upheld point went wrong (key -> label). With a list, every such
+    # point needs one at the response.
+    root_causes: dict[str, str] | None = None
+
+    @field_validator("categories", "root_causes")
+    @classmethod
+    def _keys_and_labels(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return _check_labels(value)
 
     @cached_property
     def content_hash(self) -> str:
         """sha256 of the policy's canonical JSON: two files that say the same thing match."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        data = self.model_dump(mode="json")
+        for key in LATER_SECTIONS:
+            if data.get(key) is None:
+                data.pop(key, None)
+        canonical = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     @property

@@ -42,11 +42,25 @@ class CaseSummary(Strict):
     linked_references: list[str] = Field(default_factory=list)
 
 
+class PointOutcomeRow(Strict):
+    """One point's decision at a stage, for reports to count (`case_point_outcomes`)."""
+
+    stage: int = Field(ge=1, le=2)
+    point_index: int = Field(ge=0)
+    decision: str
+    root_cause: str | None = None
+
+
 class CaseSnapshot(CaseSummary):
     """The projection the admin UI lists and reports read. Personal data lives only here and in
     the case's (encrypted) workflow payloads, never in search attributes or logs."""
 
     workflow_id: str
+    # What reports count a complaint under (none for enquiries, or complaints not yet classified)
+    category: str | None = None
+    tenure: str | None = None
+    property_reference: str | None = None
+    point_outcomes: list[PointOutcomeRow] = Field(default_factory=list)
     data: dict[str, Any] = Field(default_factory=dict)  # the full status, for the case page
     updated_at: datetime
 

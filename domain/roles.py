@@ -33,6 +33,7 @@ ROLE_LABELS = {
 _OFFICER_STEPS = frozenset(
     {
         Step.accept,
+        Step.classify,
         Step.decline,
         Step.record_service_request,
         Step.record_contact,

@@ -99,6 +99,12 @@ class Case(Base):
     closure_reason: Mapped[str | None] = mapped_column(String(200))
     closed_at: Mapped[datetime | None]
     linked_references: Mapped[list[str]] = mapped_column(JSON)
+    # What reports count a complaint under (migration 0007): a key of the case's policy's
+    # `categories`, a domain.complaint.Tenure value, the property or tenancy reference. Each
+    # point's decision and root cause are rows of `case_point_outcomes` (records/outcomes.py).
+    category: Mapped[str | None] = mapped_column(String(60), index=True)
+    tenure: Mapped[str | None] = mapped_column(String(40), index=True)
+    property_reference: Mapped[str | None] = mapped_column(String(60), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
     created_at: Mapped[datetime]

@@ -29,8 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.letters import Delivery, LetterKind, LetterRequest
-from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
+from domain.records import CaseSnapshot, PointOutcomeRow, RecordRequest, TimelineEntry
 from domain.sweep import SweepReport
+from records.outcomes import CasePointOutcome
 from records.schema import (
     LETTER_CLAIMED,
     LETTER_SENT,
@@ -218,6 +219,24 @@ class RecordsStore:
             row = session.get(Case, reference)
             return None if row is None else _snapshot(row)
 
+    def point_outcomes(self, reference: str) -> list[PointOutcomeRow]:
+        """The case's points as decided at each stage, with their root causes, in order."""
+        query = (
+            select(CasePointOutcome)
+            .where(CasePointOutcome.reference == reference)
+            .order_by(CasePointOutcome.stage, CasePointOutcome.point_index)
+        )
+        with Session(self.engine) as session:
+            return [
+                PointOutcomeRow(
+                    stage=row.stage,
+                    point_index=row.point_index,
+                    decision=row.decision,
+                    root_cause=row.root_cause,
+                )
+                for row in session.scalars(query)
+            ]
+
     def events(self, reference: str) -> list[TimelineEntry]:
         query = select(CaseEvent).where(CaseEvent.reference == reference).order_by(CaseEvent.seq)
         with Session(self.engine) as session:
@@ -321,9 +340,11 @@ class RecordsStore:
         if row is None:
             session.add(Case(**values, created_at=datetime.now(UTC)))
             session.flush()
+            _sync_point_outcomes(session, snapshot)
         elif utc(snapshot.updated_at) >= row.updated_at:
             for name, value in values.items():
                 setattr(row, name, value)
+            _sync_point_outcomes(session, snapshot)
 
         if not request.events:
             return
@@ -492,9 +513,33 @@ def _case_values(snapshot: CaseSnapshot) -> dict[str, Any]:
         "closure_reason": snapshot.closure_reason,
         "closed_at": _utc_or_none(snapshot.closed_at),
         "linked_references": as_json["linked_references"],
+        "category": snapshot.category,
+        "tenure": snapshot.tenure,
+        "property_reference": snapshot.property_reference,
         "data": as_json["data"],
         "updated_at": utc(snapshot.updated_at),
     }
+
+
+def _sync_point_outcomes(session: Session, snapshot: CaseSnapshot) -> None:
+    """Make the case's `case_point_outcomes` rows say what the snapshot says, touching only the
+    rows that differ (most snapshots change none)."""
+    stored = {
+        (row.stage, row.point_index): row
+        for row in session.scalars(
+            select(CasePointOutcome).where(CasePointOutcome.reference == snapshot.reference)
+        )
+    }
+    for outcome in snapshot.point_outcomes:
+        row = stored.pop((outcome.stage, outcome.point_index), None)
+        if row is None:
+            session.add(
+                CasePointOutcome(reference=snapshot.reference, **outcome.model_dump(mode="json"))
+            )
+        elif (row.decision, row.root_cause) != (outcome.decision, outcome.root_cause):
+            row.decision, row.root_cause = outcome.decision, outcome.root_cause
+    for row in stored.values():
+        session.delete(row)
 
 
 def _utc_or_none(value: datetime | None) -> datetime | None:
@@ -519,6 +564,9 @@ def _snapshot(row: Case) -> CaseSnapshot:
         closure_reason=row.closure_reason,
         closed_at=row.closed_at,
         linked_references=list(row.linked_references or []),
+        category=row.category,
+        tenure=row.tenure,
+        property_reference=row.property_reference,
         data=dict(row.data or {}),
         updated_at=row.updated_at,
     )

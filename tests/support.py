@@ -40,6 +40,21 @@ def policy_with(section: str, **numbers: Any) -> Any:
     return POLICY.model_copy(update={section: getattr(POLICY, section).model_copy(update=numbers)})
 
 
+# The shipped policy counts each complaint under a category (needed before its response) and asks
+# why each upheld or partly upheld point went wrong: what tests give, as staff would.
+CATEGORY = "repairs"
+ROOT_CAUSE = "delay"
+
+
+def decided(point: str, decision: str = "upheld", reasons: str = "r") -> dict[str, str]:
+    """A decision on a point as staff give it: an upheld or partly upheld one with its root
+    cause."""
+    answer = {"point": point, "decision": decision, "reasons": reasons}
+    if decision != "not_upheld":
+        answer["root_cause"] = ROOT_CAUSE
+    return answer
+
+
 JO = StaffMember(id="jo.officer", name="Jo Officer", email="jo.officer@wkha.example")
 SAM = StaffMember(id="sam.reviewer", name="Sam Reviewer", email="sam.reviewer@wkha.example")
 ALI = StaffMember(id="ali.advisor", name="Ali Advisor", email="ali.advisor@wkha.example")

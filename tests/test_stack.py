@@ -20,7 +20,7 @@ from domain.complaint import ClosureReason, workflow_id
 from records.store import RecordsStore
 from tests.conftest import STACK_CONVERTER, STACK_PAYLOAD_KEYS, start_dev_server
 from tests.processes import REPO, ServiceProcess
-from tests.support import JO, SAM, complaint, settle, status
+from tests.support import CATEGORY, JO, SAM, complaint, decided, settle, status
 from workflows import search_attributes as sa
 from workflows.cases import lodge, perform_step
 
@@ -114,7 +114,7 @@ async def test_lodge_and_close_a_case_through_the_starter(dev_env, stack_env, wo
     def run_step(name: str, **payload: object) -> str:
         return ok(starter(stack_env, "step", ref, name, "--json", "-", stdin=json.dumps(payload)))
 
-    run_step("accept", by=JO.id)
+    run_step("accept", by=JO.id, category=CATEGORY)
     run_step("assign", by="manager.mo", owner=JO.model_dump())
     shown = run_step(
         "acknowledge",
@@ -124,7 +124,7 @@ async def test_lodge_and_close_a_case_through_the_starter(dev_env, stack_env, wo
     )
     assert "stage1 / investigating" in shown
     decisions = [
-        {"point": "Repair missed twice", "decision": "upheld", "reasons": "Missed"},
+        decided("Repair missed twice", "upheld", "Missed"),
         {"point": "No call back", "decision": "not_upheld", "reasons": "We called"},
     ]
     run_step("respond", by=JO.id, decisions=decisions, summary="Sorry")
@@ -176,17 +176,17 @@ async def test_worker_killed_mid_case_finishes_with_each_letter_once(
     worker_process.kill()
     worker_process.start()
     steps = [
-        ("accept", {"by": JO.id}),
+        ("accept", {"by": JO.id, "category": CATEGORY}),
         ("record_contact", {"by": JO.id, "notes": "Called"}),
         ("acknowledge", {"by": JO.id, "points": case.points, "outcome_sought": "Fix"}),
         ("extend", {"by": JO.id, "reasons": "Waiting for contractor", "working_days": 5,
                     "discussed_with_resident": True}),
         ("respond", {"by": JO.id, "summary": "Sorry", "decisions": [
-            {"point": p, "decision": "upheld", "reasons": "r"} for p in case.points]}),
+            decided(p) for p in case.points]}),
         ("escalate", {"by": "ali.advisor", "reviewer": SAM.model_dump()}),
         ("acknowledge", {"by": SAM.id, "points": case.points, "outcome_sought": "Fix"}),
         ("respond", {"by": SAM.id, "summary": "Final", "decisions": [
-            {"point": p, "decision": "upheld", "reasons": "r"} for p in case.points]}),
+            decided(p) for p in case.points]}),
     ]  # fmt: skip
     for name, payload in steps:
         await perform_step(client, ref, name, payload)

@@ -42,7 +42,7 @@ from domain.sweep import (
 from records.store import RecordsStore
 from tests.conftest import start_dev_server
 from tests.fakes.sendgrid_server import FakeSendGrid
-from tests.support import JO, complaint, enquiry, london, travel_to
+from tests.support import CATEGORY, JO, complaint, decided, enquiry, london, travel_to
 from worker.__main__ import build_worker
 from worker.setup import SWEEP_CRON, ensure_daily_sweep_schedule
 from workflows import search_attributes as sa
@@ -176,9 +176,9 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     await lodge_enquiry(client, late_enquiry, settings.task_queue)
     ids = {c.reference: workflow_id(c.reference) for c in (overdue, at_risk, fine, waiting)}
     ids[late_enquiry.reference] = enquiry_workflow_id(late_enquiry.reference)
-    decisions = [{"point": p, "decision": "upheld", "reasons": "r"} for p in waiting.points]
+    decisions = [decided(p) for p in waiting.points]
     for name, payload in (
-        ("accept", {"by": JO.id}),
+        ("accept", {"by": JO.id, "category": CATEGORY}),
         ("acknowledge", {"by": JO.id, "points": waiting.points, "outcome_sought": "Fix"}),
         ("respond", {"by": JO.id, "summary": "Sorry", "decisions": decisions}),
     ):

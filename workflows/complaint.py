@@ -20,9 +20,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.clocks import Clock, ClockKey
     from domain.complaint import (
         DECLINE_REASON_TEXT,
+        TENURE_LABELS,
         Accept,
         Acknowledge,
         Assign,
+        Classification,
+        Classify,
         ClosureReason,
         ComplaintRecord,
         ComplaintStatus,
@@ -30,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Escalate,
         Extend,
         LodgeComplaint,
+        PointOutcome,
         RaiseNewIssues,
         RecordContact,
         RecordServiceRequest,
@@ -37,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         Status,
         Step,
+        Tenure,
         Withdraw,
     )
     from domain.complaint_rules import (
@@ -45,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         STAGE_NUMBER,
         ComplaintState,
     )
-    from domain.letters import LetterKind, PointDecision
+    from domain.letters import LetterKind
     from domain.people import Channel
     from domain.references import new_reference
     from domain.rules import StepRefused
@@ -87,9 +92,13 @@ class ComplaintWorkflow(CaseWorkflow):
         self._outcome_sought = lodge.outcome_sought
         self._received_on: date | None = None
         self._participants: list[str] = [lodge.owner.id] if lodge.owner else []
-        self._decisions: dict[str, list[PointDecision]] = {}
+        self._decisions: dict[str, list[PointOutcome]] = {}
         self._linked = [lodge.linked_reference] if lodge.linked_reference else []
         self._grace_ends: datetime | None = None
+        # What reports count the complaint under (`accept`, `classify`); older cases have none.
+        self._category: str | None = None
+        self._tenure: Tenure | None = lodge.tenure
+        self._property_reference: str | None = lodge.property_reference
 
     # ------------------------------------------------------------------ run
 
@@ -136,12 +145,34 @@ class ComplaintWorkflow(CaseWorkflow):
     async def accept(self, step: Accept) -> ComplaintStatus:
         async with self._step(Step.accept, step):
             self._stage, self._status = Stage.stage1, Status.awaiting_acknowledgement
-            self._log(Step.accept, step.by, "Accepted as a stage 1 complaint")
+            changes = self._classify(step)
+            self._log(
+                Step.accept,
+                step.by,
+                "Accepted as a stage 1 complaint" + (f" ({changes})" if changes else ""),
+                self._classification(step),
+            )
         return self._status_model()
 
     @accept.validator
     def _validate_accept(self, step: Accept) -> None:
         self._check(Step.accept, step)
+
+    @workflow.update
+    async def classify(self, step: Classify) -> ComplaintStatus:
+        async with self._step(Step.classify, step):
+            changes = self._classify(step)
+            self._log(
+                Step.classify,
+                step.by,
+                f"Classified: {changes}" if changes else "Classification confirmed, unchanged",
+                self._classification(step),
+            )
+        return self._status_model()
+
+    @classify.validator
+    def _validate_classify(self, step: Classify) -> None:
+        self._check(Step.classify, step)
 
     @workflow.update
     async def decline(self, step: Decline) -> ComplaintStatus:
@@ -296,7 +327,7 @@ class ComplaintWorkflow(CaseWorkflow):
                 self._letter(
                     LetterKind.stage1_response,
                     "s1_response",
-                    decisions=step.decisions,
+                    decisions=[d.for_letter() for d in step.decisions],
                     remedies=step.remedies,
                     reasons=step.summary,
                     escalation_deadline=window.due,
@@ -306,7 +337,7 @@ class ComplaintWorkflow(CaseWorkflow):
                 self._letter(
                     LetterKind.stage2_response,
                     "s2_response",
-                    decisions=step.decisions,
+                    decisions=[d.for_letter() for d in step.decisions],
                     remedies=step.remedies,
                     reasons=step.summary,
                 )
@@ -416,6 +447,9 @@ class ComplaintWorkflow(CaseWorkflow):
             incident_date=self._lodge.incident_date,
             became_aware_date=self._lodge.became_aware_date,
             owner=self._owner,
+            category=self._category,
+            tenure=self._tenure,
+            property_reference=self._property_reference,
         )
 
     def _allowed(self) -> frozenset[Step]:
@@ -427,6 +461,28 @@ class ComplaintWorkflow(CaseWorkflow):
     def _started_step(self, name: StrEnum, step: Any) -> None:
         if self._stage in (Stage.triage, Stage.stage1) and name in PARTICIPATING_STEPS:
             self._participate(step.by)
+
+    def _classify(self, step: Classification) -> str:
+        """Keep what the step gives (the rest as it was); say what changed, in the policy's
+        words."""
+        changes = []
+        if step.category is not None and step.category != self._category:
+            self._category = step.category
+            label = (self._policy.categories or {}).get(step.category, step.category)
+            changes.append(f"category {label}")
+        if step.tenure is not None and step.tenure != self._tenure:
+            self._tenure = step.tenure
+            changes.append(f"tenure {TENURE_LABELS[step.tenure]}")
+        ref = step.property_reference
+        if ref is not None and ref != self._property_reference:
+            self._property_reference = ref
+            changes.append(f"property {ref}")
+        return ", ".join(changes)
+
+    @staticmethod
+    def _classification(step: Classification) -> dict[str, Any]:
+        fields = set(Classification.model_fields)
+        return step.model_dump(mode="json", include=fields, exclude_none=True)
 
     def _participate(self, staff_id: str) -> None:
         if staff_id not in self._participants:
@@ -505,6 +561,19 @@ class ComplaintWorkflow(CaseWorkflow):
             "channel": self._lodge.channel.value,
             "received_at": self._lodge.received_at,
             "closure_reason": self._closure.value if self._closure else None,
+            "category": self._category,
+            "tenure": self._tenure.value if self._tenure else None,
+            "property_reference": self._property_reference,
+            "point_outcomes": [
+                {
+                    "stage": int(stage.removeprefix("stage")),
+                    "point_index": i,
+                    "decision": d.decision.value,
+                    "root_cause": d.root_cause,
+                }
+                for stage, decisions in self._decisions.items()
+                for i, d in enumerate(decisions)
+            ],
         }
 
     def _details(self, status: Any) -> list[str]:
@@ -532,5 +601,8 @@ class ComplaintWorkflow(CaseWorkflow):
             outcome_sought=self._outcome_sought,
             stage1_participants=list(self._participants),
             decisions=dict(self._decisions),
+            category=self._category,
+            tenure=self._tenure,
+            property_reference=self._property_reference,
             **self._case_fields(),
         )

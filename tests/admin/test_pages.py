@@ -22,7 +22,18 @@ from domain.people import StaffMember
 from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
 from records.store import RecordsStore
 from tests.admin.conftest import STAFF_PASSWORD, admin_http, admin_sign_in, csrf_in
-from tests.support import POLICY, complaint, london, policy_with, settle, start, step, travel_to
+from tests.support import (
+    CATEGORY,
+    POLICY,
+    complaint,
+    decided,
+    london,
+    policy_with,
+    settle,
+    start,
+    step,
+    travel_to,
+)
 from workflows.complaint import ComplaintWorkflow
 
 JO, ALI, SAM, MO = "jo.officer", "ali.advisor", "sam.reviewer", "mo.manager"
@@ -714,9 +725,9 @@ async def test_at_stage_2_a_stage_1_officer_is_offered_no_stage_2_forms(
 ) -> None:
     app = live_admin_app
     ref = await lodge(env, settings, london(2027, 3, 1, 10))
-    await step(env.client, ref, "accept", by=JO)
+    await step(env.client, ref, "accept", by=JO, category=CATEGORY)
     await step(env.client, ref, "acknowledge", by=JO, points=TWO_POINTS, outcome_sought="Fix")
-    decisions = [{"point": p, "decision": "upheld", "reasons": "We were wrong"} for p in TWO_POINTS]
+    decisions = [decided(p, "upheld", "We were wrong") for p in TWO_POINTS]
     await step(env.client, ref, "respond", by=JO, decisions=decisions, summary="Sorry")
     await step(env.client, ref, "escalate", by=ALI)
     case = await settled(env, ref)

@@ -22,7 +22,15 @@ from domain.enquiry import enquiry_workflow_id
 from records.store import RecordsStore
 from tests.admin.conftest import admin_http, admin_sign_in
 from tests.admin.test_pages import error_summary, lodge, pin_clock, post, settled, staff, text
-from tests.support import STAFF_PASSWORD, enquiry, settle, start_enquiry, step
+from tests.support import (
+    CATEGORY,
+    STAFF_PASSWORD,
+    decided,
+    enquiry,
+    settle,
+    start_enquiry,
+    step,
+)
 
 JO, ALI, SAM, MO = "jo.officer", "ali.advisor", "sam.reviewer", "mo.manager"
 JO_EMAIL = f"{JO}@wkha.example"  # from the staff accounts (tests/support.py create_staff)
@@ -194,9 +202,9 @@ async def test_a_manager_names_only_an_active_account_that_may_own_cases(
 async def _responded(env: WorkflowEnvironment, settings: Settings, app: FastAPI) -> str:
     """A complaint Sam (a reviewer) owned and answered at stage 1: it can be escalated."""
     ref = await lodge(env, settings, await env.get_current_time(), owner=staff(app, SAM))
-    await step(env.client, ref, "accept", by=SAM)
+    await step(env.client, ref, "accept", by=SAM, category=CATEGORY)
     await step(env.client, ref, "acknowledge", by=SAM, points=TWO_POINTS, outcome_sought="Fix")
-    decisions = [{"point": p, "decision": "upheld", "reasons": "We were wrong"} for p in TWO_POINTS]
+    decisions = [decided(p, "upheld", "We were wrong") for p in TWO_POINTS]
     await step(env.client, ref, "respond", by=SAM, decisions=decisions, summary="Sorry")
     await now_of(env, app)
     return ref

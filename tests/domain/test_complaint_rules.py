@@ -20,6 +20,8 @@ from domain.complaint import (
 )
 from domain.complaint_rules import ComplaintState
 from domain.people import StaffMember
+from domain.policy import legacy_policy
+from domain.roles import ROLE_STEPS
 from domain.rules import StepRefused
 from tests.domain.rule_cases import OMBUDSMAN_CODE, WEST_KENT, london, planned_clock, with_numbers
 
@@ -243,11 +245,12 @@ def test_an_agreed_date_that_falls_back_onto_the_due_date_is_refused():
 
 
 def test_a_response_decides_every_point():
-    one = [{"point": POINTS[0], "decision": "upheld", "reasons": "x"}]
-    reason = refusal(investigating(), "respond", decisions=one, summary="x")
+    one = [{"point": POINTS[0], "decision": "upheld", "reasons": "x", "root_cause": "delay"}]
+    case = investigating(category="repairs")
+    reason = refusal(case, "respond", decisions=one, summary="x")
     assert reason.endswith("every point of the complaint; missing: 'Nobody called back'.")
     both = [*one, {"point": POINTS[1], "decision": "not_upheld", "reasons": "x"}]
-    passes(investigating(), "respond", decisions=both, summary="x")
+    passes(case, "respond", decisions=both, summary="x")
 
 
 def test_escalation_within_the_window_or_late_with_exceptional_circumstances():
@@ -302,3 +305,77 @@ def test_taking_a_case_needs_it_still_unowned():
 def test_taking_a_case_is_for_yourself():
     reason = refusal(triage(), "assign", owner=SAM, only_if_unowned=True)  # by jo.officer
     assert reason.startswith("Taking a case is for yourself: jo.officer cannot take it for Sam")
+
+
+# ----------------------------------------------------------------- what reports count
+
+
+LEGACY = legacy_policy()
+UPHELD_WITH_CAUSE = [
+    {"point": POINTS[0], "decision": "upheld", "reasons": "x", "root_cause": "delay"},
+    {"point": POINTS[1], "decision": "partly_upheld", "reasons": "x", "root_cause": "contractor"},
+]
+
+
+def test_accept_takes_a_category_from_the_cases_policy_only():
+    passes(triage(), "accept", category="damp_and_mould", tenure="shared_ownership")
+    reason = refusal(triage(), "accept", category="plumbing")
+    assert reason.startswith("'plumbing' is not a category in this case's policy. Choose one of:")
+    assert "damp_and_mould" in reason
+    # a case lodged under a policy without categories takes none, and needs none
+    passes(triage(), "accept", policy=LEGACY)
+    assert "has no list of categories" in refusal(
+        triage(), "accept", policy=LEGACY, category="repairs"
+    )
+
+
+def test_classify_from_acceptance_until_the_response_of_the_stage():
+    accepted = investigating(status=Status.awaiting_acknowledgement)
+    for case in (accepted, investigating(), investigating(stage=Stage.stage2)):
+        passes(case, "classify", by="sam.reviewer", category="repairs")
+    # a stage 1 officer may correct the category at stage 2: it is not a decision on the case
+    passes(investigating(stage=Stage.stage2), "classify", property_reference="WK/0042/7")
+    assert "'classify' is not possible while the case is at triage" in refusal(
+        triage(), "classify", category="repairs"
+    )
+    assert "'classify' is not possible while the case is at stage1 (escalation window)" in refusal(
+        answered(), "classify", category="repairs"
+    )
+    closed = triage(stage=Stage.closed, status=Status.closed, closure=ClosureReason.final_response)
+    assert "none: it is closed" in refusal(closed, "classify", tenure="leaseholder")
+    assert "not a category" in refusal(investigating(), "classify", category="Repairs")
+
+
+def test_classify_needs_something_to_record():
+    with pytest.raises(ValueError, match="give a category, a tenure or a property reference"):
+        step("classify")
+
+
+def test_a_response_needs_the_category_when_the_policy_has_categories():
+    reason = refusal(investigating(), "respond", decisions=UPHELD_WITH_CAUSE, summary="x")
+    assert reason.startswith("The complaint has no category")
+    assert "Record the category (the 'classify' step) first" in reason
+    passes(investigating(category="repairs"), "respond", decisions=UPHELD_WITH_CAUSE, summary="x")
+    # a case lodged under a policy without categories answers without one
+    no_causes = [{**d, "root_cause": None} for d in UPHELD_WITH_CAUSE]
+    passes(investigating(policy=LEGACY), "respond", policy=LEGACY, decisions=no_causes, summary="x")
+
+
+def test_each_upheld_point_needs_a_root_cause_from_the_policy():
+    case = investigating(category="repairs")
+    no_cause = [{**UPHELD_WITH_CAUSE[0]}, {**UPHELD_WITH_CAUSE[1], "root_cause": None}]
+    reason = refusal(case, "respond", decisions=no_cause, summary="x")
+    assert reason.startswith("Point 2 ('Nobody called back') is partly upheld: give its root cause")
+    unknown = [UPHELD_WITH_CAUSE[0], {**UPHELD_WITH_CAUSE[1], "root_cause": "gremlins"}]
+    reason = refusal(case, "respond", decisions=unknown, summary="x")
+    assert reason.startswith("Point 2: 'gremlins' is not a root cause in this case's policy.")
+    not_upheld = [UPHELD_WITH_CAUSE[0], {**UPHELD_WITH_CAUSE[1], "decision": "not_upheld"}]
+    reason = refusal(case, "respond", decisions=not_upheld, summary="x")
+    assert "is not upheld, so it has no root cause" in reason
+    not_upheld[1] = {**not_upheld[1], "root_cause": None}
+    passes(case, "respond", decisions=not_upheld, summary="x")
+
+
+def test_every_role_that_accepts_may_classify():
+    for role, steps in ROLE_STEPS.items():
+        assert (Step.accept in steps) == (Step.classify in steps), role

@@ -87,6 +87,7 @@ def test_a_stage_1_officer_is_offered_only_the_stage_1_steps_of_their_role() -> 
     assert names(offered_steps(case, Role.case_officer, JO)) == {
         "acknowledge",
         "record_contact",
+        "classify",
         "decline",
         "withdraw",
     }, "not assign: only managers assign"
@@ -96,9 +97,11 @@ def test_a_stage_1_officer_is_offered_only_the_stage_1_steps_of_their_role() -> 
 
 def test_at_stage_2_a_stage_1_participant_is_not_offered_the_participating_steps() -> None:
     jo = names(offered_steps(STAGE2, Role.case_officer, JO))
-    assert jo == {"withdraw"}, "record_contact, extend and respond count as taking part"
+    # classifying records what the complaint is about, not a decision on it: not taking part
+    assert jo == {"classify", "withdraw"}, "record_contact, extend and respond count as taking part"
     # the same role, not in stage 1: every step its role may take
     assert names(offered_steps(STAGE2, Role.reviewer, SAM)) == {
+        "classify",
         "record_contact",
         "extend",
         "respond",
@@ -115,6 +118,7 @@ def test_at_stage_2_a_stage_1_participant_is_not_offered_the_participating_steps
 def test_stage_1_participation_does_not_matter_at_stage_1() -> None:
     case = complaint(Stage.stage1, Status.investigating, participants=(JO,))
     assert names(offered_steps(case, Role.case_officer, JO)) == {
+        "classify",
         "record_contact",
         "extend",
         "respond",

@@ -22,11 +22,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from domain import complaint_rules, enquiry_rules
 from domain.clocks import Clock, ClockKey, extension_cap, working_days
-from domain.complaint import STEP_MODELS, ClosureReason, Stage, Status, Step
+from domain.complaint import STEP_MODELS, ClosureReason, Stage, Status, Step, Tenure
 from domain.complaint_rules import RESPONSE_CLOCK, ComplaintState
 from domain.enquiry import ENQUIRY_STEP_MODELS, Enquirer, EnquiryState, EnquiryStep
 from domain.enquiry_rules import CURRENT_CLOCK, EnquiryCase
-from domain.policy import Policy
+from domain.policy import Policy, legacy_policy
 from domain.rules import StepRefused
 from tests.domain.rule_cases import (
     OMBUDSMAN_CODE,
@@ -45,8 +45,10 @@ POLICIES = st.sampled_from(
         with_numbers(WEST_KENT, "complaints", stage1_extension_cap=3, stage2_extension_cap=0),
         with_numbers(WEST_KENT, "complaints", escalation_window=2, late_escalation_grace_days=0),
         with_numbers(WEST_KENT, "enquiries", holding_reply_horizon_days=10, team_update=1),
+        legacy_policy(),  # no categories or root causes: none needed
     ]
 )
+CATEGORIES = st.none() | st.sampled_from(["repairs", "damp_and_mould", "plumbing"])
 START = london(2026, 12, 14, 9)  # into Christmas and the new year: bank holidays on the way
 VIAS = ["email", "letter", "phone", "social_media"]
 DECLINE_REASONS = ["legal_proceedings", "over_12_months"]
@@ -148,12 +150,28 @@ class ComplaintCases(RuleBasedStateMachine):
                 self.now + timedelta(days=grace) if grace else None,
             )
 
-    @rule(by=st.sampled_from(STAFF))
-    def accept(self, by: str) -> None:
-        if self._try(Step.accept, {"by": by}):
+    @rule(by=st.sampled_from(STAFF), category=CATEGORIES)
+    def accept(self, by: str, category: str | None) -> None:
+        if self._try(Step.accept, {"by": by, "category": category}):
+            self._known_category(category)
             self.case = replace(
-                self.case, stage=Stage.stage1, status=Status.awaiting_acknowledgement
+                self.case,
+                stage=Stage.stage1,
+                status=Status.awaiting_acknowledgement,
+                category=category or self.case.category,
             )
+
+    @rule(by=st.sampled_from(STAFF), category=CATEGORIES, tenure=st.sampled_from(list(Tenure)))
+    def classify(self, by: str, category: str | None, tenure: Tenure) -> None:
+        if self._try(Step.classify, {"by": by, "category": category, "tenure": tenure}):
+            assert self.case.status is not Status.escalation_window
+            assert self.case.stage in (Stage.stage1, Stage.stage2)
+            self._known_category(category)
+            self.case = replace(self.case, category=category or self.case.category, tenure=tenure)
+
+    def _known_category(self, category: str | None) -> None:
+        if category is not None:
+            assert category in (self.policy.categories or {}), category
 
     @rule(
         by=st.sampled_from(STAFF), reason=st.sampled_from(["legal_proceedings", "over_12_months"])
@@ -227,12 +245,19 @@ class ComplaintCases(RuleBasedStateMachine):
                 extended_by_working_days=clock.extended_by_working_days + days,
             )
 
-    @rule(by=st.sampled_from(STAFF), every_point=st.booleans())
-    def respond(self, by: str, every_point: bool) -> None:
+    @rule(by=st.sampled_from(STAFF), every_point=st.booleans(), cause=st.booleans())
+    def respond(self, by: str, every_point: bool, cause: bool) -> None:
         points = POINTS if every_point else POINTS[:1]
-        decisions = [{"point": p, "decision": "upheld", "reasons": "x"} for p in points]
+        root_cause = "delay" if cause else None
+        decisions = [
+            {"point": p, "decision": "upheld", "reasons": "x", "root_cause": root_cause}
+            for p in points
+        ]
         if not self._try(Step.respond, {"by": by, "decisions": decisions, "summary": "x"}):
             return
+        # what reports count: a category under a policy that has them, a cause for each upheld
+        assert self.case.category or not self.policy.categories
+        assert cause or not self.policy.root_causes
         self._clock(RESPONSE_CLOCK[self.case.stage], met_at=self.now)
         if self.case.stage is Stage.stage2:
             self._close(ClosureReason.final_response)

@@ -9,10 +9,12 @@ import pytest
 
 from domain.complaint import ClosureReason, Stage, Status
 from tests.support import (
+    CATEGORY,
     JO,
     SAM,
     clock,
     complaint,
+    decided,
     letter_keys,
     letter_text,
     london,
@@ -59,7 +61,7 @@ async def test_two_stage_case_across_christmas(env, worker, settings, store, yea
     assert clock(s, "s1_acknowledgement").due_day == ack_due
     assert clock(s, "s1_acknowledgement").due.astimezone(london(2026, 1, 1).tzinfo).hour == 17
 
-    await step(env.client, ref, "accept", by=JO.id)
+    await step(env.client, ref, "accept", by=JO.id, category=CATEGORY)
     await step(env.client, ref, "assign", by="manager.mo", owner=JO)
     await step(env.client, ref, "record_contact", by=JO.id, notes="Called Ann, agreed points")
 
@@ -89,8 +91,8 @@ async def test_two_stage_case_across_christmas(env, worker, settings, store, yea
 
     await travel_to(env, london(response_due.year, response_due.month, response_due.day, 9))
     decisions = [
-        {"point": case.points[0], "decision": "upheld", "reasons": "Two visits were missed."},
-        {"point": case.points[1], "decision": "partly_upheld", "reasons": "One call was late."},
+        decided(case.points[0], "upheld", "Two visits were missed."),
+        decided(case.points[1], "partly_upheld", "One call was late."),
     ]
     s = await step(
         env.client,
@@ -186,7 +188,7 @@ async def test_every_deadline_missed_is_recorded_and_alerted(env, worker, settin
     assert desc.typed_search_attributes.get(sa.OVERDUE) is True
     assert store.get_case(ref).overdue
 
-    await step(env.client, ref, "accept", by=JO.id)
+    await step(env.client, ref, "accept", by=JO.id, category=CATEGORY)
     await step(env.client, ref, "record_contact", by=JO.id, notes="Late call")
     s = await step(env.client, ref, "acknowledge", by=JO.id, points=case.points, outcome_sought="x")
     assert clock(s, "s1_contact").breached_at  # a breach stays on the record once met late

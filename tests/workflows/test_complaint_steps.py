@@ -33,10 +33,12 @@ from domain.people import StaffMember
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.support import (
     ALI,
+    CATEGORY,
     JO,
     SAM,
     clock,
     complaint,
+    decided,
     letter_keys,
     letter_text,
     london,
@@ -139,7 +141,7 @@ async def rejected(client: Client, ref: str, name: str, **payload: Any) -> str:
 
 
 def decisions(points: list[str], decision: str = "upheld") -> list[dict[str, str]]:
-    return [{"point": p, "decision": decision, "reasons": "Our records show this."} for p in points]
+    return [decided(p, decision, "Our records show this.") for p in points]
 
 
 async def lodged(
@@ -156,7 +158,7 @@ async def investigating(
     """A stage 1 case owned by Jo, who called the resident and acknowledged it the day it came."""
     case, handle = await lodged(env, settings, received_at, **overrides)
     ref = case.reference
-    await step(env.client, ref, "accept", by=JO.id)
+    await step(env.client, ref, "accept", by=JO.id, category=CATEGORY)
     await step(env.client, ref, "assign", by="manager.mo", owner=JO)
     await step(env.client, ref, "record_contact", by=JO.id, notes="Called to agree the points")
     await step(
@@ -209,14 +211,14 @@ OUT_OF_ORDER = {
         "respond",
         {"by": JO.id, "decisions": decisions(["p"]), "summary": "s"},
         "at stage1 (awaiting acknowledgement)",
-        "acknowledge, assign, decline, record_contact, withdraw",
+        "acknowledge, assign, classify, decline, record_contact, withdraw",
     ),
     "escalate while stage 1 is investigating": (
         "investigating",
         "escalate",
         {"by": ALI.id},
         "at stage1 (investigating)",
-        "assign, extend, record_contact, respond, withdraw",
+        "assign, classify, extend, record_contact, respond, withdraw",
     ),
 }
 
@@ -806,7 +808,7 @@ async def test_stage_2_must_be_reviewed_by_someone_not_involved_at_stage_1(
 ):
     case, handle = await lodged(env, settings, MONDAY)
     ref = case.reference
-    await step(env.client, ref, "accept", by="triage.tom")
+    await step(env.client, ref, "accept", by="triage.tom", category=CATEGORY)
     await step(env.client, ref, "assign", by="manager.mo", owner=JO)  # the stage 1 officer
     await step(env.client, ref, "record_contact", by=JO.id, notes="Called to agree the points")
     await step(env.client, ref, "acknowledge", by=KIM.id, points=case.points, outcome_sought="x")
@@ -907,7 +909,7 @@ async def test_a_letter_refused_outright_is_recorded_and_the_case_carries_on(
 ):
     case, handle = await lodged(env, settings, MONDAY)
     ref = case.reference
-    await step(env.client, ref, "accept", by=JO.id)
+    await step(env.client, ref, "accept", by=JO.id, category=CATEGORY)
     fake_sendgrid.fail_next(
         400,
         errors=[{"message": "Invalid address", "field": "personalizations.0.to.0.email"}],

@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from tests.support import (
     ALI,
+    CATEGORY,
     JO,
     SAM,
     _jsonable,
@@ -108,7 +109,7 @@ async def test_an_escalation_naming_a_reviewer_against_that_reviewer_taking_the_
     the escalation the case is Sam's, so there is nothing to take. Never both."""
     case, handle = await lodged(env, settings, MONDAY)
     ref = case.reference
-    await step(env.client, ref, "accept", by=JO.id)
+    await step(env.client, ref, "accept", by=JO.id, category=CATEGORY)
     await step(env.client, ref, "acknowledge", by=JO.id, points=case.points, outcome_sought="x")
     respond = {"by": JO.id, "decisions": decisions(case.points), "summary": "Sorry"}
     await step(env.client, ref, "respond", **respond)
