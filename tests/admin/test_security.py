@@ -49,6 +49,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/complain"),
         ("GET", "/complain/done/{reference}"),
         ("GET", "/healthz"),
+        ("GET", "/you-said-we-did"),
         ("GET", "/login"),
         ("POST", "/login"),
         # CORS preflights for the Temporal Web UI's codec calls: browsers send them without
