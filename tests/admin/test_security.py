@@ -42,7 +42,8 @@ from tests.admin.conftest import (
     fresh_csrf,
 )
 
-# Open without sign-in: the residents' form, sign-in itself, the health check, static files.
+# Open without sign-in: the residents' form, sign-in itself, the health check, the public
+# "you said, we did" page, static files.
 PUBLIC: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/complain"),
