@@ -100,6 +100,7 @@ class Settings(BaseSettings):
     sign_in_limit_per_address: str = "5 per 15 minutes"
     complaint_limit_per_address: str = "5 per hour"  # complaints sent with the public form
     complaint_limit_per_email: str = "3 per day"
+    public_page_limit_per_address: str = "60 per 10 minutes"  # views of public pages
     redis_url: str | None = Field(default=None, repr=False)  # may hold a password
     # X-Forwarded-For is read only from these proxies (addresses or networks, comma-separated)
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
@@ -140,6 +141,7 @@ class Settings(BaseSettings):
         "sign_in_limit_per_address",
         "complaint_limit_per_address",
         "complaint_limit_per_email",
+        "public_page_limit_per_address",
         mode="after",
     )
     @classmethod

@@ -59,6 +59,7 @@ SIGN_IN_ACCOUNT = "sign-in-account"
 SIGN_IN_ADDRESS = "sign-in-address"
 COMPLAINT_ADDRESS = "complaint-address"
 COMPLAINT_EMAIL = "complaint-email"
+PUBLIC_PAGE_ADDRESS = "public-page-address"
 
 _TABLE = RateLimitCounter.__table__
 _UPSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -246,6 +247,7 @@ class RateLimits:
             SIGN_IN_ADDRESS: parse(settings.sign_in_limit_per_address),
             COMPLAINT_ADDRESS: parse(settings.complaint_limit_per_address),
             COMPLAINT_EMAIL: parse(settings.complaint_limit_per_email),
+            PUBLIC_PAGE_ADDRESS: parse(settings.public_page_limit_per_address),
         }
         self.storage = storage
 
@@ -274,6 +276,12 @@ class RateLimits:
         if email and email.strip():
             hits.append((COMPLAINT_EMAIL, _mailbox(email)))
         return self._take(*hits)
+
+    # -- public pages that only show (the "you said, we did" list)
+
+    def page_view_refused(self, address: str) -> Refused | None:
+        """None: go ahead, this view is counted. Else: refused."""
+        return self._take((PUBLIC_PAGE_ADDRESS, address))
 
     # -- internals
 

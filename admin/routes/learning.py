@@ -12,25 +12,18 @@ add improvements, own them and mark them done. Advisors see the forms' outcome, 
 
 Public, no sign-in: `/you-said-we-did`, the done improvements that have a public summary, newest
 first, with the month done and the service area: no names, no staff, no case references. It is
-rate limited per client address (admin/rate_limits.py's storage and `client_address`) by its own
-limit, YOU_SAID_WE_DID_LIMIT here (config.py has no setting for it); over the limit it answers
-429 with "Try again in N minutes".
+rate limited per client address (PUBLIC_PAGE_LIMIT_PER_ADDRESS, admin/rate_limits.py); over the
+limit it answers 429 with "Try again in N minutes".
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import math
-import time
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from limits import parse
-from limits.strategies import FixedWindowRateLimiter
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -60,9 +53,6 @@ router = APIRouter()
 improver = require_role(*(role for role in Role if role in IMPROVERS))  # in Role's order
 
 # The public page's limit, per client address, in the `limits` notation (as config.py's).
-YOU_SAID_WE_DID_LIMIT = "60 per 10 minutes"
-YOU_SAID_WE_DID_RULE = "you-said-we-did-address"
-_PAGE_LIMIT = parse(YOU_SAID_WE_DID_LIMIT)
 DATE_PARTS = ("day", "month", "year")
 DUE = "improvement-due"  # the due date's boxes: improvement-due-day, -month, -year
 
@@ -361,19 +351,8 @@ async def complete_improvement(
 
 
 def _page_refused(request: Request) -> Refused | None:
-    """One hit on this client address's count for the public page; refused once it is over
-    YOU_SAID_WE_DID_LIMIT. Blocking (the limits storage): call it off the loop. The key is an
-    HMAC of the address, as admin/rate_limits.py keeps every key."""
     limits: RateLimits = request.app.state.rate_limits
-    limiter = FixedWindowRateLimiter(limits.storage)
-    address = limits.client_address(request)
-    secret = (request.app.state.settings.admin_secret_key or "").encode()
-    digest = hmac.new(secret, f"{YOU_SAID_WE_DID_RULE}\0{address}".encode(), hashlib.sha256)
-    key = (YOU_SAID_WE_DID_RULE, digest.hexdigest())
-    if limiter.hit(_PAGE_LIMIT, *key):
-        return None
-    reset = limiter.get_window_stats(_PAGE_LIMIT, *key).reset_time
-    return Refused(YOU_SAID_WE_DID_RULE, max(1, math.ceil(reset - time.time())))
+    return limits.page_view_refused(limits.client_address(request))
 
 
 @public.get("/you-said-we-did", include_in_schema=False)

@@ -27,7 +27,6 @@ from fastapi import FastAPI
 from sqlalchemy import inspect
 
 from admin.app import create_app
-from admin.routes.learning import YOU_SAID_WE_DID_LIMIT
 from config import Settings
 from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
 from records.learning import (
@@ -49,7 +48,7 @@ RESIDENT = "Rita Resident"
 PUBLIC_WORDS = (
     "We now text you the day before a repair visit, and again when the operative sets off."
 )
-LIMIT = int(YOU_SAID_WE_DID_LIMIT.split()[0])
+LIMIT = int(Settings().public_page_limit_per_address.split()[0])
 
 
 def text(page: str) -> str:
