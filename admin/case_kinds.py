@@ -100,6 +100,7 @@ COMPLAINT_STEPS: tuple[Step, ...] = (
     Step.acknowledge,
     Step.respond,
     Step.escalate,
+    Step.classify,
     Step.record_contact,
     Step.extend,
     Step.assign,
@@ -110,6 +111,7 @@ COMPLAINT_STEPS: tuple[Step, ...] = (
 )
 COMPLAINT_TITLES: dict[Step, str] = {
     Step.accept: "Accept the complaint",
+    Step.classify: "Category, tenure and property",
     Step.decline: "Decline the complaint",
     Step.record_service_request: "Treat it as a service request",
     Step.record_contact: "Record contact with the resident",
@@ -123,6 +125,7 @@ COMPLAINT_TITLES: dict[Step, str] = {
 }
 COMPLAINT_BUTTONS: dict[Step, str] = {
     Step.accept: "Accept as a stage 1 complaint",
+    Step.classify: "Save the category, tenure and property",
     Step.decline: "Decline the complaint",
     Step.record_service_request: "Record as a service request",
     Step.record_contact: "Record contact",
@@ -136,6 +139,7 @@ COMPLAINT_BUTTONS: dict[Step, str] = {
 }
 COMPLAINT_DONE: dict[Step, str] = {
     Step.accept: "Accepted as a stage 1 complaint",
+    Step.classify: "Category, tenure and property saved",
     Step.decline: "Declined. The letter explaining why is on its way",
     Step.record_service_request: "Recorded as a service request. The case is closed",
     Step.record_contact: "Contact recorded",
@@ -215,6 +219,10 @@ COMPLAINT = CaseKind(
     success=complaint_success,
     logged=complaint_logged,
     page_context=lambda case: {
+        # the case's own policy's lists (a page read from the records database has none: no forms)
+        "categories": list(getattr(case, "categories", {}).items()),
+        "root_causes": list(getattr(case, "root_causes", {}).items()),
+        "tenures": complaint_forms.TENURES,
         "decisions": complaint_forms.DECISIONS,
         "contact_methods": complaint_forms.CONTACT_METHODS,
         "decline_reasons": complaint_forms.DECLINE_REASONS,
@@ -223,6 +231,7 @@ COMPLAINT = CaseKind(
     new_context={
         "channels": complaint_forms.CHANNELS,
         "complainant_types": complaint_forms.COMPLAINANT_TYPES,
+        "tenures": complaint_forms.TENURES,
         "preferred_contact": PREFERRED_CONTACT,
         "point_boxes": complaint_forms.NEW_POINTS,
         "owner_choices": owner_choices,

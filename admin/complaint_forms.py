@@ -34,7 +34,7 @@ from admin.forms import (
     text_parser,
 )
 from admin.naming import Named
-from domain.complaint import DECLINE_REASON_TEXT, Step
+from domain.complaint import DECLINE_REASON_TEXT, TENURE_LABELS, Step
 from domain.letters import Decision
 from domain.people import Channel, ComplainantType
 
@@ -71,6 +71,7 @@ COMPLAINANT_TYPES: list[tuple[str, str]] = [
     (ComplainantType.group.value, "A group of residents"),
     (ComplainantType.third_party.value, "A third party acting for a resident, with consent"),
 ]
+TENURES: list[tuple[str, str]] = [(t.value, label) for t, label in TENURE_LABELS.items()]
 DECLINE_REASONS: list[tuple[str, str]] = [
     (reason.value, text[0].upper() + text[1:]) for reason, text in DECLINE_REASON_TEXT.items()
 ]
@@ -78,8 +79,34 @@ DECLINE_REASONS: list[tuple[str, str]] = [
 # --------------------------------------------------------------------- staff steps
 
 
+def _classification(s: Step, v: FormValues) -> tuple[dict[str, Any], dict[Any, FieldFor]]:
+    """The category, tenure and property boxes the accept and classify forms share."""
+    fields: dict[tuple[Any, ...], FieldFor] = {
+        ("category",): step_field(s, "category", "the category", "choice"),
+        ("tenure",): step_field(s, "tenure", "the complainant's tenure", "choice"),
+        ("property_reference",): step_field(
+            s, "property_reference", "the property or tenancy reference"
+        ),
+    }
+    payload = {
+        "category": optional(v, "category"),
+        "tenure": optional(v, "tenure"),
+        "property_reference": optional(v, "property_reference"),
+    }
+    return payload, fields
+
+
 def _parse_accept(v: FormValues, ctx: StepContext) -> ParsedForm:
-    return ParsedForm({}, {}, step_field(Step.accept, "submit", "the step"), v)
+    payload, fields = _classification(Step.accept, v)
+    return ParsedForm(payload, fields, step_field(Step.accept, "category", "the category"), v)
+
+
+def _parse_classify(v: FormValues, ctx: StepContext) -> ParsedForm:
+    payload, fields = _classification(Step.classify, v)
+    fallback = step_field(
+        Step.classify, "category", "a category, a tenure or a property reference", "choice"
+    )
+    return ParsedForm(payload, fields, fallback, v)
 
 
 def _parse_decline(v: FormValues, ctx: StepContext) -> ParsedForm:
@@ -169,8 +196,16 @@ def _parse_respond(v: FormValues, ctx: StepContext) -> ParsedForm:
             fields[("decisions", j)] = step_field(
                 s, f"reasons_{i}", f"the reasons for the decision on point {n}"
             )
+            fields[("decisions", j, "root_cause")] = step_field(
+                s, f"root_cause_{i}", f"the root cause of point {n}", "choice"
+            )
             decisions.append(
-                {"point": one(v, f"point_{i}"), "decision": decision, "reasons": reasons}
+                {
+                    "point": one(v, f"point_{i}"),
+                    "decision": decision,
+                    "reasons": reasons,
+                    "root_cause": optional(v, f"root_cause_{i}"),
+                }
             )
         i += 1
     actions = []
@@ -225,6 +260,7 @@ def _parse_escalate(v: FormValues, ctx: StepContext) -> ParsedForm:
 
 STEP_PARSERS: dict[Step, StepParser] = {
     Step.accept: _parse_accept,
+    Step.classify: _parse_classify,
     Step.decline: _parse_decline,
     Step.record_service_request: text_parser(
         Step.record_service_request, "notes", "what the service request is and what happens next"
@@ -267,6 +303,8 @@ INTAKE_FIELDS: dict[tuple[Any, ...], FieldFor] = {
     ("became_aware_date",): _intake(
         "became_aware_date", "the date they became aware of it", "date"
     ),
+    ("tenure",): _intake("tenure", "the complainant's tenure", "choice"),
+    ("property_reference",): _intake("property_reference", "the property or tenancy reference"),
 }
 
 
@@ -286,6 +324,8 @@ def _complaint(
         "outcome_sought": optional(v, "outcome_sought"),
         "incident_date": date_value(v, "incident_date"),
         "became_aware_date": date_value(v, "became_aware_date"),
+        "tenure": optional(v, "tenure"),
+        "property_reference": optional(v, "property_reference"),
     }
 
 

@@ -370,9 +370,12 @@ class ComplaintRecord(Strict):
 
 
 class ComplaintStatus(ComplaintRecord):
-    """The whole case as the `status` Query returns it: the record and its timeline."""
+    """The whole case as the `status` Query returns it: the record and its timeline, and the
+    case's own policy's lists (key -> label) its forms offer (empty: none needed)."""
 
     timeline: list[TimelineItem]
+    categories: dict[str, str] = Field(default_factory=dict)
+    root_causes: dict[str, str] = Field(default_factory=dict)
 
 
 # What each step's Update takes: the starter, the admin UI and the API all validate against it.

@@ -52,6 +52,9 @@ RESPONSE_CLOCK = {Stage.stage1: ClockKey.s1_response, Stage.stage2: ClockKey.s2_
 PARTICIPATING_STEPS = frozenset(
     {Step.accept, Step.decline, Step.record_contact, Step.acknowledge, Step.extend, Step.respond}
 )
+# Steps that at stage 2 are for someone who took no part in stage 1. Classifying is not taking
+# part (it decides nothing), but the stage 2 classification is the independent reviewer's.
+STAGE2_INDEPENDENT_STEPS = PARTICIPATING_STEPS | {Step.classify}
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def barred_at_stage2(
 ) -> bool:
     """Stage 2's independence: `staff_id` took part in stage 1 and `step` would count as taking
     part at stage 2 (`step` None: any taking part, such as owning the case as its reviewer)."""
-    counts = step is None or step in PARTICIPATING_STEPS
+    counts = step is None or step in STAGE2_INDEPENDENT_STEPS
     return stage is Stage.stage2 and counts and staff_id in stage1_participants
 
 

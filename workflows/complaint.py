@@ -604,5 +604,7 @@ class ComplaintWorkflow(CaseWorkflow):
             category=self._category,
             tenure=self._tenure,
             property_reference=self._property_reference,
+            categories=self._policy.categories or {},
+            root_causes=self._policy.root_causes or {},
             **self._case_fields(),
         )

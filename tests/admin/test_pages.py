@@ -319,7 +319,13 @@ async def test_case_page_shows_the_case_and_only_the_forms_the_role_may_use(
         ui = f"{settings.temporal_ui_url}/namespaces/default/workflows/complaint-{ref}"
         assert f'href="{ui}"' in page.text
         officer_forms = forms_on(page.text, ref)
-        assert officer_forms == {"acknowledge", "record_contact", "decline", "withdraw"}
+        assert officer_forms == {
+            "acknowledge",
+            "classify",
+            "record_contact",
+            "decline",
+            "withdraw",
+        }
         assert textarea(page.text, "acknowledge-points-1") == TWO_POINTS[1]
         assert textarea(page.text, "acknowledge-points-2") == "", "a spare box to add a point"
         assert 'for="acknowledge-outcome_sought"' in page.text
@@ -376,7 +382,13 @@ async def test_acknowledging_through_the_form_moves_the_case_on_and_sends_the_le
         assert "Acknowledged. Response due Tue 16 Mar 2027" in body
         assert "Stage 1: response Tue 16 Mar 2027 17:15" in body
         assert "Stage 1 acknowledged; response due Tue 16 Mar 2027" in body
-        assert forms_on(shown.text, ref) == {"respond", "extend", "record_contact", "withdraw"}
+        assert forms_on(shown.text, ref) == {
+            "respond",
+            "extend",
+            "classify",
+            "record_contact",
+            "withdraw",
+        }
         again = text((await http.get(f"/cases/{ref}")).text)
         assert "Acknowledged. Response due" not in again, "the notice shows once"
 
@@ -747,6 +759,7 @@ async def test_at_stage_2_a_stage_1_officer_is_offered_no_stage_2_forms(
         page = await http.get(f"/cases/{ref}")
         assert forms_on(page.text, ref) == {
             "acknowledge",
+            "classify",
             "record_contact",
             "raise_new_issues",
             "withdraw",

@@ -333,8 +333,11 @@ def test_classify_from_acceptance_until_the_response_of_the_stage():
     accepted = investigating(status=Status.awaiting_acknowledgement)
     for case in (accepted, investigating(), investigating(stage=Stage.stage2)):
         passes(case, "classify", by="sam.reviewer", category="repairs")
-    # a stage 1 officer may correct the category at stage 2: it is not a decision on the case
-    passes(investigating(stage=Stage.stage2), "classify", property_reference="WK/0042/7")
+    # at stage 2 the classification is the independent reviewer's
+    reason = refusal(investigating(stage=Stage.stage2), "classify", property_reference="WK/0042/7")
+    assert "and jo.officer took part in stage 1" in reason
+    # classifying at stage 1 decides nothing: it is not taking part in stage 1
+    assert Step.classify not in rules.PARTICIPATING_STEPS
     assert "'classify' is not possible while the case is at triage" in refusal(
         triage(), "classify", category="repairs"
     )

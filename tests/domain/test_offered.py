@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from domain.complaint import ALLOWED_STEPS, ComplaintStatus, Stage, Status, Step
-from domain.complaint_rules import PARTICIPATING_STEPS
+from domain.complaint_rules import STAGE2_INDEPENDENT_STEPS
 from domain.enquiry import ALLOWED_ENQUIRY_STEPS, EnquiryState, EnquiryStatus, EnquiryStep
 from domain.offered import assign_refusal, barred_as_reviewer, may_take, offered_steps
 from domain.people import StaffMember
@@ -97,8 +97,7 @@ def test_a_stage_1_officer_is_offered_only_the_stage_1_steps_of_their_role() -> 
 
 def test_at_stage_2_a_stage_1_participant_is_not_offered_the_participating_steps() -> None:
     jo = names(offered_steps(STAGE2, Role.case_officer, JO))
-    # classifying records what the complaint is about, not a decision on it: not taking part
-    assert jo == {"classify", "withdraw"}, "record_contact, extend and respond count as taking part"
+    assert jo == {"withdraw"}, "record_contact, extend, respond and classify are stage 2's own"
     # the same role, not in stage 1: every step its role may take
     assert names(offered_steps(STAGE2, Role.reviewer, SAM)) == {
         "classify",
@@ -111,7 +110,7 @@ def test_at_stage_2_a_stage_1_participant_is_not_offered_the_participating_steps
     # a manager who took part in stage 1 is still a participant
     manager_in_stage1 = complaint(Stage.stage2, Status.investigating, participants=(MO,))
     offered = set(offered_steps(manager_in_stage1, Role.manager, MO))
-    assert offered == set(manager_in_stage1.allowed_steps) - PARTICIPATING_STEPS
+    assert offered == set(manager_in_stage1.allowed_steps) - STAGE2_INDEPENDENT_STEPS
     assert Step.assign in offered and Step.raise_new_issues in offered
 
 
