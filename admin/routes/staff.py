@@ -73,7 +73,7 @@ async def change_staff(
         raise HTTPException(404, f"There is no account '{account_id}'.")
     values = form_values(await request.form())
     role_text = (values.get("role") or [""])[0]
-    active = bool(values.get("active"))
+    active = bool((values.get("active") or [""])[0])  # an unticked box is not sent
     password = (values.get("password") or [""])[0] or None
     field = f"account-{target.id}"
     try:

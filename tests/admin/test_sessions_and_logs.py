@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 
 from records.store import RecordsStore
-from tests.admin.conftest import admin_http, admin_sign_in
+from tests.admin.conftest import admin_http, admin_sign_in, fresh_csrf
 from tests.conftest import STACK_PAYLOAD_KEYS
 from tests.processes import ServiceProcess, free_port
 from tests.support import STAFF_PASSWORD, create_staff
@@ -73,6 +73,26 @@ async def test_closing_an_account_ends_its_sessions_for_good(offline_admin_app: 
     async with admin_http(app) as http:
         await admin_sign_in(http, "jo.officer")  # a new sign-in works
         assert (await http.get("/queues/mine")).status_code == 200
+
+
+async def test_an_empty_active_field_closes_the_account_as_an_unticked_box_does(
+    offline_admin_app: FastAPI,
+) -> None:
+    """A hand-made post may send `active=` empty: that is not a tick."""
+    app = offline_admin_app
+    cookies, _ = await signed_in_copy(app, "jo.officer")
+    await change(app, "jo.officer", role="case_officer", active="")
+    assert not works(await with_cookie(app, cookies[COOKIE]))
+    async with admin_http(app) as http:  # and a closed account cannot sign in
+        answer = await http.post(
+            "/login",
+            data={
+                "username": "jo.officer",
+                "password": STAFF_PASSWORD,
+                "csrf_token": await fresh_csrf(http),
+            },
+        )
+        assert answer.status_code == 400
 
 
 async def test_a_password_reset_ends_the_accounts_sessions(offline_admin_app: FastAPI) -> None:
