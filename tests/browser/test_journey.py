@@ -1,6 +1,7 @@
 """One complaint's whole journey through the real stack, in a real browser: a resident complains
-on the public form; Jo (case officer) accepts it, Mo (manager) assigns it to her, and Jo
-contacts the resident, acknowledges and answers stage 1; Ali (advisor) escalates at the
+on the public form; Jo (case officer) accepts it with its category, the resident's tenure and the
+property, Mo (manager) assigns it to her, and Jo contacts the resident, acknowledges and answers
+stage 1, with a root cause for each upheld point; Ali (advisor) escalates at the
 resident's request, choosing Sam; Sam (reviewer) acknowledges stage 2 and sends the final
 response, which closes the case. Every letter goes, and the timeline says who
 did what. Along the way the test writes the README's screenshots of a queue and of a case page.
@@ -89,7 +90,8 @@ async def open_case(page: Page, stack: Stack, reference: str) -> None:
 
 
 async def respond(page: Page, decisions: list[str], summary: str) -> None:
-    """Fill in the respond form: a decision and reasons on every point, and a summary."""
+    """Fill in the respond form: a decision and reasons on every point (and the root cause of an
+    upheld or partly upheld one), and a summary."""
     form = page.locator("#step-respond")
     for n, decision in enumerate(decisions, start=1):
         group = form.get_by_role("group", name=f"Decision on point {n}", exact=True)
@@ -97,6 +99,10 @@ async def respond(page: Page, decisions: list[str], summary: str) -> None:
         await form.get_by_label(f"Reasons for the decision on point {n}").fill(
             f"Our reasons on point {n}: we checked the repair logs and the call notes."
         )
+        if decision != "Not upheld":
+            await form.get_by_label(f"Root cause of point {n}").select_option(
+                label="Delay or missed appointment"
+            )
     await form.get_by_label("Summary of the response").fill(summary)
     await page.get_by_role("button", name="Send the response").click()
 
@@ -176,8 +182,16 @@ async def test_a_complaint_from_the_public_form_to_the_final_response(stack, new
     await expect(jo.get_by_role("heading", name=f"Complaint {ref}")).to_be_visible()
     await expect(jo.locator("#points li")).to_have_text(POINTS)
 
+    # accepting it, Jo records what reports count it under: category, tenure and property
+    accept = jo.locator("#step-accept")
+    await accept.get_by_label("Category").select_option(label="Repairs and maintenance")
+    await accept.get_by_label("The complainant's tenure").select_option(label="Social rent (LCRA)")
+    await accept.get_by_label("Property or tenancy reference").fill("WK/0042/7")
     await jo.get_by_role("button", name="Accept as a stage 1 complaint").click()
     await expect_flash(jo, re.compile(r"Accepted as a stage 1 complaint\. Acknowledgement due"))
+    await expect(jo.locator("#category")).to_have_text("Repairs and maintenance")
+    await expect(jo.locator("#tenure")).to_have_text("Social rent (LCRA)")
+    await expect(jo.locator("#property-reference")).to_have_text("WK/0042/7")
 
     # Only managers assign anyone (domain/roles.py ROLE_STEPS): Jo sees it is for a colleague,
     # and may only take the unowned case herself; Mo, the manager, assigns the case to her.
@@ -255,6 +269,10 @@ async def test_a_complaint_from_the_public_form_to_the_final_response(stack, new
     await jo.goto(f"{stack.base_url}/cases/{ref}")
     await respond(jo, ["Upheld", "Partly upheld"], "We are sorry: the repair was missed twice.")
     await expect_flash(jo, re.compile(r"Response sent\. The resident can ask for stage 2 until"))
+    await expect(jo.locator("#decisions-stage1 tbody tr").first).to_contain_text(
+        "Delay or missed appointment"
+    )
+    await expect(jo.locator("#step-classify")).to_have_count(0)  # answered: kept as it went out
     await expect(jo.locator("#step-escalate")).to_be_visible()
 
     # ---- Ali escalates at the resident's request, choosing Sam as the reviewer
