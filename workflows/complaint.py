@@ -399,6 +399,9 @@ class ComplaintWorkflow(CaseWorkflow):
                 lodged_by=step.by,
                 linked_reference=self._lodge.reference,
                 policy=self._lodge.policy,
+                # the same resident and home; its category is its own, set when accepted
+                tenure=self._tenure,
+                property_reference=self._property_reference,
             )
             await self._open_linked_complaint(lodge)
             self._log(

@@ -78,3 +78,25 @@ def test_the_calendar_is_the_policys() -> None:
         policy.calendar.model_copy(update={"bank_holidays_subdivision": "SCT"})
     )
     assert not scotland.is_working_day(date(2027, 1, 4))  # 2 January (substitute) in Scotland
+
+
+def test_categories_and_root_causes_are_keys_and_labels() -> None:
+    shipped = parse_policy(WEST_KENT)
+    assert shipped.categories and shipped.categories["damp_and_mould"] == "Damp and mould"
+    assert shipped.root_causes and shipped.root_causes["delay"] == "Delay or missed appointment"
+    with pytest.raises(PolicyError) as info:
+        parse_policy(WEST_KENT.replace("damp_and_mould =", '"Damp and mould" ='), "p.toml")
+    assert "categories: Value error, Damp and mould: a key is lower case letters" in str(info.value)
+    with pytest.raises(PolicyError, match=r"root_causes: Value error, delay: give a label"):
+        parse_policy(WEST_KENT.replace('delay = "Delay or missed appointment"', 'delay = " "'))
+
+
+def test_a_policy_without_the_later_sections_keeps_its_hash() -> None:
+    """Cases lodged under a policy without categories show its content hash: adding the optional
+    sections to the model must not change it (the 2024 hash, computed by the code before)."""
+    legacy = legacy_policy()
+    assert legacy.categories is None and legacy.root_causes is None
+    assert legacy.content_hash.startswith("f4a5b82ed74aa3a0")
+    without = WEST_KENT.split("\n[categories]")[0]
+    assert parse_policy(without).categories is None
+    assert parse_policy(without).content_hash != parse_policy(WEST_KENT).content_hash

@@ -5,11 +5,11 @@ under a policy without them answers as it always did."""
 
 from __future__ import annotations
 
-from domain.complaint import Stage, Status, Tenure
+from domain.complaint import Stage, Status, Tenure, workflow_id
 from domain.policy import legacy_policy
 from domain.records import PointOutcomeRow
 from tests.support import CATEGORY, JO, SAM, decided, settle, step
-from tests.workflows.test_complaint_steps import MONDAY, decisions, lodged, rejected
+from tests.workflows.test_complaint_steps import MONDAY, decisions, lodged, rejected, responded
 
 
 async def acknowledged(env, settings, **overrides):
@@ -137,3 +137,19 @@ async def test_a_case_lodged_under_a_policy_without_categories_answers_without_o
     await settle(handle)
     assert store.get_case(ref).category is None
     assert [o.root_cause for o in store.point_outcomes(ref)] == [None, None]
+
+
+async def test_new_issues_open_for_the_same_tenure_and_property_with_a_category_of_their_own(
+    env, worker, settings, store
+):
+    case, _ = await responded(
+        env, settings, tenure="leaseholder", property_reference="FLAT 3/KINGS COURT"
+    )
+    ref = case.reference
+    await step(env.client, ref, "escalate", by="ali.advisor", reviewer=SAM)
+    s = await step(env.client, ref, "raise_new_issues", by=SAM.id, points=["Fence damaged"])
+    (new_ref,) = s.linked_references
+    new = await settle(env.client.get_workflow_handle(workflow_id(new_ref)))
+    assert (new.tenure, new.property_reference) == (Tenure.leaseholder, "FLAT 3/KINGS COURT")
+    assert new.category is None, "accepting it sets its own"
+    assert store.get_case(new_ref).tenure == "leaseholder"
