@@ -41,7 +41,7 @@ from temporalio.service import RPCError
 
 from config import ConfigError, Settings
 from domain.clocks import Clock
-from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint
+from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint, Tenure
 from domain.enquiry import (
     CHANNEL_LABELS,
     ENQUIRY_STEP_MODELS,
@@ -120,6 +120,8 @@ def parser() -> argparse.ArgumentParser:
     lo.add_argument("--outcome", help="the outcome the resident is looking for")
     lo.add_argument("--incident-date", help="YYYY-MM-DD")
     lo.add_argument("--aware-date", help="YYYY-MM-DD: when the resident became aware")
+    lo.add_argument("--tenure", choices=[t.value for t in Tenure], help="the complainant's")
+    lo.add_argument("--property-reference", help="the property or tenancy reference")
     lo.add_argument("--lodged-by", help="staff id")
 
     le = sub.add_parser("lodge-enquiry", help="lodge an enquiry and print its reference")
@@ -256,6 +258,8 @@ def complaint_from_args(args: argparse.Namespace) -> LodgeComplaint:
         ("outcome_sought", args.outcome),
         ("incident_date", args.incident_date),
         ("became_aware_date", args.aware_date),
+        ("tenure", args.tenure),
+        ("property_reference", args.property_reference),
         ("lodged_by", args.lodged_by),
     ):
         if value is not None:
