@@ -175,8 +175,8 @@ async def test_worker_killed_mid_case_finishes_with_each_letter_once(
     await lodge(client, case, stack_env["TASK_QUEUE"])
     worker_process.kill()
     worker_process.start()
-    steps = [
-        ("accept", {"by": JO.id, "category": CATEGORY}),
+    steps = [  # lodged without a policy: the legacy one, with no categories to give
+        ("accept", {"by": JO.id}),
         ("record_contact", {"by": JO.id, "notes": "Called"}),
         ("acknowledge", {"by": JO.id, "points": case.points, "outcome_sought": "Fix"}),
         ("extend", {"by": JO.id, "reasons": "Waiting for contractor", "working_days": 5,
