@@ -109,9 +109,15 @@ async def test_the_respond_form_asks_each_upheld_points_root_cause(
 ) -> None:
     app = live_admin_app
     ref = await lodge(env, settings, MONDAY)
-    await step(env.client, ref, "accept", by=JO, category=CATEGORY)
+    await step(env.client, ref, "accept", by=JO)
     await step(env.client, ref, "acknowledge", by=JO, points=TWO_POINTS, outcome_sought="Fix")
     pin_clock(app, await env.get_current_time())
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        page = await http.get(f"/cases/{ref}")
+        needs = re.search(r'id="respond-needs-category">(.*?)</div>', page.text, re.S)
+        assert needs and "This complaint has no category yet" in text(needs.group(1))
+    await step(env.client, ref, "classify", by=JO, category=CATEGORY)
     answer = {
         "point_0": TWO_POINTS[0],
         "decision_0": "upheld",
@@ -126,6 +132,7 @@ async def test_the_respond_form_asks_each_upheld_points_root_cause(
     async with admin_http(app) as http:
         await admin_sign_in(http, JO)
         page = await http.get(f"/cases/{ref}")
+        assert 'id="respond-needs-category"' not in page.text
         assert ("contractor", "Contractor performance") in options(
             page.text, "respond-root_cause_0"
         )
