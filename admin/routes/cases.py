@@ -63,6 +63,7 @@ from domain.intake import ReceivedInFuture
 from domain.offered import AssignRefused, assign_payload, may_ask, may_take, offered_steps
 from domain.references import PATTERN
 from domain.urgency import COLOURS, PROMISE_LABELS, Urgency, UrgencyWindow, deadline_urgency
+from records.learning import LearningLog, LessonView
 from records.store import LetterRow, RecordsStore
 
 router = APIRouter(dependencies=[Depends(current_account)])
@@ -122,6 +123,7 @@ class CaseView:
     take: bool  # "Take this case" offered
     temporal_url: str
     staff: list[Account] = field(default_factory=list)
+    lessons: list[LessonView] = field(default_factory=list)  # the learning log's, complaints only
 
     def staff_choices(self, stage1_note: bool = False) -> list[tuple[str, str]]:
         """The staff to choose from (an owner, a reviewer) as (id, label); with `stage1_note`,
@@ -207,6 +209,11 @@ async def build_view(
     offered = set(offered_steps(case, account.role, account.id)) if live else set()
     allowed = set(case.allowed_steps) if live else set()
     letters = await off_loop(request.app.state.store.letters, case.reference)
+    lessons = (
+        await off_loop(LearningLog(request.app.state.store).lessons_for_case, case.reference)
+        if kind.name == "complaint"
+        else []
+    )
     return CaseView(
         kind=kind,
         case=case,
@@ -219,6 +226,7 @@ async def build_view(
         take=live and may_take(case, account.role, account.id),
         temporal_url=temporal_url(request, kind.workflow_id(case.reference)),
         staff=await active_staff(request),
+        lessons=lessons,
     )
 
 

@@ -36,6 +36,7 @@ from config import Settings
 from domain.complaint import ComplaintStatus, workflow_id
 from domain.enquiry import EnquiryStatus, enquiry_workflow_id
 from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
+from records.learning import LearningLog, NewLesson
 from records.store import RecordsStore
 from tests.admin.conftest import admin_http, admin_sign_in
 from tests.admin.test_enquiry_pages import _new_enquiry
@@ -351,3 +352,28 @@ async def test_a_call_between_health_checks_gives_up_within_2_seconds(
     assert client.service_client.config.retry_config.max_elapsed_time_millis <= 2000
     with pytest.raises(TemporalDown):
         await status(client, "CMP-ABCD-2345")
+
+
+async def test_a_complaint_page_lists_the_lessons_linked_to_it(down_app: FastAPI) -> None:
+    log = LearningLog(down_app.state.store)
+    lesson = log.record_lesson(
+        NewLesson(
+            title="Lift faults were not passed to the contractor",
+            service_area="Repairs",
+            references=[RECORDED_COMPLAINT],
+        ),
+        by="jo.officer",
+        now=NOW,
+    )
+    async with admin_http(down_app) as http:
+        await admin_sign_in(http, "jo.officer")
+        page = await http.get(f"/cases/{RECORDED_COMPLAINT}")
+        body = text(page.text)
+        assert "Lessons learned" in body
+        assert f'<a class="link" href="/learning/lessons/{lesson.id}">' in page.text
+        assert (
+            "Lift faults were not passed to the contractor (Repairs): 0 of 0 improvements done"
+            in body
+        )
+        enquiry = text((await http.get(f"/enquiries/{RECORDED_ENQUIRY.lower()}")).text)
+        assert "Lessons learned" not in enquiry
