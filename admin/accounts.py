@@ -74,16 +74,8 @@ class AccountStore:
     argon2): from the web app, call them through admin.off_loop.off_loop."""
 
     def __init__(self, store: RecordsStore) -> None:
-        self.engine = store.engine
-        self._writer = store.writer
-
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
-
-    def _writing(self) -> Session:
-        """A session for a write transaction: on SQLite it takes the write lock first (BEGIN
-        IMMEDIATE), so it waits for another writer instead of failing when it upgrades."""
-        return Session(self._writer, expire_on_commit=False)
+        self._session = store.reading
+        self._writing = store.writing
 
     def get(self, account_id: str) -> Account | None:
         with self._session() as s:

@@ -198,15 +198,8 @@ class LearningLog:
     Improvement)."""
 
     def __init__(self, store: RecordsStore) -> None:
-        self.engine = store.engine
-        self._writer = store.writer
-
-    def _session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
-
-    def _writing(self) -> Session:
-        """A write transaction (BEGIN IMMEDIATE on SQLite: writers queue, none fails)."""
-        return Session(self._writer, expire_on_commit=False)
+        self._session = store.reading
+        self._writing = store.writing
 
     # -- actions
 

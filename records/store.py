@@ -188,6 +188,15 @@ class RecordsStore:
         """The engine for write transactions (on SQLite they begin with BEGIN IMMEDIATE)."""
         return self._writer
 
+    def reading(self) -> Session:
+        """A session for reads, for the stores built on this one (accounts, the learning log)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def writing(self) -> Session:
+        """A session for a write transaction: on SQLite it takes the write lock first (BEGIN
+        IMMEDIATE), so it waits for another writer instead of failing when it upgrades."""
+        return Session(self._writer, expire_on_commit=False)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordsStore:
         return cls(settings.database_url)
