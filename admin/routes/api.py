@@ -585,6 +585,8 @@ async def openapi_schema(request: Request) -> JSONResponse:
 
 @router.get("/docs", include_in_schema=False)
 async def openapi_docs(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(
+    page = get_swagger_ui_html(
         openapi_url="/api/openapi.json", title=f"{request.app.title} – API documentation"
     )
+    html = bytes(page.body).decode().replace("<html>", '<html lang="en-GB">', 1)
+    return HTMLResponse(html, status_code=page.status_code)

@@ -461,6 +461,25 @@ async def test_a_step_the_workflow_refuses_shows_its_reason_and_keeps_the_input(
         assert case.status is Status.investigating, "nothing changed"
 
 
+async def test_an_extended_deadline_says_how_often_in_words(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings
+) -> None:
+    app = live_admin_app
+    ref = await lodge(env, settings, london(2027, 3, 1, 10))
+    await step(env.client, ref, "accept", by=JO)
+    await travel(env, app, london(2027, 3, 2, 10))
+    await step(env.client, ref, "acknowledge", by=JO, points=TWO_POINTS, outcome_sought="Fix")
+    extension = {"reasons": "Waiting for a report", "discussed_with_resident": True}
+    await step(env.client, ref, "extend", by=JO, working_days=2, **extension)
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        once = text((await http.get(f"/cases/{ref}")).text)
+        await step(env.client, ref, "extend", by=JO, working_days=3, **extension)
+        twice = text((await http.get(f"/cases/{ref}")).text)
+    assert "Extended once; first due" in once
+    assert "Extended 2 times; first due" in twice and "time(s)" not in twice
+
+
 async def test_bad_input_is_named_in_plain_english_before_the_workflow_is_asked(
     live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings
 ) -> None:
@@ -671,7 +690,9 @@ async def test_managers_manage_staff_accounts_and_nobody_else_can(
         assert "Account kim.officer created for Kim Officer." in text(listed.text)
         duplicate = await post(http, "/staff", page.text, new)
         assert duplicate.status_code == 400
-        assert "There is already an account 'kim.officer'" in text(duplicate.text)
+        assert "There is already an account 'kim.officer'. Choose another username." in text(
+            duplicate.text
+        )
 
         changed = await post(
             http, "/staff/kim.officer", page.text, {"role": "reviewer", "password": ""}

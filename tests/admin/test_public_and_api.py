@@ -506,6 +506,7 @@ async def test_the_openapi_document_lists_every_endpoint_with_its_body(
         spec = (await client.get("/api/openapi.json")).json()
         docs = await client.get("/api/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
+    assert '<html lang="en-GB">' in docs.text
     paths = spec["paths"]
     assert {
         "/api/session",

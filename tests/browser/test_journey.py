@@ -355,3 +355,13 @@ async def test_a_complaint_from_the_public_form_to_the_final_response(stack, new
     for name in ("queue.png", "case.png"):
         png = screenshots / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+async def test_the_name_of_someone_complained_for_is_a_full_width_box_on_a_phone(stack, new_page):
+    """The radios' 24 px size rule once reached the text box inside the third-party answer."""
+    page = await new_page()
+    await page.set_viewport_size({"width": 375, "height": 800})
+    await page.goto(f"{stack.base_url}/complain")
+    await page.locator("#complainant_type-third_party").check()
+    box = await page.get_by_label("Name of the person you are complaining for").bounding_box()
+    assert box is not None and box["width"] > 200 and box["height"] > 30, box
