@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     # payload encryption (worker/codec.py): `keyid:base64key,...`, the last one encrypts
     payload_keys: str | None = Field(default=None, repr=False)
+    # signs the satisfaction survey links (letters/survey.py): the worker makes them in letters,
+    # the admin app checks them; development makes one in var/survey-secret
+    survey_secret: str | None = Field(default=None, repr=False)
     # operations
     log_format: str = Field(default="", pattern="^(|json|text)$")  # "" = json in production
     metrics_address: str | None = None  # e.g. 127.0.0.1:9464; make run sets that

@@ -17,7 +17,7 @@ from admin.app import create_app
 from admin.temporal import connect
 from config import REPO_ROOT, ConfigError, Settings
 from records.store import RecordsStore
-from worker.client import with_payload_keys
+from worker.client import SurveySecretMissing, with_payload_keys, with_survey_secret
 from worker.observability import configure_logging
 
 DEV_SECRET_FILE = REPO_ROOT / "var" / "admin-secret"
@@ -46,8 +46,12 @@ def prepare(settings: Settings) -> tuple[Settings, RecordsStore]:
             )
         if not accounts.all():
             raise RefuseToStart("No staff accounts: create one before starting in production.")
+        try:
+            settings = with_survey_secret(settings)
+        except SurveySecretMissing as err:
+            raise RefuseToStart(str(err)) from err
         return settings, store
-    settings = with_payload_keys(settings)
+    settings = with_survey_secret(with_payload_keys(settings))
     if not settings.admin_secret_key:
         DEV_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
         if not DEV_SECRET_FILE.exists():

@@ -52,6 +52,19 @@ class ClosureReason(StrEnum):
     final_response = "final_response"
 
 
+# After which closures the resident is asked how satisfied they are (the satisfaction survey
+# letter): only a complaint closed after we responded to it, at stage 2 or when the stage 1
+# escalation window ran out. Not a declined complaint, a service request or a withdrawal: there
+# was no complaint handling to rate.
+SURVEYED_CLOSURES = frozenset(
+    {ClosureReason.final_response, ClosureReason.escalation_window_lapsed}
+)
+
+
+def asks_satisfaction(reason: ClosureReason) -> bool:
+    return reason in SURVEYED_CLOSURES
+
+
 # The state machine, visible in one place: which steps each (stage, status) allows.
 ALLOWED_STEPS: dict[tuple[Stage, Status], frozenset[Step]] = {
     (Stage.triage, Status.awaiting_triage): frozenset(

@@ -26,6 +26,7 @@ class LetterKind(StrEnum):
     escalation_received = "escalation_received"
     new_complaint_opened = "new_complaint_opened"
     case_closed = "case_closed"
+    satisfaction_survey = "satisfaction_survey"  # after a closure that SURVEYED_CLOSURES names
     # to the resident, about an enquiry (customer service standards)
     enquiry_received = "enquiry_received"  # the automatic confirmation of an email
     enquiry_routed = "enquiry_routed"  # addressed to the chief executive or a director
@@ -119,6 +120,10 @@ class LetterContext(Strict):
     team: str | None = None  # who has the enquiry now
     next_steps: str | None = None
     addressed_to: str | None = None
+    # the satisfaction survey: a random value from the workflow; the letters activity signs it
+    # with the case reference into the survey link (letters/survey.py), so a retry renders the
+    # same link and the workflow never holds the secret
+    survey_nonce: str | None = Field(default=None, pattern="^[0-9a-f]{32}$")
 
 
 class LetterRequest(Strict):
@@ -201,6 +206,10 @@ class _NewComplaint(_Promises):
     linked_reference: str = Field(min_length=1)
 
 
+class _Survey(_Letter):
+    survey_nonce: str = Field(pattern="^[0-9a-f]{32}$")
+
+
 class _StaffNotice(_Due):
     clock_label: str = Field(min_length=1)
 
@@ -240,6 +249,7 @@ LETTER_MODELS: dict[LetterKind, type[_Letter]] = {
     LetterKind.escalation_received: _Promises,
     LetterKind.new_complaint_opened: _NewComplaint,
     LetterKind.case_closed: _Window,
+    LetterKind.satisfaction_survey: _Survey,
     LetterKind.deadline_reminder: _StaffNotice,
     LetterKind.deadline_breach: _StaffNotice,
     LetterKind.enquiry_received: _Due,
@@ -265,6 +275,7 @@ FIELD_NAMES: dict[str, str] = {
     "clock_label": "which promise it is about",
     "team": "the team that has it",
     "message": "the reply itself",
+    "survey_nonce": "the survey link's number",
     "next_steps": "the next steps",
     "contact_working_days": "the working days the policy gives to contact the resident",
     "acknowledgement_working_days": "the working days the policy gives to acknowledge",

@@ -21,6 +21,7 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 | escalation_received | promises | due (stage 2 acknowledgement date), owner_name |
 | new_complaint_opened | linked_reference, promises | points (the new issues) |
 | case_closed | window | escalation_deadline |
+| satisfaction_survey | survey_nonce (signed into the survey link with SURVEY_SECRET) | — |
 | deadline_reminder / deadline_breach (staff) | clock_label, due | — |
 | enquiry_received | due (the reply date) | — |
 | enquiry_routed | team, due | addressed_to |
@@ -68,6 +69,8 @@ from domain.letters import (
     LetterRequest,
     letter_problems,
 )
+from domain.satisfaction import QUESTION
+from letters.survey import SurveySecretUnset, survey_url
 
 LONDON = ZoneInfo("Europe/London")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -263,6 +266,7 @@ _SUBJECTS: dict[LetterKind, Callable[[LetterContext], str]] = {
         f"We have opened a new complaint, reference {c.linked_reference}"
     ),
     LetterKind.case_closed: lambda c: "Your complaint is now closed",
+    LetterKind.satisfaction_survey: lambda c: "How did we handle your complaint?",
     LetterKind.deadline_reminder: lambda c: f"Reminder: {c.clock_label} due {longdate(c.due)}",
     LetterKind.deadline_breach: lambda c: f"Missed deadline: {c.clock_label}",
     LetterKind.enquiry_received: lambda c: "We have received your email",
@@ -334,6 +338,16 @@ def render_letter(
         "recipient_name": request.recipient.name,
         "recipient_address": request.recipient.address,
     }
+    if kind is LetterKind.satisfaction_survey:
+        assert context.survey_nonce is not None  # checked above
+        try:
+            variables["survey_url"] = survey_url(settings, request.reference, context.survey_nonce)
+        except SurveySecretUnset as err:
+            raise LetterDataError(
+                f"The satisfaction survey letter for case {request.reference} cannot be made: "
+                "SURVEY_SECRET is not set."
+            ) from err
+        variables["question"] = QUESTION
     html = environment().get_template(f"{kind.value}.html").render(**variables)
     return RenderedLetter(subject=subject, html=html, text=html_to_text(html))
 

@@ -256,3 +256,22 @@ class Improvement(Base):
     done_at: Mapped[datetime | None] = mapped_column(index=True)
     done_by: Mapped[str | None] = mapped_column(String(80), ForeignKey("staff_accounts.id"))
     done_note: Mapped[str | None] = mapped_column(Text)
+
+
+class SatisfactionReply(Base):
+    """A resident's answer to the satisfaction survey sent when their complaint closed
+    (records/satisfaction.py): post-complaint satisfaction, not TP09. One reply per case and per
+    link (the unique constraints make a link work once, even for two posts at the same moment)."""
+
+    __tablename__ = "satisfaction_replies"
+    __table_args__ = (
+        UniqueConstraint("reference", name="uq_satisfaction_replies_reference"),
+        UniqueConstraint("nonce", name="uq_satisfaction_replies_nonce"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(40), ForeignKey("cases.reference"))
+    nonce: Mapped[str] = mapped_column(String(32))
+    rating: Mapped[int] = mapped_column(Integer)  # domain.satisfaction.Rating: 5 very satisfied
+    comment: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime] = mapped_column(index=True)

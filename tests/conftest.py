@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from config import Settings
 from records.store import RecordsStore
+from tests.support import SURVEY_SECRET
 from worker.__main__ import build_worker
 from worker.codec import data_converter, new_key_line
 from worker.setup import register_search_attributes
@@ -48,6 +49,7 @@ def settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'records.db'}",
         outbox_dir=tmp_path / "outbox",
         task_queue=f"complaints-{uuid.uuid4().hex[:8]}",
+        survey_secret=SURVEY_SECRET,
     )
 
 

@@ -33,6 +33,7 @@ from workflows.complaint import ComplaintWorkflow
 
 LONDON = ZoneInfo("Europe/London")
 POLICY = Settings().policy  # the shipped policy/west-kent.toml: what cases are lodged under
+SURVEY_SECRET = "test-survey-secret, never used for real"  # signs survey links in tests
 
 
 def policy_with(section: str, **numbers: Any) -> Any:

@@ -26,7 +26,13 @@ from activities.records import RecordActivities
 from activities.sweep import SweepActivities
 from config import ConfigError, Settings
 from records.store import RecordsStore
-from worker.client import connect, exit_now, with_payload_keys
+from worker.client import (
+    SurveySecretMissing,
+    connect,
+    exit_now,
+    with_payload_keys,
+    with_survey_secret,
+)
 from worker.observability import configure_logging, runtime
 from worker.setup import ensure_daily_sweep_schedule
 from workflows.case import DEADLINES_TIMEOUT, LETTER_TIMEOUT, RECORD_TIMEOUT
@@ -83,7 +89,7 @@ def build_worker(
 
 
 async def main(settings: Settings) -> None:
-    settings = with_payload_keys(settings)
+    settings = with_survey_secret(with_payload_keys(settings))
     configure_logging(settings)
     store = RecordsStore.from_settings(settings)
     store.migrate()
@@ -127,6 +133,9 @@ if __name__ == "__main__":
         exit_now(2)
     try:
         asyncio.run(main(checked))
+    except SurveySecretMissing as err:
+        print(f"worker: refusing to start: {err}", file=sys.stderr)
+        exit_now(2)
     except Exception:
         log.exception("worker failed")
         exit_now(1)

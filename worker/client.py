@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import sys
 import tempfile
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.runtime import Runtime
@@ -15,6 +17,7 @@ from config import REPO_ROOT, Settings
 from worker.codec import data_converter, new_key_line
 
 DEV_PAYLOAD_KEYS_FILE = REPO_ROOT / "var" / "payload-keys"
+DEV_SURVEY_SECRET_FILE = REPO_ROOT / "var" / "survey-secret"
 
 
 class PayloadKeysMissing(RuntimeError):
@@ -40,6 +43,41 @@ def with_payload_keys(settings: Settings) -> Settings:
         finally:
             os.unlink(tmp)
     return settings.model_copy(update={"payload_keys": DEV_PAYLOAD_KEYS_FILE.read_text().strip()})
+
+
+class SurveySecretMissing(RuntimeError):
+    pass
+
+
+def with_survey_secret(settings: Settings) -> Settings:
+    """Settings as the worker and the admin app run them: SURVEY_SECRET as set (it signs the
+    satisfaction survey links the worker writes and the admin app checks); in development without
+    it, one secret made once in var/survey-secret and shared by both. Production refuses."""
+    if settings.survey_secret:
+        return settings
+    if settings.production:
+        raise SurveySecretMissing(
+            "APP_ENV=production needs SURVEY_SECRET set (a long secret, the same for the worker "
+            "and the admin app; see .env.example)."
+        )
+    _make_once(DEV_SURVEY_SECRET_FILE, secrets.token_urlsafe(48))
+    return settings.model_copy(update={"survey_secret": DEV_SURVEY_SECRET_FILE.read_text().strip()})
+
+
+def _make_once(path: Path, text: str) -> None:
+    """Write `path` once: whoever links first wins (`make run` starts two programs at once)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(text + "\n")
+        os.chmod(tmp, 0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 class TemporalUnreachable(Exception):

@@ -7,11 +7,23 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from admin.routes import api, auth, cases, codec, health, inbound, learning, public, queues, staff
+from admin.routes import (
+    api,
+    auth,
+    cases,
+    codec,
+    health,
+    inbound,
+    learning,
+    public,
+    queues,
+    staff,
+    survey,
+)
 
 
 def register(app: FastAPI) -> None:
-    for module in (health, auth, public, inbound, queues, cases, staff, learning, api):
+    for module in (health, auth, public, survey, inbound, queues, cases, staff, learning, api):
         app.include_router(module.router)
     for module in (codec,):
         app.include_router(module.router)

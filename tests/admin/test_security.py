@@ -51,6 +51,8 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/complain/done/{reference}"),
         ("GET", "/healthz"),
         ("GET", "/you-said-we-did"),
+        ("GET", "/survey/{token}"),
+        ("POST", "/survey/{token}"),
         ("GET", "/login"),
         ("POST", "/login"),
         # CORS preflights for the Temporal Web UI's codec calls: browsers send them without
@@ -335,5 +337,10 @@ def test_production_refuses_to_start_while_the_demo_manager_has_its_demo_passwor
         admin_main.prepare(with_key)
     # Once the password is changed it starts.
     AccountStore(store).update(DEMO_MANAGER_ID, password="a new long password 123")
-    started, _ = admin_main.prepare(with_key)
+    # ...but not without the secret that checks the satisfaction survey links...
+    with pytest.raises(admin_main.RefuseToStart, match="SURVEY_SECRET"):
+        admin_main.prepare(with_key)
+    # ...and with it, it starts.
+    started, _ = admin_main.prepare(with_key.model_copy(update={"survey_secret": "a secret"}))
     assert started.admin_secret_key == ADMIN_SECRET
+    assert started.survey_secret == "a secret"

@@ -106,6 +106,7 @@ def sample(path: str) -> str:
         "secret": INBOUND_SECRET,
         "name": "team",
         "account_id": "jo.officer",
+        "token": "not-a-survey-token",
     }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
 

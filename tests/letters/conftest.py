@@ -27,6 +27,7 @@ from domain.letters import (
 )
 from domain.people import Address
 from tests.fakes.sendgrid_server import FakeSendGrid
+from tests.support import SURVEY_SECRET
 
 REFERENCE = "CMP-2026-0042"
 RESIDENT_NAME = "Eleanor Quigley-Adebayo"
@@ -144,6 +145,7 @@ def context_for(kind: LetterKind, **overrides: Any) -> LetterContext:
             "linked_reference": "CMP-2027-0007",
         },
         LetterKind.case_closed: {},
+        LetterKind.satisfaction_survey: {"survey_nonce": "0123456789abcdef0123456789abcdef"},
         LetterKind.deadline_reminder: {"due": due, "clock_label": "Stage 1: response"},
         LetterKind.deadline_breach: {"due": due, "clock_label": "Stage 1: response"},
         # enquiries have no stage, points or outcome sought
@@ -227,7 +229,7 @@ def make_request() -> MakeRequest:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """No SendGrid key: email goes to the outbox under tmp_path."""
-    return Settings(outbox_dir=tmp_path / "outbox")
+    return Settings(outbox_dir=tmp_path / "outbox", survey_secret=SURVEY_SECRET)
 
 
 @pytest.fixture
@@ -242,4 +244,5 @@ def sendgrid_settings(tmp_path: Path, fake_sendgrid: FakeSendGrid) -> Settings:
         outbox_dir=tmp_path / "outbox",
         sendgrid_api_key="SG.test-key",
         sendgrid_host=fake_sendgrid.url,
+        survey_secret=SURVEY_SECRET,
     )
