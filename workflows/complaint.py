@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         Step,
         Tenure,
         Withdraw,
+        asks_satisfaction,
     )
     from domain.complaint_rules import (
         PARTICIPATING_STEPS,
@@ -57,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case import CaseWorkflow, day_text, rejected
 
 RECORD_FIELDS = set(ComplaintRecord.model_fields)
+SURVEY_KEY = "satisfaction_survey"  # the survey letter's key: one a case
 # Contacts made without a person at the other end get the reference in writing at once.
 RECEIPT_CHANNELS = frozenset({Channel.online_form, Channel.email})
 CONTACT_CLOCK = {
@@ -533,6 +535,16 @@ class ComplaintWorkflow(CaseWorkflow):
         self._stage, self._status = Stage.closed, Status.closed
         self._closure, self._closed_at = reason, workflow.now()
         self._log("closed", None, f"Case closed: {reason.value.replace('_', ' ')}")
+        if (
+            asks_satisfaction(reason)
+            and SURVEY_KEY not in self._letter_keys  # once a case, even after a late escalation
+            and workflow.patched("satisfaction-survey")
+        ):
+            # the nonce is the workflow's (deterministic on replay); the letters activity signs
+            # it into the link, so the workflow never holds the secret
+            self._letter(
+                LetterKind.satisfaction_survey, SURVEY_KEY, survey_nonce=workflow.uuid4().hex
+            )
 
     def _letter_context(self) -> dict[str, Any]:
         return {
