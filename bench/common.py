@@ -78,6 +78,7 @@ def app_env(tmp: Path, database_url: str | None = None, **extra: str) -> dict[st
         "ADMIN_PORT": str(free_port()),
         "ADMIN_SECRET_KEY": uuid.uuid4().hex * 2,
         "PAYLOAD_KEYS": new_key_line("bench"),
+        "SURVEY_SECRET": "bench-survey-secret",
         **extra,
     }
 

@@ -25,7 +25,7 @@ from records.store import RecordsStore
 from tests.conftest import STACK_CONVERTER, STACK_PAYLOAD_KEYS, start_dev_server
 from tests.fakes.sendgrid_server import MAIL_SEND_PATH, FakeSendGrid
 from tests.processes import ServiceProcess
-from tests.support import JO, complaint, settle
+from tests.support import JO, SURVEY_SECRET, complaint, settle
 from worker.__main__ import GRACEFUL_SHUTDOWN_TIMEOUT, LONGEST_ACTIVITY
 from workflows.case import LETTER_TIMEOUT
 from workflows.cases import lodge
@@ -95,6 +95,7 @@ async def test_sigterm_while_sendgrid_takes_a_letter_sends_it_once(
             "DATABASE_URL": f"sqlite:///{tmp_path / 'records.db'}",
             "OUTBOX_DIR": str(tmp_path / "outbox"),
             "PAYLOAD_KEYS": STACK_PAYLOAD_KEYS,
+            "SURVEY_SECRET": SURVEY_SECRET,
             "SENDGRID_API_KEY": "SG.test",
             "SENDGRID_HOST": fake.url,
             "PYTHONUNBUFFERED": "1",

@@ -28,7 +28,7 @@ from records.store import RecordsStore
 from tests.conftest import STACK_CONVERTER, STACK_PAYLOAD_KEYS
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.processes import ServiceProcess, TemporalDevServer, free_port
-from tests.support import JO, complaint, settle, status
+from tests.support import JO, SURVEY_SECRET, complaint, settle, status
 from workflows.cases import lodge_once
 
 DUE_IN = timedelta(seconds=18)  # from lodging to the deadline: time to settle and stop Temporal
@@ -149,6 +149,7 @@ async def test_breaches_due_while_temporal_is_down_fire_after_restart_and_letter
                 "OUTBOX_DIR": str(tmp_path / "outbox"),
                 "POLICY_FILE": str(tmp_path / "policy.toml"),
                 "PAYLOAD_KEYS": STACK_PAYLOAD_KEYS,
+                "SURVEY_SECRET": SURVEY_SECRET,
                 "SENDGRID_API_KEY": "SG.test",
                 "SENDGRID_HOST": fake.url,
                 "PYTHONUNBUFFERED": "1",

@@ -20,7 +20,7 @@ from domain.complaint import ClosureReason, workflow_id
 from records.store import RecordsStore
 from tests.conftest import STACK_CONVERTER, STACK_PAYLOAD_KEYS, start_dev_server
 from tests.processes import REPO, ServiceProcess
-from tests.support import CATEGORY, JO, SAM, complaint, decided, settle, status
+from tests.support import CATEGORY, JO, SAM, SURVEY_SECRET, complaint, decided, settle, status
 from workflows import search_attributes as sa
 from workflows.cases import lodge, perform_step
 
@@ -42,6 +42,7 @@ def stack_env(dev_env: WorkflowEnvironment, tmp_path: Path) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'records.db'}",
         "OUTBOX_DIR": str(tmp_path / "outbox"),
         "PAYLOAD_KEYS": STACK_PAYLOAD_KEYS,
+        "SURVEY_SECRET": SURVEY_SECRET,
         "PYTHONUNBUFFERED": "1",
     }
 

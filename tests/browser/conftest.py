@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from records.store import RecordsStore
 from tests.conftest import STACK_CONVERTER, STACK_PAYLOAD_KEYS, start_dev_server
 from tests.processes import ServiceProcess, free_port
-from tests.support import STAFF_PASSWORD, create_staff
+from tests.support import STAFF_PASSWORD, SURVEY_SECRET, create_staff
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PASSWORD = STAFF_PASSWORD
@@ -52,6 +52,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         "ADMIN_SECRET_KEY": "browser-test-secret-" + uuid.uuid4().hex,
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         "PAYLOAD_KEYS": STACK_PAYLOAD_KEYS,
+        "SURVEY_SECRET": SURVEY_SECRET,
         "PYTHONUNBUFFERED": "1",
     }
     store = RecordsStore(process_env["DATABASE_URL"])
