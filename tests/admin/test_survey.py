@@ -1,13 +1,17 @@
 """The satisfaction survey page, `/survey/<token>`, open without sign-in: the link works once; a
 tampered link is refused (404 "This link is not valid"); a reused one is told it was already
-answered (409), even when two posts arrive together; the reply is in `satisfaction_replies`; the
-page shows the case's reference and nothing else; both verbs are rate limited per address."""
+answered (409), even when two posts arrive together; the reply is in `satisfaction_replies`
+(SQLite, and PostgreSQL when TEST_DATABASE_URL is set); the page shows the case's reference and
+nothing else; both verbs are rate limited per address."""
 
 from __future__ import annotations
 
 import asyncio
 import html
+import os
 import re
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -23,6 +27,7 @@ from records.schema import SatisfactionReply
 from records.store import RecordsStore
 from tests.admin.conftest import admin_http, csrf_in
 from tests.records.test_store import T0, snapshot
+from tests.support import postgres_schema
 
 REF = "CMP-2025-0001"
 NONCE = "0123456789abcdef0123456789abcdef"
@@ -31,6 +36,26 @@ LIMIT = 10
 
 def text(page: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RecordsStore]:
+    """The records on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'survey.db'}"
+        store = RecordsStore(url)
+        store.migrate()
+        yield store
+        store.dispose()
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    with postgres_schema(base, prefix="survey_test") as url:
+        store = RecordsStore(url)
+        store.migrate()
+        yield store
+        store.dispose()
 
 
 @pytest.fixture
