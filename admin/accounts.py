@@ -92,7 +92,9 @@ class AccountStore:
         password_hash = _hash(new.password)  # before the transaction: it takes a while
         with self._writing() as s, s.begin():
             if s.get(StaffAccount, new.id) is not None:
-                raise ValueError(f"There is already an account '{new.id}'. Choose another username.")
+                raise ValueError(
+                    f"There is already an account '{new.id}'. Choose another username."
+                )
             row = StaffAccount(
                 id=new.id,
                 name=new.name,
