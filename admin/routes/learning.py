@@ -18,7 +18,6 @@ limit it answers 429 with "Try again in N minutes".
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from typing import Any
 
@@ -31,8 +30,8 @@ from admin.accounts import Account, Role
 from admin.app import LONDON, render
 from admin.forms import FieldInfo, FormState, Problem, form_values, one, plain_message
 from admin.off_loop import off_loop
+from admin.public_pages import too_many_views
 from admin.queues import now_for
-from admin.rate_limits import RateLimits, Refused, StorageError
 from admin.routes.cases import flash, take_flash
 from admin.security import current_account, require_role
 from records.learning import (
@@ -46,7 +45,6 @@ from records.learning import (
     NewLesson,
 )
 
-log = logging.getLogger(__name__)
 staff = APIRouter(dependencies=[Depends(current_account)])
 public = APIRouter()
 router = APIRouter()
@@ -350,28 +348,10 @@ async def complete_improvement(
 # ------------------------------------------------------------------- you said, we did
 
 
-def _page_refused(request: Request) -> Refused | None:
-    limits: RateLimits = request.app.state.rate_limits
-    return limits.page_view_refused(limits.client_address(request))
-
-
 @public.get("/you-said-we-did", include_in_schema=False)
 async def you_said_we_did(request: Request) -> Response:
-    try:
-        refused = await off_loop(_page_refused, request)
-    except StorageError as err:  # a public list of public words: shown all the same
-        log.warning("rate limits not answering: %s", type(err.storage_error).__name__)
-        refused = None
-    if refused is not None:
-        page = render(
-            request,
-            "error.html",
-            429,
-            title="Too many requests",
-            message=f"You have asked for this page too many times. Try again in {refused.wait}.",
-        )
-        page.headers.update(refused.headers)
-        return page
+    if (limited := await too_many_views(request)) is not None:
+        return limited
     done = await off_loop(_log(request).you_said_we_did)
     return render(request, "you_said_we_did.html", title="You said, we did", improvements=done)
 

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from admin.app import render
 from admin.off_loop import off_loop
+from admin.public_pages import too_many_views
 from admin.queues import now_for
-from admin.rate_limits import RateLimits, Refused, StorageError
 from domain.satisfaction import MAX_COMMENT, QUESTION, RATING_LABELS, Rating
 from letters.survey import SurveyToken, read_token
 from records.satisfaction import Recorded, Reply, SatisfactionReplies
@@ -36,30 +36,6 @@ TOO_LONG = f"Your comment must be {MAX_COMMENT} characters or fewer"
 
 def _replies(request: Request) -> SatisfactionReplies:
     return SatisfactionReplies(request.app.state.store)
-
-
-def _refused(request: Request) -> Refused | None:
-    limits: RateLimits = request.app.state.rate_limits
-    return limits.page_view_refused(limits.client_address(request))
-
-
-async def _too_many(request: Request) -> Response | None:
-    try:
-        refused = await off_loop(_refused, request)
-    except StorageError as err:  # one question, no case details: answered all the same
-        log.warning("rate limits not answering: %s", type(err.storage_error).__name__)
-        return None
-    if refused is None:
-        return None
-    page = render(
-        request,
-        "error.html",
-        429,
-        title="Too many requests",
-        message=f"You have asked for this page too many times. Try again in {refused.wait}.",
-    )
-    page.headers.update(refused.headers)
-    return page
 
 
 def _not_valid(request: Request) -> Response:
@@ -107,7 +83,7 @@ def _form(
 
 @router.get("/survey/{token}", include_in_schema=False)
 async def survey(request: Request, token: str) -> Response:
-    if (limited := await _too_many(request)) is not None:
+    if (limited := await too_many_views(request)) is not None:
         return limited
     read = read_token(request.app.state.settings, token)
     if read is None:
@@ -119,7 +95,7 @@ async def survey(request: Request, token: str) -> Response:
 
 @router.post("/survey/{token}", include_in_schema=False)
 async def answer(request: Request, token: str) -> Response:
-    if (limited := await _too_many(request)) is not None:
+    if (limited := await too_many_views(request)) is not None:
         return limited
     read = read_token(request.app.state.settings, token)
     if read is None:
