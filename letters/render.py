@@ -14,7 +14,7 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 | extension | due, previous_due, reasons | stage |
 | exceptional_extension | due, reasons | previous_due, stage |
 | stage1_response | decisions, escalation_deadline, window | reasons (summary), remedies, owner |
-| stage2_response | decisions | reasons (summary), remedies, owner_name |
+| stage2_response | decisions | reasons (summary), remedies, earlier_compensation, owner_name |
 | refusal | decline_reason | explanation, points |
 | service_request | — | explanation (what happens next), due, points |
 | withdrawal | — | reasons (the resident's reason) |
@@ -22,6 +22,7 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 | new_complaint_opened | linked_reference, promises | points (the new issues) |
 | case_closed | window | escalation_deadline |
 | satisfaction_survey | survey_nonce (signed into the survey link with SURVEY_SECRET) | — |
+| actions_completed | completed_actions (each action and the day it was done) | — |
 | deadline_reminder / deadline_breach (staff) | clock_label, due | — |
 | enquiry_received | due (the reply date) | — |
 | enquiry_routed | team, due | addressed_to |
@@ -34,6 +35,10 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 "promises" are contact_working_days and acknowledgement_working_days, "window" is
 escalation_working_days: the numbers of the policy the case was lodged under, so a letter quotes
 the promises its own case runs on.
+
+A stage 2 offer of compensation where stage 1 offered some: `remedies.compensation_basis` says
+whether it replaces `earlier_compensation` (the stage 1 offer) or adds to it, and the letter gives
+the total either way. Without both, the offer reads as it does at stage 1.
 
 Enquiry letters (customer service standards) have no stage and no points: `reference` is the
 enquiry's reference and `due` the date we promised.
@@ -267,6 +272,7 @@ _SUBJECTS: dict[LetterKind, Callable[[LetterContext], str]] = {
     ),
     LetterKind.case_closed: lambda c: "Your complaint is now closed",
     LetterKind.satisfaction_survey: lambda c: "How did we handle your complaint?",
+    LetterKind.actions_completed: lambda c: "We have done what we promised",
     LetterKind.deadline_reminder: lambda c: f"Reminder: {c.clock_label} due {longdate(c.due)}",
     LetterKind.deadline_breach: lambda c: f"Missed deadline: {c.clock_label}",
     LetterKind.enquiry_received: lambda c: "We have received your email",

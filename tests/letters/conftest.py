@@ -15,6 +15,7 @@ import pytest
 from config import Settings
 from domain.letters import (
     STAFF_LETTERS,
+    CompletedAction,
     Decision,
     Delivery,
     LetterContext,
@@ -146,6 +147,18 @@ def context_for(kind: LetterKind, **overrides: Any) -> LetterContext:
         },
         LetterKind.case_closed: {},
         LetterKind.satisfaction_survey: {"survey_nonce": "0123456789abcdef0123456789abcdef"},
+        LetterKind.actions_completed: {
+            "completed_actions": [
+                CompletedAction(
+                    action="Repair the leak and replaster the kitchen ceiling",
+                    done_on=date(2027, 1, 12),  # Tuesday
+                ),
+                CompletedAction(
+                    action="Check the loft above the kitchen for further leaks",
+                    done_on=date(2027, 1, 14),  # Thursday
+                ),
+            ]
+        },
         LetterKind.deadline_reminder: {"due": due, "clock_label": "Stage 1: response"},
         LetterKind.deadline_breach: {"due": due, "clock_label": "Stage 1: response"},
         # enquiries have no stage, points or outcome sought
