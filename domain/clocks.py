@@ -23,6 +23,10 @@ class ClockKey(StrEnum):
     enquiry_reply = "enquiry_reply"
     team_reply = "team_reply"
     service_request_target = "service_request_target"
+    # what a complaint leads to: each is one of several on a case (`Clock.item` tells them apart)
+    remedy_action = "remedy_action"
+    ombudsman_evidence = "ombudsman_evidence"
+    ombudsman_order = "ombudsman_order"
 
 
 CLOCK_LABELS: dict[ClockKey, str] = {
@@ -36,7 +40,25 @@ CLOCK_LABELS: dict[ClockKey, str] = {
     ClockKey.enquiry_reply: "Reply to the enquiry",
     ClockKey.team_reply: "Team: fix or update the resident",
     ClockKey.service_request_target: "Service request: target date",
+    ClockKey.remedy_action: "Put right: action",
+    ClockKey.ombudsman_evidence: "Ombudsman: evidence requested",
+    ClockKey.ombudsman_order: "Ombudsman: order",
 }
+# Clocks of which a case may carry several, numbered from 1 (`Clock.item`): their labels name
+# the number only, never what the action says (labels reach the Temporal Web UI).
+ITEM_CLOCKS = frozenset(
+    {ClockKey.remedy_action, ClockKey.ombudsman_evidence, ClockKey.ombudsman_order}
+)
+
+
+def clock_id(key: ClockKey, item: int | None = None) -> str:
+    """How a case holds a clock, and how its reminder and breach letters are keyed: the key, or
+    for one of several ("remedy_action:2") the key and its number."""
+    return key.value if item is None else f"{key.value}:{item}"
+
+
+def clock_label(key: ClockKey, item: int | None = None) -> str:
+    return CLOCK_LABELS[key] + ("" if item is None else f" {item}")
 
 
 def working_days(policy: Policy, key: ClockKey) -> int:
@@ -103,6 +125,7 @@ class Clock(Strict):
     """A deadline as the case carries it: the due moment and what became of it."""
 
     key: ClockKey
+    item: int | None = Field(default=None, ge=1)  # which one, for ITEM_CLOCKS
     label: str
     due: datetime
     due_day: date
@@ -116,6 +139,10 @@ class Clock(Strict):
     reminded_at: datetime | None = None
     lapsed_at: datetime | None = None  # the escalation window only
     stopped_at: datetime | None = None  # the case moved on or closed before the step was done
+
+    @property
+    def id(self) -> str:
+        return clock_id(self.key, self.item)
 
     @property
     def open(self) -> bool:

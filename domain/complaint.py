@@ -4,14 +4,17 @@ that start a complaint and move it on. Pure data; the workflow enforces it."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.clocks import Clock
 from domain.letters import PointDecision, Remedies
+from domain.ombudsman import OMBUDSMAN_REFERENCE, Determination, OmbudsmanCase, OrderKind
 from domain.people import Channel, Resident, StaffMember, Strict
 from domain.policy import Policy, PolicyStamp
+from domain.remedies import Compensation, TrackedAction
 
 
 class Stage(StrEnum):
@@ -42,6 +45,16 @@ class Step(StrEnum):
     raise_new_issues = "raise_new_issues"
     withdraw = "withdraw"
     classify = "classify"
+    # what the response promised, tracked to completion (domain/remedies.py)
+    complete_action = "complete_action"
+    record_compensation = "record_compensation"
+    # the Housing Ombudsman's involvement (domain/ombudsman.py)
+    refer_to_ombudsman = "refer_to_ombudsman"
+    record_evidence_request = "record_evidence_request"
+    record_evidence_sent = "record_evidence_sent"
+    record_determination = "record_determination"
+    record_ombudsman_order = "record_ombudsman_order"
+    record_order_complied = "record_order_complied"
 
 
 class ClosureReason(StrEnum):
@@ -129,6 +142,19 @@ ALLOWED_STEPS: dict[tuple[Stage, Status], frozenset[Step]] = {
 # A case closed because nobody asked for stage 2 in time can still be escalated late, with
 # exceptional circumstances recorded, until the late-escalation grace period ends.
 LATE_ESCALATION_STEPS = frozenset({Step.escalate})
+# Steps that follow what a complaint led to: open at any stage, and after closure while the case
+# is kept (domain/complaint_rules.py TRACKING_STEPS says when each is open).
+REMEDY_STEPS = frozenset({Step.complete_action, Step.record_compensation})
+OMBUDSMAN_STEPS = frozenset(
+    {
+        Step.refer_to_ombudsman,
+        Step.record_evidence_request,
+        Step.record_evidence_sent,
+        Step.record_determination,
+        Step.record_ombudsman_order,
+        Step.record_order_complied,
+    }
+)
 
 
 class DeclineReason(StrEnum):
@@ -234,7 +260,9 @@ class LodgeComplaint(Strict):
 RECORD_VERSION = 1
 # 2: a complaint's record adds category, tenure, property_reference and each decision's
 # root_cause (all optional, so a version 1 record reads as a version 2 one with none of them).
-COMPLAINT_RECORD_VERSION = 2
+# 3: adds the tracked actions, compensation, the Ombudsman's involvement, actions_outstanding
+# and kept_until (all defaulted, so older records read as having none).
+COMPLAINT_RECORD_VERSION = 3
 
 
 class StaffStep(Strict):
@@ -324,6 +352,70 @@ class Respond(StaffStep):
     remedies: Remedies = Remedies()
 
 
+NOTE = Field(min_length=1, max_length=5000)
+
+
+class CompleteAction(StaffStep):
+    """One action the response promised is done: what was done, in a note."""
+
+    action: int = Field(ge=1, description="the action's number on the case")
+    done_on: date | None = None  # defaults to today
+    note: str = NOTE
+
+
+class RecordCompensation(StaffStep):
+    """Compensation paid (an amount, on a day), or the resident declined the offer."""
+
+    amount: Decimal = Field(default=Decimal("0"), ge=0, max_digits=9, decimal_places=2)
+    paid_on: date | None = None  # defaults to today
+    declined: bool = False
+    note: str | None = Field(default=None, max_length=5000)
+
+    @model_validator(mode="after")
+    def _paid_or_declined(self) -> RecordCompensation:
+        if self.declined and self.amount:
+            raise ValueError("a declined offer pays nothing: give no amount, or untick declined")
+        if not self.declined and not self.amount:
+            raise ValueError("give the amount paid, or tick that the resident declined the offer")
+        return self
+
+
+class ReferToOmbudsman(StaffStep):
+    ombudsman_reference: str = OMBUDSMAN_REFERENCE
+    referred_on: date
+
+
+class RecordEvidenceRequest(StaffStep):
+    description: str = NOTE
+    requested_on: date | None = None  # defaults to today
+    due_on: date
+
+
+class RecordEvidenceSent(StaffStep):
+    request: int = Field(ge=1, description="the request's number on the case")
+    sent_on: date | None = None  # defaults to today
+    note: str = NOTE
+
+
+class RecordDetermination(StaffStep):
+    determination: Determination
+    findings: str = Field(min_length=1, max_length=10000)
+    determined_on: date
+
+
+class RecordOmbudsmanOrder(StaffStep):
+    kind: OrderKind
+    description: str = NOTE
+    made_on: date | None = None  # defaults to today
+    due_on: date
+
+
+class RecordOrderComplied(StaffStep):
+    order: int = Field(ge=1, description="the order's number on the case")
+    complied_on: date | None = None  # defaults to today
+    evidence: str = NOTE
+
+
 class Escalate(StaffStep):
     requested_at: AwareDatetime | None = None  # when the resident asked; defaults to now
     exceptional_circumstances: str | None = Field(default=None, max_length=5000)
@@ -380,6 +472,13 @@ class ComplaintRecord(Strict):
     letters_failing: list[str] = Field(default_factory=list)  # keys of letters still retrying
     closed_at: datetime | None = None
     policy: PolicyStamp | None = None
+    actions: list[TrackedAction] = Field(default_factory=list)
+    compensation: Compensation = Compensation()
+    ombudsman: OmbudsmanCase | None = None
+    # the response is out and something it promised is still open
+    actions_outstanding: bool = False
+    # a closed case is kept this long for the Ombudsman (a referral, its requests and orders)
+    kept_until: datetime | None = None
 
 
 class ComplaintStatus(ComplaintRecord):
@@ -405,6 +504,14 @@ STEP_MODELS: dict[Step, type[StaffStep]] = {
     Step.raise_new_issues: RaiseNewIssues,
     Step.withdraw: Withdraw,
     Step.classify: Classify,
+    Step.complete_action: CompleteAction,
+    Step.record_compensation: RecordCompensation,
+    Step.refer_to_ombudsman: ReferToOmbudsman,
+    Step.record_evidence_request: RecordEvidenceRequest,
+    Step.record_evidence_sent: RecordEvidenceSent,
+    Step.record_determination: RecordDetermination,
+    Step.record_ombudsman_order: RecordOmbudsmanOrder,
+    Step.record_order_complied: RecordOrderComplied,
 }
 
 

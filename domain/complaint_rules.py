@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from domain.clocks import Clock, ClockKey, extension_cap
 from domain.complaint import (
@@ -24,13 +25,21 @@ from domain.complaint import (
     Classification,
     Classify,
     ClosureReason,
+    CompleteAction,
     Decline,
     DeclineReason,
     Escalate,
     Extend,
     RaiseNewIssues,
+    RecordCompensation,
     RecordContact,
+    RecordDetermination,
+    RecordEvidenceRequest,
+    RecordEvidenceSent,
+    RecordOmbudsmanOrder,
+    RecordOrderComplied,
     RecordServiceRequest,
+    ReferToOmbudsman,
     Respond,
     StaffStep,
     Stage,
@@ -40,8 +49,10 @@ from domain.complaint import (
     Withdraw,
 )
 from domain.letters import Decision
+from domain.ombudsman import OmbudsmanCase
 from domain.people import StaffMember
 from domain.policy import Policy
+from domain.remedies import Compensation, TrackedAction
 from domain.rules import StepRefused, check_take, day_text
 
 # A time staff give for something that has happened may run a little ahead of the server's clock.
@@ -75,18 +86,56 @@ class ComplaintState:
     category: str | None = None
     tenure: Tenure | None = None
     property_reference: str | None = None
+    actions: tuple[TrackedAction, ...] = ()
+    compensation: Compensation = field(default_factory=Compensation)
+    ombudsman: OmbudsmanCase | None = None
+    kept_until: datetime | None = None  # a closed case is kept for the Ombudsman until then
 
 
 # --------------------------------------------------------------------------- the state machine
 
 
+def _referred(case: ComplaintState) -> bool:
+    return case.ombudsman is not None
+
+
+# What a complaint led to is followed up whatever its stage, and after closure while the case is
+# kept: each of these steps is open while its test holds.
+TRACKING_STEPS: dict[Step, Callable[[ComplaintState], bool]] = {
+    Step.complete_action: lambda c: any(a.open for a in c.actions),
+    Step.record_compensation: lambda c: not c.compensation.settled,
+    Step.refer_to_ombudsman: lambda c: c.ombudsman is None,
+    Step.record_evidence_request: _referred,
+    Step.record_evidence_sent: lambda c: bool(
+        c.ombudsman and any(r.open for r in c.ombudsman.requests)
+    ),
+    Step.record_determination: lambda c: bool(c.ombudsman and c.ombudsman.determination is None),
+    Step.record_ombudsman_order: _referred,
+    Step.record_order_complied: lambda c: bool(
+        c.ombudsman and any(o.open for o in c.ombudsman.orders)
+    ),
+}
+
+
 def allowed_steps(case: ComplaintState, now: datetime) -> frozenset[Step]:
+    tracking = frozenset(step for step, is_open in TRACKING_STEPS.items() if is_open(case))
     if case.stage is Stage.closed:
         lapsed = case.closure is ClosureReason.escalation_window_lapsed
         if lapsed and case.grace_ends and now < case.grace_ends:
-            return LATE_ESCALATION_STEPS
-        return frozenset()
-    return ALLOWED_STEPS[(case.stage, case.status)]
+            return LATE_ESCALATION_STEPS | tracking
+        return tracking if still_kept(case, now) else frozenset()
+    return ALLOWED_STEPS[(case.stage, case.status)] | tracking
+
+
+def still_kept(case: ComplaintState, now: datetime) -> bool:
+    """Whether a closed case is still kept: something it promised or the Ombudsman asked is
+    open, or the time to refer it to the Ombudsman has not run out."""
+    return (
+        any(a.open for a in case.actions)
+        or not case.compensation.settled
+        or (case.ombudsman is not None and not case.ombudsman.finished)
+        or (case.kept_until is not None and now < case.kept_until)
+    )
 
 
 def describe_state(case: ComplaintState) -> str:
@@ -295,6 +344,7 @@ def check_respond(case: ComplaintState, step: Respond, now: datetime, policy: Po
             "category (the 'classify' step) first, then send the response."
         )
     check_root_causes(step, policy)
+    check_remedies(case, step, now, policy)
 
 
 UPHELD = frozenset({Decision.upheld, Decision.partly_upheld})
@@ -324,6 +374,146 @@ def check_root_causes(step: Respond, policy: Policy) -> None:
                 f"Point {n}: '{d.root_cause}' is not a root cause in this case's policy. Choose "
                 f"one of: {known}."
             )
+
+
+def check_remedies(case: ComplaintState, step: Respond, now: datetime, policy: Policy) -> None:
+    """Each action the response promises is due today or later; at stage 2, an offer of
+    compensation where stage 1 offered some says whether it replaces or adds to it (the letter
+    tells the resident which), and only then."""
+    today = local_today(now, policy)
+    for n, action in enumerate(step.remedies.actions, start=1):
+        if action.due < today:
+            raise StepRefused(
+                f"Action {n} ('{action.action}') is due {day_text(action.due)}, which has passed: "
+                "give the date it will be done by, today or later."
+            )
+    earlier = sum((o.amount for o in case.compensation.offers), start=0)
+    offering = bool(step.remedies.compensation)
+    basis = step.remedies.compensation_basis
+    if case.stage is Stage.stage2 and earlier and offering and basis is None:
+        raise StepRefused(
+            f"Stage 1 offered £{earlier:,.2f} in compensation. Say whether this offer replaces "
+            "it or adds to it, so the letter can tell the resident what they will get in all."
+        )
+    if basis is not None and not (case.stage is Stage.stage2 and earlier and offering):
+        raise StepRefused(
+            "Whether the offer replaces or adds to stage 1's applies only to a stage 2 offer of "
+            "compensation where stage 1 offered some: leave it empty."
+        )
+
+
+def local_today(now: datetime, policy: Policy) -> date:
+    """Today in the landlord's own time zone (a day staff give is on the landlord's calendar)."""
+    return now.astimezone(ZoneInfo(policy.calendar.timezone)).date()
+
+
+def _not_after_today(day: date | None, now: datetime, policy: Policy, what: str) -> None:
+    if day is not None and day > local_today(now, policy):
+        raise StepRefused(f"{what} ({day_text(day)}) is in the future: give the day it happened.")
+
+
+def _due_after(due: date, start: date, what: str, start_what: str) -> None:
+    if due < start:
+        raise StepRefused(
+            f"{what} ({day_text(due)}) is before {start_what} ({day_text(start)}): check the dates."
+        )
+
+
+def check_complete_action(
+    case: ComplaintState, step: CompleteAction, now: datetime, policy: Policy
+) -> None:
+    """An open action, done on a day not in the future, with a note of what was done."""
+    step_allowed_now(case, Step.complete_action, step.by, now)
+    action = next((a for a in case.actions if a.n == step.action), None)
+    if action is None:
+        numbers = ", ".join(str(a.n) for a in case.actions if a.open)
+        raise StepRefused(
+            f"There is no action {step.action} on this case. Open actions: {numbers}."
+        )
+    if not action.open:
+        raise StepRefused(f"Action {step.action} was already done on {day_text(action.done_on)}.")
+    _not_after_today(step.done_on, now, policy, "The day it was done")
+
+
+def check_record_compensation(
+    case: ComplaintState, step: RecordCompensation, now: datetime, policy: Policy
+) -> None:
+    """Compensation still owed: paid up to what is owed, on a day not in the future, or the
+    offer declined by the resident."""
+    step_allowed_now(case, Step.record_compensation, step.by, now)
+    owed = case.compensation.outstanding
+    if step.amount > owed:
+        raise StepRefused(
+            f"£{step.amount:,.2f} is more than the £{owed:,.2f} still owed: give the amount paid."
+        )
+    _not_after_today(step.paid_on, now, policy, "The day it was paid")
+
+
+def check_refer_to_ombudsman(
+    case: ComplaintState, step: ReferToOmbudsman, now: datetime, policy: Policy
+) -> None:
+    step_allowed_now(case, Step.refer_to_ombudsman, step.by, now)
+    _not_after_today(step.referred_on, now, policy, "The referral date")
+
+
+def _ombudsman(case: ComplaintState) -> OmbudsmanCase:
+    if case.ombudsman is None:  # the state machine refuses first; this is for the type checker
+        raise StepRefused("Record the referral to the Ombudsman first.")
+    return case.ombudsman
+
+
+def check_record_evidence_request(
+    case: ComplaintState, step: RecordEvidenceRequest, now: datetime, policy: Policy
+) -> None:
+    """A request for evidence, made on a day not in the future, due on or after it."""
+    step_allowed_now(case, Step.record_evidence_request, step.by, now)
+    _not_after_today(step.requested_on, now, policy, "The day it was asked for")
+    asked = step.requested_on or local_today(now, policy)
+    _due_after(step.due_on, asked, "The due date", "the day it was asked for")
+
+
+def check_record_evidence_sent(
+    case: ComplaintState, step: RecordEvidenceSent, now: datetime, policy: Policy
+) -> None:
+    step_allowed_now(case, Step.record_evidence_sent, step.by, now)
+    request = next((r for r in _ombudsman(case).requests if r.n == step.request), None)
+    if request is None or not request.open:
+        open_ = ", ".join(str(r.n) for r in _ombudsman(case).requests if r.open)
+        raise StepRefused(
+            f"Request {step.request} is not an open request for evidence. Open requests: {open_}."
+        )
+    _not_after_today(step.sent_on, now, policy, "The day it was sent")
+
+
+def check_record_determination(
+    case: ComplaintState, step: RecordDetermination, now: datetime, policy: Policy
+) -> None:
+    """Once, on a day not in the future and not before the referral."""
+    step_allowed_now(case, Step.record_determination, step.by, now)
+    _not_after_today(step.determined_on, now, policy, "The determination date")
+    referred = _ombudsman(case).referred_on
+    _due_after(step.determined_on, referred, "The determination date", "the referral")
+
+
+def check_record_ombudsman_order(
+    case: ComplaintState, step: RecordOmbudsmanOrder, now: datetime, policy: Policy
+) -> None:
+    """An order or recommendation, made on a day not in the future, due on or after it."""
+    step_allowed_now(case, Step.record_ombudsman_order, step.by, now)
+    _not_after_today(step.made_on, now, policy, "The day it was made")
+    made = step.made_on or local_today(now, policy)
+    _due_after(step.due_on, made, "The due date", "the day it was made")
+
+
+def check_record_order_complied(
+    case: ComplaintState, step: RecordOrderComplied, now: datetime, policy: Policy
+) -> None:
+    step_allowed_now(case, Step.record_order_complied, step.by, now)
+    order = next((o for o in _ombudsman(case).orders if o.n == step.order), None)
+    if order is None or not order.open:
+        open_ = ", ".join(str(o.n) for o in _ombudsman(case).orders if o.open)
+        raise StepRefused(f"Order {step.order} is not an open order. Open orders: {open_}.")
+    _not_after_today(step.complied_on, now, policy, "The day it was complied with")
 
 
 def check_escalate(case: ComplaintState, step: Escalate, now: datetime, policy: Policy) -> None:
@@ -368,6 +558,14 @@ RULES: dict[Step, Rule] = {
     Step.raise_new_issues: check_raise_new_issues,
     Step.withdraw: check_withdraw,
     Step.classify: check_classify,
+    Step.complete_action: check_complete_action,
+    Step.record_compensation: check_record_compensation,
+    Step.refer_to_ombudsman: check_refer_to_ombudsman,
+    Step.record_evidence_request: check_record_evidence_request,
+    Step.record_evidence_sent: check_record_evidence_sent,
+    Step.record_determination: check_record_determination,
+    Step.record_ombudsman_order: check_record_ombudsman_order,
+    Step.record_order_complied: check_record_order_complied,
 }
 
 

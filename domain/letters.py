@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from pydantic import ConfigDict, EmailStr, Field, ValidationError
 
-from domain.people import Address, Strict
+from domain.people import Address, StaffMember, Strict
+from domain.remedies import CompensationBasis
 
 
 class LetterKind(StrEnum):
@@ -27,6 +28,7 @@ class LetterKind(StrEnum):
     new_complaint_opened = "new_complaint_opened"
     case_closed = "case_closed"
     satisfaction_survey = "satisfaction_survey"  # after a closure that SURVEYED_CLOSURES names
+    actions_completed = "actions_completed"  # the last open action a response promised is done
     # to the resident, about an enquiry (customer service standards)
     enquiry_received = "enquiry_received"  # the automatic confirmation of an email
     enquiry_routed = "enquiry_routed"  # addressed to the chief executive or a director
@@ -81,15 +83,26 @@ class PointDecision(Strict):
 
 
 class RemedyAction(Strict):
+    """An action a response promises: `owner` is who does it as the letter says; `responsible`
+    the member of staff the case reminds (none: the case's owner). Each is tracked until done."""
+
     action: str = Field(min_length=1, max_length=2000)
     owner: str = Field(min_length=1, max_length=200)
     due: date
+    responsible: StaffMember | None = None
 
 
 class Remedies(Strict):
     apology: str | None = Field(default=None, max_length=5000)
-    actions: list[RemedyAction] = Field(default_factory=list)
+    actions: list[RemedyAction] = Field(default_factory=list, max_length=20)
     compensation: Decimal | None = Field(default=None, ge=0, max_digits=9, decimal_places=2)
+    # at stage 2, when stage 1 offered compensation: whether this offer replaces or adds to it
+    compensation_basis: CompensationBasis | None = None
+
+
+class CompletedAction(Strict):
+    action: str
+    done_on: date
 
 
 class LetterContext(Strict):
@@ -106,6 +119,9 @@ class LetterContext(Strict):
     decisions: list[PointDecision] = Field(default_factory=list)
     remedies: Remedies | None = None
     escalation_deadline: datetime | None = None
+    # the stage 1 offer a stage 2 offer replaces or adds to (remedies.compensation_basis says)
+    earlier_compensation: Decimal | None = None
+    completed_actions: list[CompletedAction] = Field(default_factory=list)
     decline_reason: str | None = None
     explanation: str | None = None
     owner_name: str | None = None
@@ -206,6 +222,10 @@ class _NewComplaint(_Promises):
     linked_reference: str = Field(min_length=1)
 
 
+class _ActionsCompleted(_Letter):
+    completed_actions: list[CompletedAction] = Field(min_length=1)
+
+
 class _Survey(_Letter):
     survey_nonce: str = Field(pattern="^[0-9a-f]{32}$")
 
@@ -250,6 +270,7 @@ LETTER_MODELS: dict[LetterKind, type[_Letter]] = {
     LetterKind.new_complaint_opened: _NewComplaint,
     LetterKind.case_closed: _Window,
     LetterKind.satisfaction_survey: _Survey,
+    LetterKind.actions_completed: _ActionsCompleted,
     LetterKind.deadline_reminder: _StaffNotice,
     LetterKind.deadline_breach: _StaffNotice,
     LetterKind.enquiry_received: _Due,
@@ -276,6 +297,7 @@ FIELD_NAMES: dict[str, str] = {
     "team": "the team that has it",
     "message": "the reply itself",
     "survey_nonce": "the survey link's number",
+    "completed_actions": "the actions completed",
     "next_steps": "the next steps",
     "contact_working_days": "the working days the policy gives to contact the resident",
     "acknowledgement_working_days": "the working days the policy gives to acknowledge",

@@ -146,6 +146,14 @@ class TeamsPolicy(_Section):
     services: Team  # signs replies to enquiries
 
 
+class OmbudsmanPolicy(_Section):
+    """How long a closed complaint is kept open to the Housing Ombudsman's involvement."""
+
+    referral_window_days: int = Field(
+        ge=0, le=1100, description="calendar days after closure a referral can still be recorded"
+    )
+
+
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,59}$"
 
 
@@ -171,7 +179,7 @@ def _check_labels(value: dict[str, str] | None) -> dict[str, str] | None:
 # Sections added after cases began carrying their policy. A case lodged under a policy without
 # them keeps working as it was (nothing required); they are left out of the content hash while
 # unset, so such a policy's hash is what it always was.
-LATER_SECTIONS = ("categories", "root_causes")
+LATER_SECTIONS = ("categories", "root_causes", "ombudsman")
 
 
 class Policy(_Section):
@@ -189,6 +197,9 @@ class Policy(_Section):
     # Why an upheld or partly upheld point went wrong (key -> label). With a list, every such
     # point needs one at the response.
     root_causes: dict[str, str] | None = None
+    # With it, a closed complaint is kept (its workflow runs on) for the referral window, so a
+    # referral to the Ombudsman and its requests and orders are recorded on the case itself.
+    ombudsman: OmbudsmanPolicy | None = None
 
     @field_validator("categories", "root_causes")
     @classmethod

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import Field
@@ -51,6 +52,70 @@ class PointOutcomeRow(Strict):
     root_cause: str | None = None
 
 
+class ActionRow(Strict):
+    """An action a response promised, tracked to completion (`case_actions`)."""
+
+    n: int = Field(ge=1)
+    stage: int = Field(ge=1, le=2)
+    action: str
+    owner: str
+    responsible_id: str | None = None
+    due_on: date
+    done_on: date | None = None
+    done_by: str | None = None
+    note: str | None = None
+
+
+class CompensationOfferRow(Strict):
+    """Compensation offered in a stage's response (`compensation_offers`)."""
+
+    stage: int = Field(ge=1, le=2)
+    amount: Decimal
+    offered_on: date
+    basis: str | None = None  # replaces / adds (stage 2, when stage 1 offered some)
+
+
+class CompensationPaymentRow(Strict):
+    """Compensation paid, or the offer declined (`compensation_payments`)."""
+
+    seq: int = Field(ge=1)
+    amount: Decimal
+    paid_on: date
+    declined: bool = False
+
+
+class OmbudsmanRow(Strict):
+    """The Ombudsman's case about a complaint (`ombudsman_cases`)."""
+
+    ombudsman_reference: str
+    referred_on: date
+    determination: str | None = None
+    determined_on: date | None = None
+    findings: str | None = None
+
+
+class OmbudsmanRequestRow(Strict):
+    """A request for evidence from the Ombudsman (`ombudsman_requests`)."""
+
+    n: int = Field(ge=1)
+    description: str
+    requested_on: date
+    due_on: date
+    sent_on: date | None = None
+
+
+class OmbudsmanOrderRow(Strict):
+    """An order or recommendation of the Ombudsman (`ombudsman_orders`)."""
+
+    n: int = Field(ge=1)
+    kind: str  # order, recommendation, complaint_handling_failure
+    description: str
+    made_on: date
+    due_on: date
+    complied_on: date | None = None
+    evidence: str | None = None
+
+
 class CaseSnapshot(CaseSummary):
     """The projection the admin UI lists and reports read. Personal data lives only here and in
     the case's (encrypted) workflow payloads, never in search attributes or logs."""
@@ -61,6 +126,14 @@ class CaseSnapshot(CaseSummary):
     tenure: str | None = None
     property_reference: str | None = None
     point_outcomes: list[PointOutcomeRow] = Field(default_factory=list)
+    # what a complaint led to (complaints only): each list is the whole of it as it now stands
+    actions: list[ActionRow] = Field(default_factory=list)
+    compensation_offers: list[CompensationOfferRow] = Field(default_factory=list)
+    compensation_payments: list[CompensationPaymentRow] = Field(default_factory=list)
+    ombudsman: OmbudsmanRow | None = None
+    ombudsman_requests: list[OmbudsmanRequestRow] = Field(default_factory=list)
+    ombudsman_orders: list[OmbudsmanOrderRow] = Field(default_factory=list)
+    actions_outstanding: bool = False
     data: dict[str, Any] = Field(default_factory=dict)  # the full status, for the case page
     updated_at: datetime
 

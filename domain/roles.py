@@ -42,12 +42,27 @@ _OFFICER_STEPS = frozenset(
         Step.respond,
         Step.escalate,
         Step.withdraw,
+        # putting right what the response promised, and answering the Ombudsman's requests
+        Step.complete_action,
+        Step.record_compensation,
+        Step.record_evidence_sent,
+        Step.record_order_complied,
+    }
+)
+# Recording the Ombudsman's case itself (the referral, its requests, determination and orders)
+# is for reviewers and managers: the Member Responsible for Complaints reports on these.
+_OMBUDSMAN_RECORDERS = frozenset(
+    {
+        Step.refer_to_ombudsman,
+        Step.record_evidence_request,
+        Step.record_determination,
+        Step.record_ombudsman_order,
     }
 )
 ROLE_STEPS: dict[Role, frozenset[Step]] = {
     Role.advisor: frozenset({Step.record_contact, Step.escalate, Step.withdraw}),
     Role.case_officer: _OFFICER_STEPS,
-    Role.reviewer: _OFFICER_STEPS | {Step.raise_new_issues},
+    Role.reviewer: _OFFICER_STEPS | {Step.raise_new_issues} | _OMBUDSMAN_RECORDERS,
     Role.manager: frozenset(Step),
 }
 # Enquiries (customer service standards): everyone answers them; only managers assign.

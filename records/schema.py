@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -105,6 +106,11 @@ class Case(Base):
     category: Mapped[str | None] = mapped_column(String(60), index=True)
     tenure: Mapped[str | None] = mapped_column(String(40), index=True)
     property_reference: Mapped[str | None] = mapped_column(String(60), index=True)
+    # Whether any action a response promised is not yet done (migration 0009; the actions are
+    # rows of `case_actions`, records/tracking.py).
+    actions_outstanding: Mapped[bool] = mapped_column(
+        Boolean, index=True, default=False, server_default=false()
+    )
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
     created_at: Mapped[datetime]

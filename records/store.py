@@ -13,11 +13,11 @@ with SELECT ... FOR UPDATE and a lost insert race is retried once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -29,12 +29,24 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.letters import Delivery, LetterKind, LetterRequest
-from domain.records import CaseSnapshot, PointOutcomeRow, RecordRequest, TimelineEntry
+from domain.records import (
+    ActionRow,
+    CaseSnapshot,
+    CompensationOfferRow,
+    CompensationPaymentRow,
+    OmbudsmanOrderRow,
+    OmbudsmanRequestRow,
+    OmbudsmanRow,
+    PointOutcomeRow,
+    RecordRequest,
+    TimelineEntry,
+)
 from domain.sweep import SweepReport
 from records.outcomes import CasePointOutcome
 from records.schema import (
     LETTER_CLAIMED,
     LETTER_SENT,
+    Base,
     Case,
     CaseEvent,
     Letter,
@@ -42,6 +54,15 @@ from records.schema import (
     SweepReportRow,
     postcode_key,
     utc,
+)
+from records.tracking import (
+    CaseAction,
+    CompensationOffer,
+    CompensationPayment,
+    OmbudsmanCase,
+    OmbudsmanOrder,
+    OmbudsmanRequest,
+    Tracking,
 )
 
 if TYPE_CHECKING:
@@ -58,6 +79,36 @@ _MIGRATION_LOCK_ID = 7_311_001
 
 WRITES = "records_write"  # execution option: this connection's transaction will write
 T = TypeVar("T")
+
+
+class CaseRows(NamedTuple):
+    """A table of a case's child rows, which a snapshot field holds whole: `keys` are the columns
+    that, with the reference, pick out one row (the table's unique constraint)."""
+
+    model: type[Base]
+    field: str  # the CaseSnapshot field: a list of `row`, or (ombudsman) one or None
+    row: type[BaseModel]
+    keys: tuple[str, ...]
+
+    def rows(self, snapshot: CaseSnapshot) -> list[BaseModel]:
+        value = getattr(snapshot, self.field)
+        if isinstance(value, list):
+            return value
+        return [] if value is None else [value]
+
+
+POINT_OUTCOMES = CaseRows(
+    CasePointOutcome, "point_outcomes", PointOutcomeRow, ("stage", "point_index")
+)
+TRACKING = (
+    CaseRows(CaseAction, "actions", ActionRow, ("n",)),
+    CaseRows(CompensationOffer, "compensation_offers", CompensationOfferRow, ("stage",)),
+    CaseRows(CompensationPayment, "compensation_payments", CompensationPaymentRow, ("seq",)),
+    CaseRows(OmbudsmanCase, "ombudsman", OmbudsmanRow, ()),  # zero or one
+    CaseRows(OmbudsmanRequest, "ombudsman_requests", OmbudsmanRequestRow, ("n",)),
+    CaseRows(OmbudsmanOrder, "ombudsman_orders", OmbudsmanOrderRow, ("n",)),
+)
+CASE_ROWS = (POINT_OUTCOMES, *TRACKING)
 
 
 class LetterNotClaimed(LookupError):
@@ -230,21 +281,16 @@ class RecordsStore:
 
     def point_outcomes(self, reference: str) -> list[PointOutcomeRow]:
         """The case's points as decided at each stage, with their root causes, in order."""
-        query = (
-            select(CasePointOutcome)
-            .where(CasePointOutcome.reference == reference)
-            .order_by(CasePointOutcome.stage, CasePointOutcome.point_index)
-        )
         with Session(self.engine) as session:
-            return [
-                PointOutcomeRow(
-                    stage=row.stage,
-                    point_index=row.point_index,
-                    decision=row.decision,
-                    root_cause=row.root_cause,
-                )
-                for row in session.scalars(query)
-            ]
+            return _read_rows(session, POINT_OUTCOMES, reference)
+
+    def tracking(self, reference: str) -> Tracking:
+        """What the case led to, as its rows stand: actions, compensation offered and paid, the
+        Ombudsman's case, requests and orders (all empty for an unknown case)."""
+        with Session(self.engine) as session:
+            found = {table.field: _read_rows(session, table, reference) for table in TRACKING}
+        ombudsman = found.pop("ombudsman")
+        return Tracking(**found, ombudsman=ombudsman[0] if ombudsman else None)
 
     def events(self, reference: str) -> list[TimelineEntry]:
         query = select(CaseEvent).where(CaseEvent.reference == reference).order_by(CaseEvent.seq)
@@ -349,11 +395,11 @@ class RecordsStore:
         if row is None:
             session.add(Case(**values, created_at=datetime.now(UTC)))
             session.flush()
-            _sync_point_outcomes(session, snapshot)
+            _sync_case_rows(session, snapshot)
         elif utc(snapshot.updated_at) >= row.updated_at:
             for name, value in values.items():
                 setattr(row, name, value)
-            _sync_point_outcomes(session, snapshot)
+            _sync_case_rows(session, snapshot)
 
         if not request.events:
             return
@@ -525,30 +571,59 @@ def _case_values(snapshot: CaseSnapshot) -> dict[str, Any]:
         "category": snapshot.category,
         "tenure": snapshot.tenure,
         "property_reference": snapshot.property_reference,
+        "actions_outstanding": snapshot.actions_outstanding,
         "data": as_json["data"],
         "updated_at": utc(snapshot.updated_at),
     }
 
 
-def _sync_point_outcomes(session: Session, snapshot: CaseSnapshot) -> None:
-    """Make the case's `case_point_outcomes` rows say what the snapshot says, touching only the
-    rows that differ (most snapshots change none)."""
+def _sync_case_rows(session: Session, snapshot: CaseSnapshot) -> None:
+    """Make each table of the case's child rows say what the snapshot says."""
+    for table in CASE_ROWS:
+        _sync_rows(session, table.model, snapshot.reference, table.rows(snapshot), table.keys)
+
+
+def _sync_rows(
+    session: Session,
+    model: type[Base],
+    reference: str,
+    rows: Sequence[BaseModel],
+    keys: tuple[str, ...],
+) -> None:
+    """Make the case's rows of `model` say what `rows` say, matching them on the `keys` columns:
+    a row not stored is inserted, a stored row not in `rows` deleted, and only the columns that
+    differ are updated (most snapshots change none)."""
+    column = model.__table__.c
     stored = {
-        (row.stage, row.point_index): row
-        for row in session.scalars(
-            select(CasePointOutcome).where(CasePointOutcome.reference == snapshot.reference)
-        )
+        tuple(getattr(row, key) for key in keys): row
+        for row in session.scalars(select(model).where(column.reference == reference))
     }
-    for outcome in snapshot.point_outcomes:
-        row = stored.pop((outcome.stage, outcome.point_index), None)
+    for item in rows:
+        values = item.model_dump()
+        row = stored.pop(tuple(values[key] for key in keys), None)
         if row is None:
-            session.add(
-                CasePointOutcome(reference=snapshot.reference, **outcome.model_dump(mode="json"))
-            )
-        elif (row.decision, row.root_cause) != (outcome.decision, outcome.root_cause):
-            row.decision, row.root_cause = outcome.decision, outcome.root_cause
+            session.add(model(reference=reference, **values))
+            continue
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
     for row in stored.values():
         session.delete(row)
+
+
+def _read_rows(session: Session, table: CaseRows, reference: str) -> list[BaseModel]:
+    """The case's rows of `table` as its pydantic rows, in order of their keys."""
+    column = table.model.__table__.c
+    query = (
+        select(table.model)
+        .where(column.reference == reference)
+        .order_by(*(column[key] for key in table.keys))
+    )
+    names = list(table.row.model_fields)
+    return [
+        table.row.model_validate({name: getattr(row, name) for name in names})
+        for row in session.scalars(query)
+    ]
 
 
 def _utc_or_none(value: datetime | None) -> datetime | None:
@@ -576,6 +651,7 @@ def _snapshot(row: Case) -> CaseSnapshot:
         category=row.category,
         tenure=row.tenure,
         property_reference=row.property_reference,
+        actions_outstanding=row.actions_outstanding,
         data=dict(row.data or {}),
         updated_at=row.updated_at,
     )

@@ -136,10 +136,12 @@ async def test_lodge_and_close_a_case_through_the_starter(dev_env, stack_env, wo
     run_step("acknowledge", by=SAM.id, points=["Repair missed twice"], outcome_sought="Fix")
     run_step("respond", by=SAM.id, decisions=decisions, summary="Final")
 
-    result = await asyncio.wait_for(handle.result(), 60)
-    assert result["closure_reason"] == ClosureReason.final_response
+    # Closed, and kept (running) while the resident may still take it to the Ombudsman.
+    result = await settle(handle)
+    assert result.closure_reason is ClosureReason.final_response and result.kept_until
+    assert result.allowed_steps == ["refer_to_ombudsman"]
     desc = await handle.describe()
-    assert desc.status is WorkflowExecutionStatus.COMPLETED
+    assert desc.status is WorkflowExecutionStatus.RUNNING
     assert desc.typed_search_attributes.get(sa.CASE_STAGE) == "closed"
     assert desc.typed_search_attributes.get(sa.OVERDUE) is False
     shown = ok(starter(stack_env, "status", ref))

@@ -24,12 +24,13 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
     from domain.clocks import (
-        CLOCK_LABELS,
         Clock,
         ClockKey,
         DeadlineRequest,
         DeadlineRule,
         PlannedDeadline,
+        clock_id,
+        clock_label,
         working_days,
     )
     from domain.complaint import LodgeComplaint, workflow_id
@@ -94,7 +95,9 @@ class CaseWorkflow:
         self._person = person  # Resident or Enquirer: name, email, address, writes_by_email
         self._retry_pause = retry_pause
         self._owner: Any = None
-        self._clocks: dict[ClockKey, Clock] = {}
+        # by `clock_id`: a ClockKey (a StrEnum, so `self._clocks[ClockKey.x]` finds it), or for one
+        # of several clocks of a key ("remedy_action:2") the key and its number
+        self._clocks: dict[str, Clock] = {}
         self._linked: list[str] = []
         self._letter_keys: list[str] = []
         self._failing: dict[str, datetime] = {}  # letter key → when it started failing
@@ -225,16 +228,17 @@ class CaseWorkflow:
         (planned,) = await self._plan([rule])
         return planned
 
-    def _set_clock(self, planned: PlannedDeadline) -> Clock:
+    def _set_clock(self, planned: PlannedDeadline, item: int | None = None) -> Clock:
         clock = Clock(
             key=planned.key,
-            label=CLOCK_LABELS[planned.key],
+            item=item,
+            label=clock_label(planned.key, item),
             due=planned.due,
             due_day=planned.due_day,
             remind_at=planned.remind_at,
             original_due=planned.due,
         )
-        self._clocks[planned.key] = clock
+        self._clocks[clock_id(planned.key, item)] = clock
         return clock
 
     def _move_clock(self, clock: Clock, planned: PlannedDeadline) -> None:
@@ -250,7 +254,7 @@ class CaseWorkflow:
             if clock and clock.open:
                 clock.stopped_at = now
 
-    def _meet(self, key: ClockKey, at: datetime | None = None) -> None:
+    def _meet(self, key: str, at: datetime | None = None) -> None:
         clock = self._clocks.get(key)
         if clock and clock.open:
             clock.met_at = at or workflow.now()
@@ -301,13 +305,13 @@ class CaseWorkflow:
                     f"{self.metric_prefix}_deadline_breaches", "Deadlines missed"
                 ).add(1, {"clock": c.key.value})
                 self._log("deadline_missed", None, f"Missed: {c.label} (due {day_text(c.due_day)})")
-                for recipient in self._staff_recipients(include_team=True):
+                for recipient in self._clock_recipients(c, include_team=True):
                     self._letter(
                         LetterKind.deadline_breach,
                         # a clock moved or restarted keeps its own key for each round
-                        f"breach:{c.key.value}:{c.extensions}:{recipient.role}"
+                        f"breach:{c.id}:{c.extensions}:{recipient.role}"
                         if c.extensions
-                        else f"breach:{c.key.value}:{recipient.role}",
+                        else f"breach:{c.id}:{recipient.role}",
                         recipient=recipient,
                         due=c.due,
                         clock_label=c.label,
@@ -315,10 +319,10 @@ class CaseWorkflow:
                 touched = True
             elif c.reminded_at is None and c.breached_at is None and now >= c.remind_at:
                 c.reminded_at = now
-                for recipient in self._staff_recipients(include_team=False):
+                for recipient in self._clock_recipients(c, include_team=False):
                     self._letter(
                         LetterKind.deadline_reminder,
-                        f"reminder:{c.key.value}:{c.extensions}",
+                        f"reminder:{c.id}:{c.extensions}",
                         recipient=recipient,
                         due=c.due,
                         clock_label=c.label,
@@ -326,6 +330,10 @@ class CaseWorkflow:
                 touched = True
         if touched:
             self._commit()
+
+    def _clock_recipients(self, clock: Clock, include_team: bool) -> list[Recipient]:
+        """Who a clock's reminder (`include_team` False) and breach notice go to."""
+        return self._staff_recipients(include_team)
 
     def _staff_recipients(self, include_team: bool) -> list[Recipient]:
         out: list[Recipient] = []

@@ -17,7 +17,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain import complaint_rules as rules
-    from domain.clocks import Clock, ClockKey
+    from domain.clocks import Clock, ClockKey, clock_id
     from domain.complaint import (
         DECLINE_REASON_TEXT,
         TENURE_LABELS,
@@ -29,14 +29,22 @@ with workflow.unsafe.imports_passed_through():
         ClosureReason,
         ComplaintRecord,
         ComplaintStatus,
+        CompleteAction,
         Decline,
         Escalate,
         Extend,
         LodgeComplaint,
         PointOutcome,
         RaiseNewIssues,
+        RecordCompensation,
         RecordContact,
+        RecordDetermination,
+        RecordEvidenceRequest,
+        RecordEvidenceSent,
+        RecordOmbudsmanOrder,
+        RecordOrderComplied,
         RecordServiceRequest,
+        ReferToOmbudsman,
         Respond,
         Stage,
         Status,
@@ -51,9 +59,23 @@ with workflow.unsafe.imports_passed_through():
         STAGE_NUMBER,
         ComplaintState,
     )
-    from domain.letters import LetterKind
+    from domain.letters import CompletedAction, LetterKind, Recipient
+    from domain.ombudsman import (
+        DETERMINATION_LABELS,
+        ORDER_KIND_LABELS,
+        EvidenceRequest,
+        OmbudsmanCase,
+        OmbudsmanOrder,
+    )
     from domain.people import Channel
     from domain.references import new_reference
+    from domain.remedies import (
+        Compensation,
+        CompensationOffer,
+        CompensationPayment,
+        TrackedAction,
+        actions_outstanding,
+    )
     from domain.rules import StepRefused
     from workflows.case import CaseWorkflow, day_text, rejected
 
@@ -101,6 +123,12 @@ class ComplaintWorkflow(CaseWorkflow):
         self._category: str | None = None
         self._tenure: Tenure | None = lodge.tenure
         self._property_reference: str | None = lodge.property_reference
+        # What the complaint led to: the actions its responses promised, compensation offered
+        # and paid, the Ombudsman's involvement; and how long a closed case is kept for it.
+        self._actions: list[TrackedAction] = []
+        self._compensation = Compensation()
+        self._ombudsman: OmbudsmanCase | None = None
+        self._kept_until: datetime | None = None
 
     # ------------------------------------------------------------------ run
 
@@ -319,6 +347,10 @@ class ComplaintWorkflow(CaseWorkflow):
                 "decisions": [d.model_dump(mode="json") for d in step.decisions],
                 "remedies": step.remedies.model_dump(mode="json"),
             }
+            tracked = workflow.patched("tracked-remedies")
+            earlier = self._compensation.offered
+            if tracked:
+                self._offer_compensation(n, step, now)
             if self._stage is Stage.stage1:
                 key = ClockKey.escalation_window
                 window = await self._plan_one(self._rule_for(key, now))
@@ -342,8 +374,11 @@ class ComplaintWorkflow(CaseWorkflow):
                     decisions=[d.for_letter() for d in step.decisions],
                     remedies=step.remedies,
                     reasons=step.summary,
+                    earlier_compensation=earlier if step.remedies.compensation_basis else None,
                 )
                 self._close(ClosureReason.final_response)
+            if tracked:
+                await self._track_actions(n, step, now)
         return self._status_model()
 
     @respond.validator
@@ -437,6 +472,246 @@ class ComplaintWorkflow(CaseWorkflow):
     def _validate_withdraw(self, step: Withdraw) -> None:
         self._check(Step.withdraw, step)
 
+    # ------------------------------------------- what the complaint led to
+
+    @workflow.update
+    async def complete_action(self, step: CompleteAction) -> ComplaintStatus:
+        async with self._step(Step.complete_action, step):
+            now = workflow.now()
+            action = next(a for a in self._actions if a.n == step.action)
+            action.done_at, action.done_by, action.note = now, step.by, step.note
+            action.done_on = step.done_on or self._today()
+            self._meet(clock_id(ClockKey.remedy_action, action.n), now)
+            self._log(
+                Step.complete_action,
+                step.by,
+                f"Action {action.n} done on {day_text(action.done_on)}: {step.note}",
+                {"action": action.n, "done_on": action.done_on.isoformat()},
+            )
+            if not any(a.open for a in self._actions):
+                self._letter(
+                    LetterKind.actions_completed,
+                    f"actions_completed:{len(self._actions)}",
+                    completed_actions=[
+                        CompletedAction(action=a.action, done_on=a.done_on or a.due)
+                        for a in self._actions
+                    ],
+                )
+        return self._status_model()
+
+    @complete_action.validator
+    def _validate_complete_action(self, step: CompleteAction) -> None:
+        self._check(Step.complete_action, step)
+
+    @workflow.update
+    async def record_compensation(self, step: RecordCompensation) -> ComplaintStatus:
+        async with self._step(Step.record_compensation, step):
+            paid_on = step.paid_on or self._today()
+            self._compensation.payments.append(
+                CompensationPayment(
+                    amount=step.amount,
+                    paid_on=paid_on,
+                    recorded_at=workflow.now(),
+                    by=step.by,
+                    declined=step.declined,
+                    note=step.note,
+                )
+            )
+            said = (
+                "The resident declined the compensation offered"
+                if step.declined
+                else f"Compensation of £{step.amount:,.2f} paid on {day_text(paid_on)}"
+            )
+            self._log(
+                Step.record_compensation, step.by, said, {"note": step.note} if step.note else {}
+            )
+        return self._status_model()
+
+    @record_compensation.validator
+    def _validate_record_compensation(self, step: RecordCompensation) -> None:
+        self._check(Step.record_compensation, step)
+
+    @workflow.update
+    async def refer_to_ombudsman(self, step: ReferToOmbudsman) -> ComplaintStatus:
+        async with self._step(Step.refer_to_ombudsman, step):
+            self._ombudsman = OmbudsmanCase(
+                ombudsman_reference=step.ombudsman_reference,
+                referred_on=step.referred_on,
+                recorded_at=workflow.now(),
+            )
+            self._log(
+                Step.refer_to_ombudsman,
+                step.by,
+                f"Referred to the Housing Ombudsman on {day_text(step.referred_on)} "
+                f"(their reference {step.ombudsman_reference})",
+            )
+        return self._status_model()
+
+    @refer_to_ombudsman.validator
+    def _validate_refer_to_ombudsman(self, step: ReferToOmbudsman) -> None:
+        self._check(Step.refer_to_ombudsman, step)
+
+    @workflow.update
+    async def record_evidence_request(self, step: RecordEvidenceRequest) -> ComplaintStatus:
+        async with self._step(Step.record_evidence_request, step):
+            case = self._referral()
+            n = len(case.requests) + 1
+            planned = await self._plan_one(
+                self._rule_for(ClockKey.ombudsman_evidence, on=step.due_on)
+            )
+            case.requests.append(
+                EvidenceRequest(
+                    n=n,
+                    description=step.description,
+                    requested_on=step.requested_on or self._today(),
+                    due_on=step.due_on,
+                )
+            )
+            self._set_clock(planned, item=n)
+            self._log(
+                Step.record_evidence_request,
+                step.by,
+                f"The Ombudsman asked for evidence (request {n}), due {day_text(planned.due_day)}",
+                {"request": n, "description": step.description},
+            )
+        return self._status_model()
+
+    @record_evidence_request.validator
+    def _validate_record_evidence_request(self, step: RecordEvidenceRequest) -> None:
+        self._check(Step.record_evidence_request, step)
+
+    @workflow.update
+    async def record_evidence_sent(self, step: RecordEvidenceSent) -> ComplaintStatus:
+        async with self._step(Step.record_evidence_sent, step):
+            now = workflow.now()
+            request = next(r for r in self._referral().requests if r.n == step.request)
+            request.sent_at, request.note = now, step.note
+            request.sent_on = step.sent_on or self._today()
+            self._meet(clock_id(ClockKey.ombudsman_evidence, request.n), now)
+            self._log(
+                Step.record_evidence_sent,
+                step.by,
+                f"Evidence sent to the Ombudsman (request {request.n}) on "
+                f"{day_text(request.sent_on)}: {step.note}",
+            )
+        return self._status_model()
+
+    @record_evidence_sent.validator
+    def _validate_record_evidence_sent(self, step: RecordEvidenceSent) -> None:
+        self._check(Step.record_evidence_sent, step)
+
+    @workflow.update
+    async def record_determination(self, step: RecordDetermination) -> ComplaintStatus:
+        async with self._step(Step.record_determination, step):
+            case = self._referral()
+            case.determination, case.findings = step.determination, step.findings
+            case.determined_on = step.determined_on
+            self._log(
+                Step.record_determination,
+                step.by,
+                f"The Ombudsman's determination ({day_text(step.determined_on)}): "
+                f"{DETERMINATION_LABELS[step.determination]}",
+                {"findings": step.findings},
+            )
+        return self._status_model()
+
+    @record_determination.validator
+    def _validate_record_determination(self, step: RecordDetermination) -> None:
+        self._check(Step.record_determination, step)
+
+    @workflow.update
+    async def record_ombudsman_order(self, step: RecordOmbudsmanOrder) -> ComplaintStatus:
+        async with self._step(Step.record_ombudsman_order, step):
+            case = self._referral()
+            n = len(case.orders) + 1
+            planned = await self._plan_one(self._rule_for(ClockKey.ombudsman_order, on=step.due_on))
+            case.orders.append(
+                OmbudsmanOrder(
+                    n=n,
+                    kind=step.kind,
+                    description=step.description,
+                    made_on=step.made_on or self._today(),
+                    due_on=step.due_on,
+                )
+            )
+            self._set_clock(planned, item=n)
+            self._log(
+                Step.record_ombudsman_order,
+                step.by,
+                f"{ORDER_KIND_LABELS[step.kind]} {n} from the Ombudsman, due "
+                f"{day_text(planned.due_day)}",
+                {"order": n, "description": step.description},
+            )
+        return self._status_model()
+
+    @record_ombudsman_order.validator
+    def _validate_record_ombudsman_order(self, step: RecordOmbudsmanOrder) -> None:
+        self._check(Step.record_ombudsman_order, step)
+
+    @workflow.update
+    async def record_order_complied(self, step: RecordOrderComplied) -> ComplaintStatus:
+        async with self._step(Step.record_order_complied, step):
+            now = workflow.now()
+            order = next(o for o in self._referral().orders if o.n == step.order)
+            order.complied_at, order.evidence = now, step.evidence
+            order.complied_on = step.complied_on or self._today()
+            self._meet(clock_id(ClockKey.ombudsman_order, order.n), now)
+            self._log(
+                Step.record_order_complied,
+                step.by,
+                f"Complied with {ORDER_KIND_LABELS[order.kind].lower()} {order.n} on "
+                f"{day_text(order.complied_on)}: {step.evidence}",
+            )
+        return self._status_model()
+
+    @record_order_complied.validator
+    def _validate_record_order_complied(self, step: RecordOrderComplied) -> None:
+        self._check(Step.record_order_complied, step)
+
+    def _referral(self) -> OmbudsmanCase:
+        if self._ombudsman is None:
+            raise rejected("Record the referral to the Ombudsman first.")
+        return self._ombudsman
+
+    def _today(self) -> date:
+        return rules.local_today(workflow.now(), self._policy)
+
+    def _offer_compensation(self, stage: int, step: Respond, now: datetime) -> None:
+        amount = step.remedies.compensation
+        if amount:
+            self._compensation.offers.append(
+                CompensationOffer(
+                    stage=stage,
+                    amount=amount,
+                    offered_at=now,
+                    basis=step.remedies.compensation_basis,
+                )
+            )
+
+    async def _track_actions(self, stage: int, step: Respond, now: datetime) -> None:
+        """Each action the response promised becomes a numbered item on a clock to its due
+        date, reminding its responsible member of staff (or the owner) like any other."""
+        actions = step.remedies.actions
+        if not actions:
+            return
+        planned = await self._plan(
+            self._rule_for(ClockKey.remedy_action, on=a.due) for a in actions
+        )
+        for action, plan in zip(actions, planned, strict=True):
+            n = len(self._actions) + 1
+            self._actions.append(
+                TrackedAction(
+                    n=n,
+                    stage=stage,
+                    action=action.action,
+                    owner=action.owner,
+                    responsible=action.responsible,
+                    due=action.due,
+                    promised_at=now,
+                )
+            )
+            self._set_clock(plan, item=n)
+
     # ------------------------------------------------------- step plumbing
 
     def _state(self) -> ComplaintState:
@@ -455,6 +730,10 @@ class ComplaintWorkflow(CaseWorkflow):
             category=self._category,
             tenure=self._tenure,
             property_reference=self._property_reference,
+            actions=tuple(self._actions),
+            compensation=self._compensation,
+            ombudsman=self._ombudsman,
+            kept_until=self._kept_until,
         )
 
     def _allowed(self) -> frozenset[Step]:
@@ -498,19 +777,46 @@ class ComplaintWorkflow(CaseWorkflow):
     def _is_staff_clock(self, clock: Clock) -> bool:
         return clock.key is not ClockKey.escalation_window
 
+    def _clock_recipients(self, clock: Clock, include_team: bool) -> list[Recipient]:
+        """An action's clock reminds the member of staff responsible for it (the owner if none);
+        its breach goes to the team as well."""
+        action = next(
+            (a for a in self._actions if clock.key is ClockKey.remedy_action and a.n == clock.item),
+            None,
+        )
+        who = action.responsible if action else None
+        if who is None:
+            return self._staff_recipients(include_team)
+        out = [Recipient(name=who.name, email=who.email, role="owner")]
+        if include_team:
+            out.append(Recipient(name=self._policy.teams.resolution.name, role="team"))
+        return out
+
     def _special_alarms(self) -> list[datetime]:
         times = [
             c.due for c in self._clocks.values() if c.open and c.key is ClockKey.escalation_window
         ]
         if self._grace_ends:
             times.append(self._grace_ends)
+        if self._kept_until:
+            times.append(self._kept_until)
         return times
 
     def _finished(self) -> bool:
-        return self._stage is Stage.closed and self._grace_ends is None
+        return (
+            self._stage is Stage.closed
+            and self._grace_ends is None
+            and not rules.still_kept(self._state(), workflow.now())
+        )
 
     def _ring_special(self, now: datetime) -> bool:
         touched = False
+        if self._kept_until and now >= self._kept_until:
+            self._kept_until = None
+            self._log(
+                "referral_window_ended", None, "The time kept for an Ombudsman referral ended"
+            )
+            touched = True
         if self._grace_ends and now >= self._grace_ends:
             self._grace_ends = None
             self._log("late_escalation_ended", None, "The time to ask for a late escalation ended")
@@ -531,10 +837,14 @@ class ComplaintWorkflow(CaseWorkflow):
     # ------------------------------------------------- closure and effects
 
     def _close(self, reason: ClosureReason) -> None:
-        self._stop_clocks(tuple(self._clocks))
+        # the stage's clocks stop; what the complaint led to (actions, the Ombudsman's) runs on
+        self._stop_clocks(tuple(k for k, c in self._clocks.items() if c.item is None))
         self._stage, self._status = Stage.closed, Status.closed
         self._closure, self._closed_at = reason, workflow.now()
         self._log("closed", None, f"Case closed: {reason.value.replace('_', ' ')}")
+        window = self._policy.ombudsman
+        if window and window.referral_window_days and workflow.patched("ombudsman-window"):
+            self._kept_until = self._closed_at + timedelta(days=window.referral_window_days)
         if (
             asks_satisfaction(reason)
             and SURVEY_KEY not in self._letter_keys  # once a case, even after a late escalation
@@ -589,7 +899,70 @@ class ComplaintWorkflow(CaseWorkflow):
                 for stage, decisions in self._decisions.items()
                 for i, d in enumerate(decisions)
             ],
+            **self._tracking_rows(),
         }
+
+    def _tracking_rows(self) -> dict[str, Any]:
+        """What the complaint led to, as the records database's rows (domain/records.py)."""
+        case = self._ombudsman
+        return {
+            "actions": [
+                {
+                    **a.model_dump(
+                        include={"n", "stage", "action", "owner", "done_on", "done_by", "note"}
+                    ),
+                    "responsible_id": a.responsible.id if a.responsible else None,
+                    "due_on": a.due,
+                }
+                for a in self._actions
+            ],
+            "compensation_offers": [
+                {
+                    "stage": o.stage,
+                    "amount": o.amount,
+                    "offered_on": rules.local_today(o.offered_at, self._policy),
+                    "basis": o.basis.value if o.basis else None,
+                }
+                for o in self._compensation.offers
+            ],
+            "compensation_payments": [
+                {"seq": i, "amount": p.amount, "paid_on": p.paid_on, "declined": p.declined}
+                for i, p in enumerate(self._compensation.payments, start=1)
+            ],
+            "ombudsman": case.model_dump(
+                include={
+                    "ombudsman_reference",
+                    "referred_on",
+                    "determination",
+                    "determined_on",
+                    "findings",
+                }
+            )
+            if case
+            else None,
+            "ombudsman_requests": [
+                r.model_dump(include={"n", "description", "requested_on", "due_on", "sent_on"})
+                for r in (case.requests if case else [])
+            ],
+            "ombudsman_orders": [
+                o.model_dump(
+                    include={
+                        "n",
+                        "kind",
+                        "description",
+                        "made_on",
+                        "due_on",
+                        "complied_on",
+                        "evidence",
+                    }
+                )
+                for o in (case.orders if case else [])
+            ],
+            "actions_outstanding": self._actions_outstanding(),
+        }
+
+    def _actions_outstanding(self) -> bool:
+        return bool(self._decisions) and actions_outstanding(self._actions, self._compensation)
 
     def _details(self, status: Any) -> list[str]:
         return [
@@ -621,5 +994,10 @@ class ComplaintWorkflow(CaseWorkflow):
             property_reference=self._property_reference,
             categories=self._policy.categories or {},
             root_causes=self._policy.root_causes or {},
+            actions=list(self._actions),
+            compensation=self._compensation,
+            ombudsman=self._ombudsman,
+            actions_outstanding=self._actions_outstanding(),
+            kept_until=self._kept_until,
             **self._case_fields(),
         )

@@ -106,7 +106,11 @@ def test_a_lapsed_case_takes_only_a_late_escalation_until_its_grace_ends():
         closure=ClosureReason.escalation_window_lapsed,
         grace_ends=grace,
     )
-    assert rules.allowed_steps(lapsed, grace - timedelta(seconds=1)) == {Step.escalate}
+    # and, while it is kept, the Ombudsman may take it up
+    assert rules.allowed_steps(lapsed, grace - timedelta(seconds=1)) == {
+        Step.escalate,
+        Step.refer_to_ombudsman,
+    }
     assert rules.allowed_steps(lapsed, grace) == frozenset()
 
 

@@ -69,7 +69,7 @@ async def test_editing_the_policy_file_never_moves_a_running_case(env, worker, s
     # The landlord's annual review: quicker acknowledgements and responses, a new version.
     edited = (
         WEST_KENT.read_text()
-        .replace('version = "2026-11"', 'version = "2027-03"')
+        .replace('version = "2026-12"', 'version = "2027-03"')
         .replace("stage1_acknowledgement = 5", "stage1_acknowledgement = 2")
         .replace("stage1_response = 10", "stage1_response = 4")
     )
@@ -85,7 +85,7 @@ async def test_editing_the_policy_file_never_moves_a_running_case(env, worker, s
     after = await step(
         env.client, ref, "acknowledge", by=JO.id, points=first.points, outcome_sought="x"
     )
-    assert after.policy == before.policy and after.policy.version == "2026-11"
+    assert after.policy == before.policy and after.policy.version == "2026-12"
     assert clock(after, "s1_acknowledgement").due == clock(before, "s1_acknowledgement").due
     assert clock(after, "s1_response").due_day == date(2027, 3, 15)  # 10 working days, not 4
     extended = await step(
@@ -108,7 +108,7 @@ async def test_the_record_is_its_own_versioned_projection(env, worker, settings,
     await start(env.client, case, settings.task_queue)
     data = store.get_case(case.reference).data
     record = ComplaintRecord.model_validate(data)
-    assert record.record_version == COMPLAINT_RECORD_VERSION == 2
+    assert record.record_version == COMPLAINT_RECORD_VERSION == 3
     assert "timeline" not in data and set(data) == set(ComplaintRecord.model_fields)
     assert record.policy == Settings().policy.stamp()
     assert [e.step for e in store.events(case.reference)] == ["lodged"]

@@ -113,7 +113,7 @@ async def test_classify_is_refused_once_the_stage_is_answered_and_open_again_at_
         summary="Final",
     )
     assert final.stage is Stage.closed
-    assert final.allowed_steps == [], "closed: nothing to classify (the workflow ends)"
+    assert final.allowed_steps == ["refer_to_ombudsman"], "closed: nothing to classify"
     await settle(handle)
     assert store.get_case(ref).category == "communication"
     assert [(o.stage, o.decision, o.root_cause) for o in store.point_outcomes(ref)] == [

@@ -24,6 +24,7 @@ from tests.support import (
     step,
     travel_to,
 )
+from tests.workflows.test_complaint_steps import ended
 from workflows import search_attributes as sa
 
 # received Friday after closing; counts as received; contact due; acknowledgement due; the working
@@ -136,13 +137,19 @@ async def test_two_stage_case_across_christmas(env, worker, settings, store, yea
         by=SAM.id,
         decisions=decisions,
         summary="The review agrees with stage 1 and adds compensation.",
-        remedies={"compensation": "150.00"},
+        remedies={"compensation": "150.00", "compensation_basis": "adds"},
     )
     assert (s.stage, s.closure_reason) == (Stage.closed, ClosureReason.final_response)
     final = letter_text(store, ref, "s2_response")
     assert "0300 111 3000" in final and "info@housing-ombudsman.org.uk" in final
+    assert "so we are offering <strong>£225.00</strong> in all" in final
 
-    result = await handle.result()
+    # The case is kept until the boiler is repaired and the compensation paid ...
+    assert s.actions_outstanding and s.compensation.outstanding == 225
+    await step(env.client, ref, "complete_action", by=SAM.id, action=1, note="Boiler repaired")
+    await step(env.client, ref, "record_compensation", by=SAM.id, amount="225.00")
+    # ... and while the resident may still take it to the Ombudsman.
+    result = await ended(env, handle)
     assert result.closure_reason is ClosureReason.final_response
     assert not result.overdue and all(c.breached_at is None for c in result.clocks)
     sent = letter_keys(store, ref)
@@ -152,6 +159,7 @@ async def test_two_stage_case_across_christmas(env, worker, settings, store, yea
         "escalation_received",
         "s2_acknowledgement",
         "s2_response",
+        "actions_completed:1",
     ):
         assert sent.count(key) == 1
     assert len(sent) == len(set(sent))
@@ -212,7 +220,7 @@ async def test_every_deadline_missed_is_recorded_and_alerted(env, worker, settin
     assert clock(s, "s2_response").breached_at
     s = await step(env.client, ref, "respond", by=SAM.id, decisions=decisions, summary="Final")
     assert s.closure_reason is ClosureReason.final_response
-    result = await handle.result()
+    result = await ended(env, handle)
     breached = {c.key for c in result.clocks if c.breached_at}
     assert breached == {
         "s1_contact",

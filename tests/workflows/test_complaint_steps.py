@@ -109,6 +109,15 @@ async def finished(client: Client, handle: WorkflowHandle) -> ComplaintStatus:
     raise AssertionError("the workflow did not complete")
 
 
+async def ended(env: WorkflowEnvironment, handle: WorkflowHandle) -> ComplaintStatus:
+    """The result of a closed complaint: it is kept while the resident may still take it to the
+    Ombudsman (`kept_until`), so skip past that, then wait for it to complete."""
+    case = await status(handle)
+    if case.kept_until is not None:
+        await travel_to(env, case.kept_until + timedelta(minutes=1))
+    return await finished(env.client, handle)
+
+
 # The time-skipping test server has no speculative workflow tasks: it records the workflow task
 # that ran a rejected Update's validator (scheduled, started, completed) where a real server drops
 # it. Anything else a refused step added (an accepted Update, a command) would be a real change.
@@ -204,21 +213,22 @@ OUT_OF_ORDER = {
         "acknowledge",
         {"by": JO.id, "points": ["p"], "outcome_sought": "o"},
         "at triage (awaiting triage)",
-        "accept, assign, decline, record_contact, record_service_request, withdraw",
+        "accept, assign, decline, record_contact, record_service_request, refer_to_ombudsman, "
+        "withdraw",
     ),
     "respond before acknowledgement": (
         "accepted",
         "respond",
         {"by": JO.id, "decisions": decisions(["p"]), "summary": "s"},
         "at stage1 (awaiting acknowledgement)",
-        "acknowledge, assign, classify, decline, record_contact, withdraw",
+        "acknowledge, assign, classify, decline, record_contact, refer_to_ombudsman, withdraw",
     ),
     "escalate while stage 1 is investigating": (
         "investigating",
         "escalate",
         {"by": ALI.id},
         "at stage1 (investigating)",
-        "assign, classify, extend, record_contact, respond, withdraw",
+        "assign, classify, extend, record_contact, refer_to_ombudsman, respond, withdraw",
     ),
 }
 
@@ -609,7 +619,7 @@ async def test_a_complaint_made_over_12_months_late_is_declined_with_a_letter(
         Status.closed,
         ClosureReason.declined,
     )
-    result = await handle.result()
+    result = await ended(env, handle)
     assert result.closure_reason is ClosureReason.declined
     assert all(not c.open for c in result.clocks)
 
@@ -637,7 +647,7 @@ async def test_an_accepted_complaint_can_still_be_declined_for_legal_proceedings
         explanation="Your solicitor has issued a disrepair claim.",
     )
     assert s.closure_reason is ClosureReason.declined
-    await handle.result()
+    await ended(env, handle)
     text = letter_text(store, ref, "refusal")
     assert DECLINE_REASON_TEXT[DeclineReason.legal_proceedings] in text
     assert "disrepair claim" in text and OMBUDSMAN_PHONE in text
@@ -659,7 +669,7 @@ async def test_a_service_request_closes_the_case_with_a_letter(env, worker, sett
         notes="A repair has been booked for Thursday 4 March.",
     )
     assert (s.stage, s.closure_reason) == (Stage.closed, ClosureReason.service_request)
-    result = await handle.result()
+    result = await ended(env, handle)
     assert result.allowed_steps == []
     assert letter_keys(store, ref) == ["service_request"]
     assert "A repair has been booked for Thursday 4 March." in letter_text(
@@ -678,10 +688,10 @@ async def test_withdrawal_at_stage_1_closes_the_case_and_stops_its_clocks(
     assert s.next_deadline is None and not s.overdue
     assert clock(s, "s1_response").stopped_at is not None
 
-    result = await handle.result()
+    await travel_to(env, london(2027, 5, 3, 12))  # weeks past every stage 1 deadline
+    result = await ended(env, handle)
     assert result.closure_reason is ClosureReason.withdrawn
     assert await execution_status(env.client, handle) is WorkflowExecutionStatus.COMPLETED
-    await travel_to(env, london(2027, 5, 3, 12))  # weeks past every stage 1 deadline
     sent = letter_keys(store, ref)
     assert "withdrawal" in sent
     assert not [k for k in sent if k.startswith("breach:")]
@@ -708,7 +718,7 @@ async def test_the_case_closes_when_nobody_asks_for_stage_2_but_may_be_escalated
     s = await settle(handle)
     assert (s.stage, s.closure_reason) == (Stage.closed, ClosureReason.escalation_window_lapsed)
     assert clock(s, "escalation_window").lapsed_at is not None
-    assert s.allowed_steps == ["escalate"]
+    assert s.allowed_steps == ["escalate", "refer_to_ombudsman"]
     assert "case_closed" in letter_keys(store, ref)
     assert "20 working days" in letter_text(store, ref, "case_closed")
     assert store.get_case(ref).closure_reason == "escalation_window_lapsed"
@@ -763,9 +773,11 @@ async def test_a_request_made_in_time_but_recorded_after_the_window_needs_no_exc
 async def test_after_the_late_escalation_grace_period_the_workflow_completes(
     env, worker, settings, store
 ):
-    case, handle = await responded(
-        env, settings, policy=policy_with("complaints", late_escalation_grace_days=5)
+    # lodged under a policy with no time kept for the Ombudsman, so the grace period is the end
+    grace_only = policy_with("complaints", late_escalation_grace_days=5).model_copy(
+        update={"ombudsman": None}
     )
+    case, handle = await responded(env, settings, policy=grace_only)
     await travel_to(env, london(2027, 4, 1, 9))
     s = await settle(handle)
     assert s.closure_reason is ClosureReason.escalation_window_lapsed
@@ -794,7 +806,15 @@ async def test_once_the_grace_period_ends_the_case_no_longer_offers_escalation(
     await travel_to(env, london(2027, 4, 1, 9))
     s = await settle(handle)
     await travel_to(env, s.closed_at + timedelta(days=5, minutes=1))
-    result = await finished(env.client, handle)
+    # still kept while the resident may take it to the Ombudsman, but not for escalation
+    s = await settle(handle)
+    assert s.allowed_steps == ["refer_to_ombudsman"]
+    assert store.get_case(case.reference).data["allowed_steps"] == ["refer_to_ombudsman"]
+    reason = await rejected(
+        env.client, case.reference, "escalate", by=ALI.id, exceptional_circumstances="Away"
+    )
+    assert "Steps possible now: refer_to_ombudsman." in reason
+    result = await ended(env, handle)
     assert result.allowed_steps == []
     assert store.get_case(case.reference).data["allowed_steps"] == []
     assert letter_keys(store, case.reference).count("case_closed") == 1

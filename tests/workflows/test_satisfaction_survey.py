@@ -13,6 +13,7 @@ from tests.support import ALI, SAM, letter_keys, letter_text, london, settle, st
 from tests.workflows.test_complaint_steps import (
     MONDAY,
     decisions,
+    ended,
     investigating,
     lodged,
     responded,
@@ -121,7 +122,7 @@ async def test_the_survey_goes_after_the_final_response(env, worker, settings, s
         summary="The review agrees.",
     )
     assert (s.stage, s.closure_reason) == (Stage.closed, ClosureReason.final_response)
-    result = await handle.result()
+    result = await ended(env, handle)
     assert result.closure_reason is ClosureReason.final_response
     sent = letter_keys(store, ref)
     assert sent.count(SURVEY) == 1
@@ -132,7 +133,7 @@ async def test_the_survey_goes_after_the_final_response(env, worker, settings, s
 async def test_no_survey_after_a_withdrawal(env, worker, settings, store):
     case, handle = await investigating(env, settings)
     await step(env.client, case.reference, "withdraw", by="jo.officer", reason="Sorted now.")
-    await handle.result()
+    await ended(env, handle)
     assert SURVEY not in letter_keys(store, case.reference)
 
 
@@ -146,5 +147,5 @@ async def test_no_survey_after_a_decline(env, worker, settings, store):
         reason="legal_proceedings",
         explanation="A disrepair claim is with the court.",
     )
-    await handle.result()
+    await ended(env, handle)
     assert letter_keys(store, declined.reference) == ["refusal"]
