@@ -1,8 +1,11 @@
 """Cases live for weeks, so the workflow code must replay the histories of cases started by the
-code before it. These two histories were recorded with the code of commit ad7a88f (before cases
+code before it. Two histories were recorded with the code of commit ad7a88f (before cases
 carried a policy, before the step rules moved to domain/ and letters were checked in the step):
 a complaint through both stages with an extension and a reminder, and an enquiry with a holding
-reply and a breach. Replaying them with today's code must raise no non-determinism error."""
+reply and a breach. A third, complaint-remedies-d282dd2.json, was recorded with the code of commit
+d282dd2 (before remedies were tracked and closed complaints kept for the Ombudsman): a complaint
+through both stages with two promised actions and compensation at both stages. Replaying them
+with today's code must raise no non-determinism error."""
 
 from __future__ import annotations
 
@@ -20,7 +23,14 @@ from workflows.enquiry import EnquiryWorkflow
 HISTORIES = Path(__file__).parent / "histories"
 
 
-@pytest.mark.parametrize("name", ["complaint-two-stages.json", "enquiry-holding-reply.json"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "complaint-two-stages.json",
+        "enquiry-holding-reply.json",
+        "complaint-remedies-d282dd2.json",
+    ],
+)
 async def test_a_case_started_by_earlier_code_replays(name: str) -> None:
     text = (HISTORIES / name).read_text()
     events = json.loads(text)["events"]
