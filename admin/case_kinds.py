@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -36,6 +37,8 @@ from domain.enquiry import (
     LodgeEnquiry,
     enquiry_workflow_id,
 )
+from domain.ombudsman import DETERMINATION_LABELS, ORDER_KIND_LABELS
+from domain.remedies import Compensation, CompensationBasis
 
 LONDON_DAY = "%a %d %b %Y"
 
@@ -99,11 +102,19 @@ COMPLAINT_STEPS: tuple[Step, ...] = (
     Step.accept,
     Step.acknowledge,
     Step.respond,
+    Step.complete_action,
+    Step.record_compensation,
     Step.escalate,
     Step.classify,
     Step.record_contact,
     Step.extend,
     Step.assign,
+    Step.refer_to_ombudsman,
+    Step.record_evidence_request,
+    Step.record_evidence_sent,
+    Step.record_ombudsman_order,
+    Step.record_order_complied,
+    Step.record_determination,
     Step.decline,
     Step.record_service_request,
     Step.raise_new_issues,
@@ -122,6 +133,14 @@ COMPLAINT_TITLES: dict[Step, str] = {
     Step.escalate: "Escalate to stage 2",
     Step.raise_new_issues: "Open new issues as a new complaint",
     Step.withdraw: "Withdraw the complaint",
+    Step.complete_action: "Record an action as done",
+    Step.record_compensation: "Record compensation paid or declined",
+    Step.refer_to_ombudsman: "Record a referral to the Housing Ombudsman",
+    Step.record_evidence_request: "Record the Ombudsman's request for evidence",
+    Step.record_evidence_sent: "Record evidence sent to the Ombudsman",
+    Step.record_determination: "Record the Ombudsman's determination",
+    Step.record_ombudsman_order: "Record an order or recommendation of the Ombudsman",
+    Step.record_order_complied: "Record that we complied with an order",
 }
 COMPLAINT_BUTTONS: dict[Step, str] = {
     Step.accept: "Accept as a stage 1 complaint",
@@ -136,6 +155,14 @@ COMPLAINT_BUTTONS: dict[Step, str] = {
     Step.escalate: "Escalate to stage 2",
     Step.raise_new_issues: "Open a new stage 1 complaint",
     Step.withdraw: "Withdraw the complaint",
+    Step.complete_action: "Record as done",
+    Step.record_compensation: "Record compensation",
+    Step.refer_to_ombudsman: "Record the referral",
+    Step.record_evidence_request: "Record the request",
+    Step.record_evidence_sent: "Record evidence sent",
+    Step.record_determination: "Record the determination",
+    Step.record_ombudsman_order: "Record the order",
+    Step.record_order_complied: "Record compliance",
 }
 COMPLAINT_DONE: dict[Step, str] = {
     Step.accept: "Accepted as a stage 1 complaint",
@@ -150,6 +177,14 @@ COMPLAINT_DONE: dict[Step, str] = {
     Step.escalate: "Escalated to stage 2",
     Step.raise_new_issues: "New issues opened as a new complaint",
     Step.withdraw: "Withdrawn. The case is closed",
+    Step.complete_action: "Action recorded as done",
+    Step.record_compensation: "Compensation recorded",
+    Step.refer_to_ombudsman: "Referral to the Housing Ombudsman recorded",
+    Step.record_evidence_request: "The Ombudsman's request for evidence recorded",
+    Step.record_evidence_sent: "Evidence sent to the Ombudsman recorded",
+    Step.record_determination: "The Ombudsman's determination recorded",
+    Step.record_ombudsman_order: "The Ombudsman's order recorded",
+    Step.record_order_complied: "Compliance with the order recorded",
 }
 
 
@@ -177,7 +212,113 @@ def complaint_success(step: Step, case: ComplaintStatus) -> str:
         return f"Response sent. The resident can ask for stage 2 until {_day(window.due)}"
     if step is Step.raise_new_issues and case.linked_references:
         return f"New issues opened as complaint {case.linked_references[-1]}"
-    return COMPLAINT_DONE[step]
+    return tracking_success(step, case) or COMPLAINT_DONE[step]
+
+
+def tracking_success(step: Step, case: ComplaintStatus) -> str | None:
+    """What a step following up the complaint did, with what is still open."""
+    done = COMPLAINT_DONE[step]
+    if step is Step.complete_action:
+        left = sum(1 for a in case.actions if a.open)
+        if left:
+            return f"{done}. {left} action{'' if left == 1 else 's'} still open"
+        return f"{done}. Every action is done: the resident's letter saying so is on its way"
+    if step is Step.record_compensation:
+        owed = case.compensation.outstanding
+        return f"{done}. {money(owed)} still owed" if owed else f"{done}. Nothing more is owed"
+    ombudsman = case.ombudsman
+    if ombudsman is None:
+        return None
+    if step is Step.record_evidence_request and ombudsman.requests:
+        return f"{done}. Due {ombudsman.requests[-1].due_on.strftime(LONDON_DAY)}"
+    if step is Step.record_ombudsman_order and ombudsman.orders:
+        return f"{done}. Due {ombudsman.orders[-1].due_on.strftime(LONDON_DAY)}"
+    return None
+
+
+def money(amount: Decimal) -> str:
+    return f"£{amount:,.2f}"
+
+
+# ------------------------------------------------- the case page: what the complaint led to
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """One numbered item followed to completion (an action, a request, an order), as the case
+    page shows it: `state` is "Open", "Overdue" or the done text; `colour` its tag's."""
+
+    n: int
+    item: Any
+    state: str
+    colour: str
+    detail: str | None = None
+
+
+def _clock(case: Any, key: ClockKey, n: int) -> Clock | None:
+    return next((c for c in case.clocks if c.key is key and c.item == n), None)
+
+
+def _tracked(case: Any, key: ClockKey, item: Any, done_on: date | None, done: str) -> Tracked:
+    clock = _clock(case, key, item.n)
+    late = clock is not None and clock.breached_at is not None
+    if done_on is not None:
+        state = f"{done} {done_on.strftime(LONDON_DAY)}" + (" (late)" if late else "")
+        return Tracked(item.n, item, state, "red" if late else "green")
+    if late:
+        return Tracked(item.n, item, "Overdue", "red")
+    return Tracked(item.n, item, "Open", "grey")
+
+
+@dataclass(frozen=True)
+class OfferRow:
+    stage: int
+    amount: str
+    offered_at: datetime
+    basis: str | None
+
+
+BASIS_TEXT = {
+    CompensationBasis.replaces: "replaces stage 1's offer",
+    CompensationBasis.adds: "in addition to stage 1's offer",
+}
+
+
+def putting_right(case: Any) -> dict[str, Any]:
+    """The complaint's "Putting things right" and "Housing Ombudsman" sections: each action with
+    who does it and its state (overdue when its clock is breached), compensation offered, paid
+    and still owed; the Ombudsman's requests and orders likewise."""
+    actions = [
+        _tracked(case, ClockKey.remedy_action, a, a.done_on if not a.open else None, "Done on")
+        for a in getattr(case, "actions", [])
+    ]
+    compensation = getattr(case, "compensation", None) or Compensation()
+    ombudsman = getattr(case, "ombudsman", None)
+    requests = [
+        _tracked(case, ClockKey.ombudsman_evidence, r, r.sent_on if not r.open else None, "Sent")
+        for r in (ombudsman.requests if ombudsman else [])
+    ]
+    orders = [
+        _tracked(
+            case, ClockKey.ombudsman_order, o, o.complied_on if not o.open else None, "Complied"
+        )
+        for o in (ombudsman.orders if ombudsman else [])
+    ]
+    return {
+        "tracked_actions": actions,
+        "offers": [
+            OfferRow(
+                o.stage, money(o.amount), o.offered_at, BASIS_TEXT[o.basis] if o.basis else None
+            )
+            for o in compensation.offers
+        ],
+        "compensation": compensation,
+        "evidence_requests": requests,
+        "ombudsman_orders": orders,
+        "determination_labels": {d.value: t for d, t in DETERMINATION_LABELS.items()},
+        "order_kind_labels": {k.value: t for k, t in ORDER_KIND_LABELS.items()},
+        "money": money,
+    }
 
 
 def complaint_logged(settings: Settings, complaint: LodgeComplaint) -> str:
@@ -227,6 +368,15 @@ COMPLAINT = CaseKind(
         "contact_methods": complaint_forms.CONTACT_METHODS,
         "decline_reasons": complaint_forms.DECLINE_REASONS,
         "spare_points": complaint_forms.SPARE_POINTS,
+        "open_actions": complaint_forms.open_actions(case),
+        "open_requests": complaint_forms.open_requests(case),
+        "open_orders": complaint_forms.open_orders(case),
+        "responsible_choices": complaint_forms.responsible_choices,
+        "action_rows": complaint_forms.ACTION_ROWS,
+        "compensation_bases": complaint_forms.COMPENSATION_BASES,
+        "determinations": complaint_forms.DETERMINATIONS,
+        "order_kinds": complaint_forms.ORDER_KINDS,
+        **putting_right(case),
     },
     new_context={
         "channels": complaint_forms.CHANNELS,

@@ -6,10 +6,10 @@ admin/forms.py's."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from admin.accounts import Account
+from admin.accounts import ROLE_LABELS, Account
 from admin.forms import (
     FieldFor,
     FieldInfo,
@@ -36,11 +36,16 @@ from admin.forms import (
 from admin.naming import Named
 from domain.complaint import DECLINE_REASON_TEXT, TENURE_LABELS, Step
 from domain.letters import Decision
+from domain.ombudsman import DETERMINATION_LABELS, ORDER_KIND_LABELS
 from domain.people import Channel, ComplainantType
+from domain.remedies import CompensationBasis
+from domain.roles import may_own_cases
 
 SPARE_POINTS = 2  # empty "add a point" boxes under a case's points
 NEW_POINTS = 5  # point boxes on the "log a complaint" form
 MAX_POINTS = 30
+ACTION_ROWS = 3  # action rows on the respond form (a row left blank is no action)
+ACTION_FIELDS = ("action", "action_owner", "action_due", "action_responsible")
 
 # ------------------------------------------------------------------ the UI's vocabulary
 
@@ -169,20 +174,78 @@ def _parse_extend(v: FormValues, ctx: StepContext) -> ParsedForm:
     return ParsedForm(payload, fields, step_field(s, "reasons", "the reasons"), v)
 
 
+def money_value(v: FormValues, name: str) -> str | None:
+    """An amount in pounds as people type it (£1,250.50) for the payload; None when blank."""
+    return re.sub(r"[£,\s]", "", one(v, name)) or None
+
+
+def _action_rows(
+    v: FormValues, ctx: StepContext, fields: dict[tuple[Any, ...], FieldFor]
+) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """The respond form's action rows (a row left blank is no action), each with its fields in
+    `fields` under the payload's index, and the problems with the member of staff chosen."""
+    s = Step.respond
+    actions: list[dict[str, Any]] = []
+    problems: list[Problem] = []
+    for i in range(ACTION_ROWS):
+        names = [f"{name}_{i}" for name in ACTION_FIELDS]
+        if not any(one(v, n) for n in names):
+            continue
+        j, n = len(actions), i + 1
+        for name, noun, kind in (
+            ("action", f"what action {n} is", "text"),
+            ("owner", f"who will take action {n}, as the resident will read it", "text"),
+            ("due", f"the date action {n} is due", "date"),
+            ("responsible", f"the member of staff responsible for action {n}", "choice"),
+        ):
+            field_name = "action" if name == "action" else f"action_{name}"
+            fields[("remedies", "actions", j, name)] = step_field(
+                s, f"{field_name}_{i}", noun, kind
+            )
+        fields[("remedies", "actions", j)] = step_field(s, f"action_{i}", f"action {n}")
+        responsible_id = f"{s.value}-action_responsible_{i}"
+        responsible = chosen_staff(
+            v,
+            f"action_responsible_{i}",
+            ctx.accounts,
+            responsible_id,
+            f"the member of staff responsible for action {n}",
+            problems,
+        )
+        account = ctx.accounts.get(one(v, f"action_responsible_{i}"))
+        if account is not None and not may_own_cases(account.role):
+            problems.append(
+                Problem(
+                    f"#{responsible_id}",
+                    f"{account.name} cannot own cases, so cannot be responsible for action {n}: "
+                    "choose a case officer, a stage 2 reviewer or a manager, or leave it blank "
+                    "for the case's owner",
+                )
+            )
+        action = {
+            "action": optional(v, f"action_{i}"),
+            "owner": optional(v, f"action_owner_{i}"),
+            "due": date_value(v, f"action_due_{i}"),
+            "responsible": responsible,
+        }
+        actions.append(_given(action))
+    return actions, problems
+
+
 def _parse_respond(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = Step.respond
     fields: dict[tuple[Any, ...], FieldFor] = {
         ("decisions",): step_field(s, "decision_0", "a decision on each point", "choice"),
         ("summary",): step_field(s, "summary", "a summary of the response"),
         ("remedies", "apology"): step_field(s, "apology", "the apology"),
-        ("remedies", "actions", 0, "action"): step_field(s, "action", "the action we will take"),
-        ("remedies", "actions", 0, "owner"): step_field(
-            s, "action_owner", "who will take the action"
-        ),
-        ("remedies", "actions", 0, "due"): step_field(
-            s, "action_due", "when the action is due", "date"
-        ),
+        ("remedies", "actions"): step_field(s, "action_0", "the actions we will take"),
         ("remedies", "compensation"): step_field(s, "compensation", "the compensation", "money"),
+        ("remedies", "compensation_basis"): step_field(
+            s,
+            "compensation_basis",
+            "whether this offer replaces stage 1's or adds to it",
+            "choice",
+        ),
     }
     decisions: list[dict[str, Any]] = []
     i = 0
@@ -208,26 +271,18 @@ def _parse_respond(v: FormValues, ctx: StepContext) -> ParsedForm:
                 }
             )
         i += 1
-    actions = []
-    if any(one(v, n) for n in ("action", "action_owner", "action_due")):
-        actions.append(
-            {
-                "action": one(v, "action"),
-                "owner": one(v, "action_owner"),
-                "due": date_value(v, "action_due"),
-            }
-        )
-    money = re.sub(r"[£,\s]", "", one(v, "compensation"))
+    actions, problems = _action_rows(v, ctx, fields)
     payload = {
         "decisions": decisions,
         "summary": one(v, "summary"),
         "remedies": {
             "apology": optional(v, "apology"),
             "actions": actions,
-            "compensation": money or None,
+            "compensation": money_value(v, "compensation"),
+            "compensation_basis": optional(v, "compensation_basis"),
         },
     }
-    return ParsedForm(payload, fields, step_field(s, "summary", "the summary"), v)
+    return ParsedForm(payload, fields, step_field(s, "summary", "the summary"), v, problems)
 
 
 def _parse_escalate(v: FormValues, ctx: StepContext) -> ParsedForm:
@@ -258,6 +313,145 @@ def _parse_escalate(v: FormValues, ctx: StepContext) -> ParsedForm:
     return ParsedForm(payload, fields, step_field(s, "requested_date", "the date"), v, problems)
 
 
+# ------------------------------------------------- what the complaint led to, tracked
+
+
+def _given(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload without the boxes left blank: a required one is then "missing" (the message
+    says "Enter ..."), an optional one takes the model's default (a date: today)."""
+    return {name: value for name, value in payload.items() if value is not None}
+
+
+def _tracking_parser(
+    step: Step, texts: dict[str, str], dates: dict[str, str], fallback: str, **other: str
+) -> StepParser:
+    """A form of text boxes (`texts`: name -> noun), date boxes (`dates`) and choices
+    (`other`: name -> noun), each named as the step's model names it."""
+    fields: dict[tuple[Any, ...], FieldFor] = {
+        **{(n,): step_field(step, n, noun) for n, noun in texts.items()},
+        **{(n,): step_field(step, n, noun, "date") for n, noun in dates.items()},
+        **{(n,): step_field(step, n, noun, "choice") for n, noun in other.items()},
+    }
+    every = {**texts, **dates, **other}
+
+    def parse(v: FormValues, ctx: StepContext) -> ParsedForm:
+        payload: dict[str, Any] = {n: optional(v, n) for n in (*texts, *other)}
+        payload.update({n: date_value(v, n) for n in dates})
+        return ParsedForm(_given(payload), fields, step_field(step, fallback, every[fallback]), v)
+
+    return parse
+
+
+def _parse_compensation(v: FormValues, ctx: StepContext) -> ParsedForm:
+    s = Step.record_compensation
+    amount = step_field(s, "amount", "the amount paid", "money")
+    fields: dict[tuple[Any, ...], FieldFor] = {
+        ("amount",): amount,
+        ("paid_on",): step_field(s, "paid_on", "the date it was paid", "date"),
+        ("declined",): step_field(s, "declined", "whether the resident declined", "check"),
+        ("note",): step_field(s, "note", "the note"),
+    }
+    payload = {
+        "amount": money_value(v, "amount"),
+        "paid_on": date_value(v, "paid_on"),
+        "declined": checked(v, "declined"),
+        "note": optional(v, "note"),
+    }
+    # the rule across the amount and the box (paid, or declined) is about the amount
+    return ParsedForm(_given(payload), fields, amount, v)
+
+
+def open_actions(case: Any) -> list[tuple[str, str]]:
+    """The complete_action form's choices: each open action as (number, what and when due)."""
+    return [
+        (str(a.n), f"{a.n}: {a.action} (due {a.due:%a %d %b %Y})")
+        for a in getattr(case, "actions", [])
+        if a.open
+    ]
+
+
+def open_requests(case: Any) -> list[tuple[str, str]]:
+    ombudsman = getattr(case, "ombudsman", None)
+    return [
+        (str(r.n), f"{r.n}: {r.description} (due {r.due_on:%a %d %b %Y})")
+        for r in (ombudsman.requests if ombudsman else [])
+        if r.open
+    ]
+
+
+def open_orders(case: Any) -> list[tuple[str, str]]:
+    ombudsman = getattr(case, "ombudsman", None)
+    return [
+        (
+            str(o.n),
+            f"{o.n}: {ORDER_KIND_LABELS[o.kind]}: {o.description} (due {o.due_on:%a %d %b %Y})",
+        )
+        for o in (ombudsman.orders if ombudsman else [])
+        if o.open
+    ]
+
+
+def responsible_choices(staff: Sequence[Account]) -> list[tuple[str, str]]:
+    """Who may be made responsible for an action: whoever may own a case."""
+    return [(a.id, f"{a.name} ({ROLE_LABELS[a.role]})") for a in staff if may_own_cases(a.role)]
+
+
+DETERMINATIONS: list[tuple[str, str]] = [(d.value, t) for d, t in DETERMINATION_LABELS.items()]
+ORDER_KINDS: list[tuple[str, str]] = [(k.value, t) for k, t in ORDER_KIND_LABELS.items()]
+COMPENSATION_BASES: list[tuple[str, str]] = [
+    (CompensationBasis.replaces.value, "It replaces stage 1's offer: this is the whole offer"),
+    (CompensationBasis.adds.value, "It adds to stage 1's offer"),
+]
+
+_parse_complete_action = _tracking_parser(
+    Step.complete_action,
+    {"note": "a note of what was done"},
+    {"done_on": "the date it was done"},
+    "note",
+    action="the action that was done",
+)
+_parse_referral = _tracking_parser(
+    Step.refer_to_ombudsman,
+    {"ombudsman_reference": "the Ombudsman's reference as their letters write it, like 202412345"},
+    {"referred_on": "the date of the referral"},
+    "ombudsman_reference",
+)
+_parse_evidence_request = _tracking_parser(
+    Step.record_evidence_request,
+    {"description": "what the Ombudsman asked for"},
+    {"requested_on": "the date they asked", "due_on": "the date the evidence is due"},
+    "description",
+)
+_parse_evidence_sent = _tracking_parser(
+    Step.record_evidence_sent,
+    {"note": "a note of what was sent"},
+    {"sent_on": "the date it was sent"},
+    "note",
+    request="the request the evidence answers",
+)
+_parse_determination = _tracking_parser(
+    Step.record_determination,
+    {"findings": "the Ombudsman's findings"},
+    {"determined_on": "the date of the determination"},
+    "findings",
+    determination="the Ombudsman's determination",
+)
+_parse_order = _tracking_parser(
+    Step.record_ombudsman_order,
+    {"description": "what the Ombudsman ordered or recommended"},
+    {"made_on": "the date it was made", "due_on": "the date it is due"},
+    "description",
+    kind="whether it is an order, a recommendation or a complaint handling failure order",
+)
+_parse_complied = _tracking_parser(
+    Step.record_order_complied,
+    {"evidence": "how we showed we complied"},
+    {"complied_on": "the date we complied"},
+    "evidence",
+    order="the order we complied with",
+)
+
+
 STEP_PARSERS: dict[Step, StepParser] = {
     Step.accept: _parse_accept,
     Step.classify: _parse_classify,
@@ -273,6 +467,14 @@ STEP_PARSERS: dict[Step, StepParser] = {
     Step.escalate: _parse_escalate,
     Step.raise_new_issues: _parse_new_issues,
     Step.withdraw: text_parser(Step.withdraw, "reason", "why the resident withdrew the complaint"),
+    Step.complete_action: _parse_complete_action,
+    Step.record_compensation: _parse_compensation,
+    Step.refer_to_ombudsman: _parse_referral,
+    Step.record_evidence_request: _parse_evidence_request,
+    Step.record_evidence_sent: _parse_evidence_sent,
+    Step.record_determination: _parse_determination,
+    Step.record_ombudsman_order: _parse_order,
+    Step.record_order_complied: _parse_complied,
 }
 
 

@@ -223,6 +223,12 @@ class Row:
         """What the colour means, in words (colour alone tells a screen reader nothing)."""
         return LABELS[self.urgency]
 
+    @property
+    def actions_outstanding(self) -> bool:
+        """Something the response promised is still open: the records row's column, or (a row
+        recorded before it had one) the case's recorded status."""
+        return bool(self.case.actions_outstanding or self.case.data.get("actions_outstanding"))
+
 
 @dataclass(frozen=True)
 class QueuePage:

@@ -783,6 +783,7 @@ async def test_at_stage_2_a_stage_1_officer_is_offered_no_stage_2_forms(
             "classify",
             "record_contact",
             "raise_new_issues",
+            "refer_to_ombudsman",
             "withdraw",
         }
         done = await post(

@@ -203,7 +203,7 @@ def test_exactly_the_routes_that_use_temporal_depend_on_require_temporal(
     depending = {key for key, route in routes.items() if depends_on_require_temporal(route)}
     expected = {key for key in routes if needs_temporal(*key)}
     assert expected >= TEMPORAL_ROUTES, "a route in TEMPORAL_ROUTES no longer exists"
-    assert len(expected - TEMPORAL_ROUTES) == 12 + 9, "a route a step, for each kind's steps"
+    assert len(expected - TEMPORAL_ROUTES) == 20 + 9, "a route a step, for each kind's steps"
     assert depending == expected
 
 
@@ -239,7 +239,7 @@ async def test_every_route_answers_within_2_seconds_and_those_needing_temporal_s
                 assert TEMPORAL_DOWN in page, where
                 assert "Error:" in page or "The case system is not answering –" in page, where
     assert {(m, p) for m, p, _ in checked} == set(routes)
-    assert sum(1 for *_, status in checked if status == 503) == len(TEMPORAL_ROUTES) + 21
+    assert sum(1 for *_, status in checked if status == 503) == len(TEMPORAL_ROUTES) + 29
 
 
 async def test_records_only_pages_keep_working(down_app: FastAPI) -> None:
