@@ -9,7 +9,7 @@ validators before either changes the case.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -456,6 +456,24 @@ def check_refer_to_ombudsman(
     _not_after_today(step.referred_on, now, policy, "The referral date")
 
 
+def _made_then_due(
+    made: date | None, due: date, now: datetime, policy: Policy, made_what: str
+) -> None:
+    """Something the Ombudsman asked for: made on a day not in the future (today when not
+    given), due on or after it."""
+    _not_after_today(made, now, policy, f"The day it was {made_what}")
+    start = made or local_today(now, policy)
+    _due_after(due, start, "The due date", f"the day it was {made_what}")
+
+
+def _open_item(items: Sequence[Any], n: int, name: str, noun: str) -> None:
+    """Item `n` of `items` (the Ombudsman's requests or orders) is there and still open."""
+    item = next((i for i in items if i.n == n), None)
+    if item is None or not item.open:
+        open_ = ", ".join(str(i.n) for i in items if i.open)
+        raise StepRefused(f"{name} {n} is not an open {noun}. Open ones: {open_}.")
+
+
 def _ombudsman(case: ComplaintState) -> OmbudsmanCase:
     if case.ombudsman is None:  # the state machine refuses first; this is for the type checker
         raise StepRefused("Record the referral to the Ombudsman first.")
@@ -467,21 +485,14 @@ def check_record_evidence_request(
 ) -> None:
     """A request for evidence, made on a day not in the future, due on or after it."""
     step_allowed_now(case, Step.record_evidence_request, step.by, now)
-    _not_after_today(step.requested_on, now, policy, "The day it was asked for")
-    asked = step.requested_on or local_today(now, policy)
-    _due_after(step.due_on, asked, "The due date", "the day it was asked for")
+    _made_then_due(step.requested_on, step.due_on, now, policy, "asked for")
 
 
 def check_record_evidence_sent(
     case: ComplaintState, step: RecordEvidenceSent, now: datetime, policy: Policy
 ) -> None:
     step_allowed_now(case, Step.record_evidence_sent, step.by, now)
-    request = next((r for r in _ombudsman(case).requests if r.n == step.request), None)
-    if request is None or not request.open:
-        open_ = ", ".join(str(r.n) for r in _ombudsman(case).requests if r.open)
-        raise StepRefused(
-            f"Request {step.request} is not an open request for evidence. Open requests: {open_}."
-        )
+    _open_item(_ombudsman(case).requests, step.request, "Request", "request for evidence")
     _not_after_today(step.sent_on, now, policy, "The day it was sent")
 
 
@@ -500,19 +511,14 @@ def check_record_ombudsman_order(
 ) -> None:
     """An order or recommendation, made on a day not in the future, due on or after it."""
     step_allowed_now(case, Step.record_ombudsman_order, step.by, now)
-    _not_after_today(step.made_on, now, policy, "The day it was made")
-    made = step.made_on or local_today(now, policy)
-    _due_after(step.due_on, made, "The due date", "the day it was made")
+    _made_then_due(step.made_on, step.due_on, now, policy, "made")
 
 
 def check_record_order_complied(
     case: ComplaintState, step: RecordOrderComplied, now: datetime, policy: Policy
 ) -> None:
     step_allowed_now(case, Step.record_order_complied, step.by, now)
-    order = next((o for o in _ombudsman(case).orders if o.n == step.order), None)
-    if order is None or not order.open:
-        open_ = ", ".join(str(o.n) for o in _ombudsman(case).orders if o.open)
-        raise StepRefused(f"Order {step.order} is not an open order. Open orders: {open_}.")
+    _open_item(_ombudsman(case).orders, step.order, "Order", "order")
     _not_after_today(step.complied_on, now, policy, "The day it was complied with")
 
 
