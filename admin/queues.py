@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import case, or_
+from sqlalchemy import and_, case, or_
 
 from activities.deadlines import calendar_from_settings
 from config import Settings
@@ -94,6 +94,12 @@ NEXT_STEP: dict[str, str] = {
 }
 
 CONTACT_CLOCKS = frozenset({"s1_contact", "s2_contact"})
+# A closed complaint stays in the queues while a clock of what it led to runs: what to do next.
+FOLLOW_UP: dict[str, str] = {
+    "remedy_action": "Put right: do the action",
+    "ombudsman_evidence": "Send the Ombudsman the evidence",
+    "ombudsman_order": "Comply with the Ombudsman's order",
+}
 
 
 def window_for(settings: Settings, now: datetime) -> UrgencyWindow:
@@ -115,7 +121,12 @@ def case_urgency(snapshot: CaseSnapshot, window: UrgencyWindow) -> Urgency:
 
 # The rule of domain.urgency.urgency, in SQL, branch for branch.
 def _waiting() -> Any:
-    return or_(Case.stage == CLOSED_STAGE, Case.status.in_(sorted(WAITING_STATUSES)))
+    """`owed_by_staff`'s negation (domain/urgency.py)."""
+    closed = Case.stage == CLOSED_STAGE
+    return or_(
+        and_(closed, Case.next_deadline.is_(None)),
+        and_(~closed, Case.status.in_(sorted(WAITING_STATUSES))),
+    )
 
 
 def _late(window: UrgencyWindow) -> Any:
@@ -249,7 +260,8 @@ class QueuePage:
 
 def conditions(request: QueueRequest, window: UrgencyWindow, account_id: str) -> list[Any]:
     """SQL conditions on `Case` for the queue and its filters."""
-    where: list[Any] = [Case.stage != CLOSED_STAGE]
+    # open cases, and closed ones with a promise still on a clock (an action, the Ombudsman's)
+    where: list[Any] = [or_(Case.stage != CLOSED_STAGE, Case.next_deadline.is_not(None))]
     queue = request.queue
     if queue is Queue.mine:
         where.append(Case.owner_id == account_id)
@@ -290,6 +302,8 @@ def next_step(snapshot: CaseSnapshot) -> str:
     due_next = (snapshot.data.get("next_deadline") or {}).get("key")
     if snapshot.status != "awaiting_triage" and due_next in CONTACT_CLOCKS:
         return "Contact the resident"
+    if snapshot.stage == CLOSED_STAGE and due_next in FOLLOW_UP:
+        return FOLLOW_UP[due_next]
     return NEXT_STEP.get(snapshot.status, snapshot.status.replace("_", " ").capitalize())
 
 

@@ -136,10 +136,13 @@ def deadline_urgency(due: datetime, window: UrgencyWindow, *, missed: bool = Fal
     return Urgency.on_track
 
 
-def owed_by_staff(stage: str, status: str) -> bool:
-    """Whether anything can be due from staff: not closed, and the resident does not have the
-    clock."""
-    return stage != CLOSED_STAGE and status not in WAITING_STATUSES
+def owed_by_staff(stage: str, status: str, next_deadline: datetime | None) -> bool:
+    """Whether anything can be due from staff: the resident does not have the clock, and the
+    case is not closed, or is but a clock of what it led to still runs (an action it promised,
+    the Ombudsman's request or order: every clock a closed case keeps is staff's)."""
+    if stage == CLOSED_STAGE:
+        return next_deadline is not None
+    return status not in WAITING_STATUSES
 
 
 def urgency(
@@ -150,7 +153,7 @@ def urgency(
     window: UrgencyWindow,
 ) -> Urgency:
     """How urgent a case is, from what its record (or search attributes) carry."""
-    if not owed_by_staff(stage, status):
+    if not owed_by_staff(stage, status, next_deadline):
         return Urgency.waiting
     if overdue:
         return Urgency.overdue

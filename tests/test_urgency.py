@@ -184,6 +184,18 @@ def examples() -> list[Example]:
             [clock(ClockKey.s1_response, cob(2026, 12, 21), **met)],
             Urgency.waiting,
         ),
+        Example(  # closed, but an action the response promised is late: staff still owe it
+            "closed, a promised action overdue",
+            CLOSED_STAGE,
+            "closed",
+            missed,
+            True,
+            [
+                clock(ClockKey.s2_response, cob(2026, 12, 14), **met),
+                clock(ClockKey.remedy_action, missed, item=1, breached_at=missed),
+            ],
+            Urgency.overdue,
+        ),
     ]
     prefix = {"complaint": "CMP", "enquiry": "ENQ"}
     return [
@@ -324,7 +336,9 @@ def test_nothing_is_due_from_staff_while_the_resident_has_the_clock(
     for due in (window.now - timedelta(days=1), window.now, window.soon_ends):
         for overdue in (False, True):
             assert urgency("stage1", status, due, overdue, window) is Urgency.waiting
-    assert urgency(CLOSED_STAGE, "closed", window.now, True, window) is Urgency.waiting
+    assert urgency(CLOSED_STAGE, "closed", None, False, window) is Urgency.waiting
+    # a closed complaint owes only what it led to, on its own clocks: an action, the Ombudsman's
+    assert urgency(CLOSED_STAGE, "closed", window.now, True, window) is Urgency.overdue
 
 
 def test_colours_and_words() -> None:
@@ -353,8 +367,9 @@ def test_the_queues_tag_and_hold_each_case_by_the_rule(
     records: RecordsStore, calendar: WorkingCalendar, window: UrgencyWindow
 ) -> None:
     team = queue_members(records, Queue.team, calendar)
-    open_cases = [e for e in CASES if e.stage != CLOSED_STAGE]
-    assert set(team) == {e.reference for e in open_cases}, "closed cases are in no queue"
+    open_cases = [e for e in CASES if e.stage != CLOSED_STAGE or e.next_deadline]
+    assert set(team) == {e.reference for e in open_cases}, "closed with nothing due: no queue"
+    assert BY_NAME["closed, a promised action overdue"].reference in team
     for e in open_cases:
         assert team[e.reference] == (COLOURS[e.expected], LABELS[e.expected]), e.name
         assert rag(snapshot(e), window) is COLOURS[e.expected], e.name
@@ -377,8 +392,9 @@ def test_the_queues_tag_and_hold_each_case_by_the_rule(
     colours = [row.rag for row in page.rows]
     order = list(Colour)
     assert colours == sorted(colours, key=order.index)
-    assert [row.case.reference for row in page.rows][:2] == [
+    assert [row.case.reference for row in page.rows][:3] == [
         BY_NAME["overdue"].reference,
+        BY_NAME["closed, a promised action overdue"].reference,  # as late: by reference
         BY_NAME["due today"].reference,
     ]
     descending = load(

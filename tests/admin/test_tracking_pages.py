@@ -232,7 +232,15 @@ async def test_a_stage_2_offer_says_how_it_stands_to_stage_1s(
     await step(env.client, ref, "escalate", by=ALI)
     await step(env.client, ref, "assign", by=MO, owner=SAM_MEMBER.model_dump())
     await step(env.client, ref, "acknowledge", by=SAM, points=TWO_POINTS, outcome_sought="Fix")
-    answer = {**ANSWER, "decision_1": "upheld", "root_cause_1": "delay", "compensation": "100"}
+    answer = {
+        **ANSWER,
+        "decision_1": "upheld",
+        "root_cause_1": "delay",
+        "compensation": "100",
+        "action_0": "Visit to apologise in person",
+        "action_owner_0": "Our housing manager",
+        "action_due_0": "2027-03-22",
+    }
 
     async with admin_http(app) as http:
         await admin_sign_in(http, SAM)
@@ -260,6 +268,10 @@ async def test_a_stage_2_offer_says_how_it_stands_to_stage_1s(
         )
         assert "Offered in all £175.00" in putting_right
         assert "Kept for the Ombudsman until" in text(shown.text)
+        # closed, but staff still owe the action: it stays in the queues
+        row = queue_row((await http.get("/queues/team")).text, ref)
+        assert "Put right: do the action" in row and "Actions outstanding" in row
+        assert "Put right: action 1" in row, "the deadline's label"
 
     assert "we are offering <strong>£175.00</strong> in all" in letter_text(
         store, ref, "s2_response"
