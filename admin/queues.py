@@ -30,6 +30,7 @@ from domain.urgency import (
     CLOSED_STAGE,
     COLOUR_ORDER,
     COLOURS,
+    FOLLOW_UP_KEYS,
     LABELS,
     WAITING_STATUSES,
     Colour,
@@ -115,17 +116,22 @@ def rag(snapshot: CaseSnapshot, window: UrgencyWindow) -> Rag:
 
 def case_urgency(snapshot: CaseSnapshot, window: UrgencyWindow) -> Urgency:
     return urgency(
-        snapshot.stage, snapshot.status, snapshot.next_deadline, snapshot.overdue, window
+        snapshot.stage,
+        snapshot.status,
+        snapshot.next_deadline,
+        snapshot.overdue,
+        window,
+        snapshot.next_deadline_key,
     )
 
 
 # The rule of domain.urgency.urgency, in SQL, branch for branch.
 def _waiting() -> Any:
     """`owed_by_staff`'s negation (domain/urgency.py)."""
-    closed = Case.stage == CLOSED_STAGE
-    return or_(
-        and_(closed, Case.next_deadline.is_(None)),
-        and_(~closed, Case.status.in_(sorted(WAITING_STATUSES))),
+    follow_up = Case.next_deadline_key.in_(sorted(FOLLOW_UP_KEYS))
+    return and_(
+        or_(Case.next_deadline_key.is_(None), ~follow_up),
+        or_(Case.stage == CLOSED_STAGE, Case.status.in_(sorted(WAITING_STATUSES))),
     )
 
 
@@ -235,6 +241,17 @@ class Row:
         return LABELS[self.urgency]
 
     @property
+    def outstanding(self) -> str | None:
+        """What the response promised that is still open, in words: "Actions outstanding" while
+        an action is, else "Compensation owed" while money is (None when nothing is)."""
+        if not self.actions_outstanding:
+            return None
+        actions = self.case.data.get("actions") or []
+        if any(a.get("done_at") is None for a in actions):
+            return "Actions outstanding"
+        return "Compensation owed"
+
+    @property
     def actions_outstanding(self) -> bool:
         """Something the response promised is still open: the records row's column, or (a row
         recorded before it had one) the case's recorded status."""
@@ -302,7 +319,7 @@ def next_step(snapshot: CaseSnapshot) -> str:
     due_next = (snapshot.data.get("next_deadline") or {}).get("key")
     if snapshot.status != "awaiting_triage" and due_next in CONTACT_CLOCKS:
         return "Contact the resident"
-    if snapshot.stage == CLOSED_STAGE and due_next in FOLLOW_UP:
+    if due_next in FOLLOW_UP and snapshot.status in ("closed", "escalation_window"):
         return FOLLOW_UP[due_next]
     return NEXT_STEP.get(snapshot.status, snapshot.status.replace("_", " ").capitalize())
 

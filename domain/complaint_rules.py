@@ -104,7 +104,8 @@ def _referred(case: ComplaintState) -> bool:
 TRACKING_STEPS: dict[Step, Callable[[ComplaintState], bool]] = {
     Step.complete_action: lambda c: any(a.open for a in c.actions),
     Step.record_compensation: lambda c: not c.compensation.settled,
-    Step.refer_to_ombudsman: lambda c: c.ombudsman is None,
+    # once the complaint is ours (accepted, or declined and closed), not while it awaits triage
+    Step.refer_to_ombudsman: lambda c: c.ombudsman is None and c.stage is not Stage.triage,
     Step.record_evidence_request: _referred,
     Step.record_evidence_sent: lambda c: bool(
         c.ombudsman and any(r.open for r in c.ombudsman.requests)

@@ -37,6 +37,7 @@ class CaseSummary(Strict):
     received_at: datetime
     next_deadline: datetime | None = None
     next_deadline_label: str | None = None
+    next_deadline_key: str | None = None  # which clock (domain.clocks.ClockKey), for urgency
     overdue: bool = False
     closure_reason: str | None = None
     closed_at: datetime | None = None

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from domain.urgency import WAITING_STATUSES
+from domain.urgency import FOLLOW_UP_KEYS, WAITING_STATUSES
 
 # The documented visibility queries (README "The daily sweep"). At risk is "due soon" by the one
 # urgency rule (domain/urgency.py): not overdue, not waiting for the resident (who has the clock
@@ -17,12 +17,16 @@ from domain.urgency import WAITING_STATUSES
 # sweep day, plus one second>"`, filled in per day (N: the policy's
 # `urgency.due_soon_working_days`). Deadlines fall at close of business exactly, and the dev
 # server's SQL visibility does not match a datetime equal to the one in the query (so `<=` would
-# miss them). Closed cases have no next deadline, so no at-risk query finds them.
+# miss them). A closed case has a next deadline only while what it led to runs on a clock (an
+# action, the Ombudsman's request or order), and such a deadline is staff's whatever the status
+# (`NextDeadlineKey`): the one rule's FOLLOW_UP_KEYS.
 CASES = 'CaseType IN ("complaint", "enquiry")'
 OPEN_CASES = f'{CASES} AND ExecutionStatus = "Running"'
 OVERDUE_QUERY = f"{OPEN_CASES} AND Overdue = true"
 NOT_WAITING = " AND ".join(f'CaseStatus != "{s}"' for s in sorted(WAITING_STATUSES))
-AT_RISK_QUERY = f"{OPEN_CASES} AND Overdue = false AND {NOT_WAITING} AND NextDeadline < "
+FOLLOW_UP = ", ".join(f'"{k}"' for k in sorted(FOLLOW_UP_KEYS))
+OWED_BY_STAFF = f"(({NOT_WAITING}) OR NextDeadlineKey IN ({FOLLOW_UP}))"
+AT_RISK_QUERY = f"{OPEN_CASES} AND Overdue = false AND {OWED_BY_STAFF} AND NextDeadline < "
 LETTERS_FAILING_QUERY = f"{CASES} AND LetterFailing = true"
 
 

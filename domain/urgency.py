@@ -9,7 +9,9 @@
 - on track: later than that;
 - waiting: nothing is due from staff: the case is closed, the resident has the clock (a complaint
   in its escalation window, an enquiry we replied to asking the resident for something) or there
-  is no deadline running.
+  is no deadline running. What a complaint led to is always staff's, whatever the case's status:
+  when the next deadline is an action it promised or the Ombudsman's request or order
+  (`FOLLOW_UP_KEYS`), it counts like any other deadline, on a closed case too.
 
 Red is overdue or due today, amber due soon, green on track, grey waiting. The queues' SQL
 (admin/queues.py) and the sweep's at-risk query (domain/sweep.py, activities/sweep.py) are built
@@ -22,7 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from domain.clocks import ITEM_CLOCKS
 from domain.working_days import WorkingCalendar
+
+# Clocks of what a complaint led to, by value: owed by staff even while the resident has the
+# case's own clock, and on a closed complaint.
+FOLLOW_UP_KEYS = frozenset(key.value for key in ITEM_CLOCKS)
 
 # Statuses in which the resident, not staff, has the clock: complaint status (stage 1's window
 # to ask for stage 2) and enquiry state (we replied and asked the resident for something).
@@ -136,13 +143,12 @@ def deadline_urgency(due: datetime, window: UrgencyWindow, *, missed: bool = Fal
     return Urgency.on_track
 
 
-def owed_by_staff(stage: str, status: str, next_deadline: datetime | None) -> bool:
-    """Whether anything can be due from staff: the resident does not have the clock, and the
-    case is not closed, or is but a clock of what it led to still runs (an action it promised,
-    the Ombudsman's request or order: every clock a closed case keeps is staff's)."""
-    if stage == CLOSED_STAGE:
-        return next_deadline is not None
-    return status not in WAITING_STATUSES
+def owed_by_staff(stage: str, status: str, next_deadline_key: str | None) -> bool:
+    """Whether anything can be due from staff: the case is open and the resident does not have
+    the clock; or the next deadline is one of what a complaint led to."""
+    if next_deadline_key in FOLLOW_UP_KEYS:
+        return True
+    return stage != CLOSED_STAGE and status not in WAITING_STATUSES
 
 
 def urgency(
@@ -151,9 +157,10 @@ def urgency(
     next_deadline: datetime | None,
     overdue: bool,
     window: UrgencyWindow,
+    next_deadline_key: str | None = None,
 ) -> Urgency:
     """How urgent a case is, from what its record (or search attributes) carry."""
-    if not owed_by_staff(stage, status, next_deadline):
+    if not owed_by_staff(stage, status, next_deadline_key):
         return Urgency.waiting
     if overdue:
         return Urgency.overdue

@@ -96,6 +96,7 @@ class Case(Base):
     received_at: Mapped[datetime]
     next_deadline: Mapped[datetime | None] = mapped_column(index=True)
     next_deadline_label: Mapped[str | None] = mapped_column(String(200))
+    next_deadline_key: Mapped[str | None] = mapped_column(String(40))  # migration 0010
     overdue: Mapped[bool] = mapped_column(Boolean, index=True, default=False)
     closure_reason: Mapped[str | None] = mapped_column(String(200))
     closed_at: Mapped[datetime | None]

@@ -169,12 +169,17 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
         }
     )
     waiting = complaint(datetime.now(UTC), policy=one_day_window)
+    # answered today too, but promising an action due on the cut-off day: while the resident
+    # has the escalation window, that action is staff's and at risk
+    promised = complaint(datetime.now(UTC), policy=settings.policy)
     # an enquiry owed a reply by the end of the next working day, a week and more ago
     late_enquiry = enquiry(overdue_received + timedelta(hours=1), channel="help_email")
-    for case in (overdue, at_risk, fine, waiting):
+    for case in (overdue, at_risk, fine, waiting, promised):
         await lodge(client, case, settings.task_queue)
     await lodge_enquiry(client, late_enquiry, settings.task_queue)
-    ids = {c.reference: workflow_id(c.reference) for c in (overdue, at_risk, fine, waiting)}
+    ids = {
+        c.reference: workflow_id(c.reference) for c in (overdue, at_risk, fine, waiting, promised)
+    }
     ids[late_enquiry.reference] = enquiry_workflow_id(late_enquiry.reference)
     decisions = [decided(p) for p in waiting.points]
     for name, payload in (
@@ -184,6 +189,16 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     ):
         answered = await perform_step(client, waiting.reference, name, payload)
     assert answered.status is Status.escalation_window
+    action = {"action": "Fix the gutter", "owner": "Repairs", "due": cutoff_day.isoformat()}
+    for name, payload in (
+        ("accept", {"by": JO.id, "category": CATEGORY}),
+        ("acknowledge", {"by": JO.id, "points": promised.points, "outcome_sought": "Fix"}),
+        ("respond", {"by": JO.id, "summary": "Sorry", "decisions": decisions,
+                     "remedies": {"actions": [action]}}),
+    ):  # fmt: skip
+        answer = await perform_step(client, promised.reference, name, payload)
+    assert answer.status is Status.escalation_window
+    assert answer.next_deadline is not None and answer.next_deadline.key == "remedy_action"
     assert answered.next_deadline is not None and answered.next_deadline.due <= cutoff
     # visibility is eventually consistent: wait until it shows the breach before sweeping
     await until(
@@ -212,6 +227,10 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
         what="the case at its escalation window in visibility",
     )
     assert await found(client, f'{risk_query} AND WorkflowId = "{ids[waiting.reference]}"') == []
+    await until(
+        lambda: found(client, f'{risk_query} AND WorkflowId = "{ids[promised.reference]}"'),
+        what="the case with an action at risk in visibility",
+    )
 
     result = await run_sweep(client, settings, day)
 
@@ -224,6 +243,7 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
     assert at_risk.reference in at_risk_refs and at_risk.reference not in overdue_refs
     assert fine.reference not in overdue_refs + at_risk_refs
     assert waiting.reference not in overdue_refs + at_risk_refs, "the resident has the clock"
+    assert promised.reference in at_risk_refs, "but an action it promised is staff's"
     row = next(c for c in report.overdue.cases if c.reference == overdue.reference)
     assert (row.stage, row.status, row.owner) == ("triage", "awaiting_triage", JO.id)
     late = next(c for c in report.overdue.cases if c.reference == late_enquiry.reference)

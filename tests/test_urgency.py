@@ -86,6 +86,7 @@ class Example:
     expected: Urgency
     kind: str = "complaint"
     reference: str = field(default="")
+    next_deadline_key: str | None = None  # which clock is next, where the test cares
 
 
 def clock(key: ClockKey, due: datetime, **changes: Any) -> Clock:
@@ -195,6 +196,21 @@ def examples() -> list[Example]:
                 clock(ClockKey.remedy_action, missed, item=1, breached_at=missed),
             ],
             Urgency.overdue,
+            next_deadline_key="remedy_action",
+        ),
+        Example(  # the resident has the escalation window, but staff owe the action due today
+            "escalation window, a promised action due today",
+            "stage1",
+            "escalation_window",
+            today,
+            False,
+            [
+                clock(ClockKey.s1_response, cob(2026, 12, 14), **met),
+                clock(ClockKey.remedy_action, today, item=1),
+                clock(ClockKey.escalation_window, cob(2027, 1, 12)),
+            ],
+            Urgency.due_today,
+            next_deadline_key="remedy_action",
         ),
     ]
     prefix = {"complaint": "CMP", "enquiry": "ENQ"}
@@ -219,6 +235,7 @@ def snapshot(example: Example) -> CaseSnapshot:
         channel="phone",
         received_at=NOW - timedelta(days=30),
         next_deadline=example.next_deadline,
+        next_deadline_key=example.next_deadline_key,
         overdue=example.overdue,
         workflow_id=wid,
         updated_at=NOW,
@@ -256,7 +273,7 @@ def window(settings: Settings) -> UrgencyWindow:
 
 def test_the_rule_sorts_the_cases(window: UrgencyWindow) -> None:
     for e in CASES:
-        got = urgency(e.stage, e.status, e.next_deadline, e.overdue, window)
+        got = urgency(e.stage, e.status, e.next_deadline, e.overdue, window, e.next_deadline_key)
         assert got is e.expected, e.name
 
 
@@ -336,9 +353,11 @@ def test_nothing_is_due_from_staff_while_the_resident_has_the_clock(
     for due in (window.now - timedelta(days=1), window.now, window.soon_ends):
         for overdue in (False, True):
             assert urgency("stage1", status, due, overdue, window) is Urgency.waiting
-    assert urgency(CLOSED_STAGE, "closed", None, False, window) is Urgency.waiting
-    # a closed complaint owes only what it led to, on its own clocks: an action, the Ombudsman's
-    assert urgency(CLOSED_STAGE, "closed", window.now, True, window) is Urgency.overdue
+    assert urgency(CLOSED_STAGE, "closed", window.now, True, window) is Urgency.waiting
+    # what a complaint led to is staff's, on a closed case or while the resident has the clock
+    for stage, waiting in ((CLOSED_STAGE, "closed"), ("stage1", "escalation_window")):
+        for key in ("remedy_action", "ombudsman_evidence", "ombudsman_order"):
+            assert urgency(stage, waiting, window.now, True, window, key) is Urgency.overdue
 
 
 def test_colours_and_words() -> None:
@@ -384,7 +403,13 @@ def test_the_queues_tag_and_hold_each_case_by_the_rule(
         members = queue_members(records, queue, calendar)
         assert set(members) == {e.reference for e in CASES if e.expected in held}, queue
     assert set(queue_members(records, Queue.due_soon, calendar)) == {
-        BY_NAME[n].reference for n in ("due today", "due in 1 working day", "due in 2 working days")
+        BY_NAME[n].reference
+        for n in (
+            "due today",
+            "due in 1 working day",
+            "due in 2 working days",
+            "escalation window, a promised action due today",
+        )
     }
 
     # sorting by status: red, amber, green, then grey (ties by due date, then reference)
@@ -436,6 +461,9 @@ def sweep_sections(window: UrgencyWindow, calendar: WorkingCalendar) -> dict[str
     query = at_risk_query(at_risk_cutoff(SWEEP_DAY, calendar, 2))
     assert query.startswith(AT_RISK_QUERY)
     left_out = set(re.findall(r'CaseStatus != "(\w+)"', query))
+    keys = re.search(r"NextDeadlineKey IN \(([^)]*)\)", query)
+    assert keys, query
+    follow_up = set(re.findall(r'"(\w+)"', keys.group(1)))
     stamp = re.search(r'NextDeadline < "([^"]+)"$', query)
     assert stamp, query
     before = datetime.fromisoformat(stamp.group(1))
@@ -446,7 +474,7 @@ def sweep_sections(window: UrgencyWindow, calendar: WorkingCalendar) -> dict[str
             e.reference
             for e in CASES
             if not e.overdue
-            and e.status not in left_out
+            and (e.status not in left_out or e.next_deadline_key in follow_up)
             and e.next_deadline is not None
             and e.next_deadline < before
         },

@@ -445,6 +445,7 @@ class CaseWorkflow:
                     owner_id=self._owner.id if self._owner else None,
                     next_deadline=nxt.due if nxt else None,
                     next_deadline_label=nxt.label if nxt else None,
+                    next_deadline_key=nxt.key.value if nxt else None,
                     overdue=status.overdue,
                     closed_at=self._closed_at,
                     linked_references=list(self._linked),
@@ -480,6 +481,9 @@ class CaseWorkflow:
                 sa.LETTER_FAILING.value_set(bool(self._failing)),
                 sa.CASE_OWNER.value_set(owner.id) if owner else sa.CASE_OWNER.value_unset(),
                 sa.NEXT_DEADLINE.value_set(nxt.due) if nxt else sa.NEXT_DEADLINE.value_unset(),
+                sa.NEXT_DEADLINE_KEY.value_set(nxt.key.value)
+                if nxt
+                else sa.NEXT_DEADLINE_KEY.value_unset(),
             ]
         )
         self._changed = True

@@ -10,10 +10,20 @@ CASE_STAGE = SearchAttributeKey.for_keyword("CaseStage")
 CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 CASE_OWNER = SearchAttributeKey.for_keyword("CaseOwner")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+NEXT_DEADLINE_KEY = SearchAttributeKey.for_keyword("NextDeadlineKey")  # which clock (ClockKey)
 OVERDUE = SearchAttributeKey.for_bool("Overdue")
 LETTER_FAILING = SearchAttributeKey.for_bool("LetterFailing")  # a letter is still being retried
 
-ALL = (CASE_TYPE, CASE_STAGE, CASE_STATUS, CASE_OWNER, NEXT_DEADLINE, OVERDUE, LETTER_FAILING)
+ALL = (
+    CASE_TYPE,
+    CASE_STAGE,
+    CASE_STATUS,
+    CASE_OWNER,
+    NEXT_DEADLINE,
+    NEXT_DEADLINE_KEY,
+    OVERDUE,
+    LETTER_FAILING,
+)
 
 
 def cli_flags() -> list[str]:

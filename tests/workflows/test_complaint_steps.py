@@ -213,8 +213,7 @@ OUT_OF_ORDER = {
         "acknowledge",
         {"by": JO.id, "points": ["p"], "outcome_sought": "o"},
         "at triage (awaiting triage)",
-        "accept, assign, decline, record_contact, record_service_request, refer_to_ombudsman, "
-        "withdraw",
+        "accept, assign, decline, record_contact, record_service_request, withdraw",
     ),
     "respond before acknowledgement": (
         "accepted",
