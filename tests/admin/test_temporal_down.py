@@ -373,8 +373,7 @@ async def test_a_complaint_page_lists_the_lessons_linked_to_it(down_app: FastAPI
         assert "Lessons learned" in body
         assert f'<a class="link" href="/learning/lessons/{lesson.id}">' in page.text
         assert (
-            "Lift faults were not passed to the contractor (Repairs): no improvements yet"
-            in body
+            "Lift faults were not passed to the contractor (Repairs): no improvements yet" in body
         )
         enquiry = text((await http.get(f"/enquiries/{RECORDED_ENQUIRY.lower()}")).text)
         assert "Lessons learned" not in enquiry
