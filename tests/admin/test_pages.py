@@ -226,7 +226,8 @@ async def test_queues_page_and_sort_from_the_records_database(
     pin_clock(app, now)
     for n in range(1, 31):  # due in 1..30 days; the first one overdue
         store.record(RecordRequest(snapshot=_snapshot(n, now, overdue=(n == 1))))
-    store.record(RecordRequest(snapshot=_snapshot(31, now, stage="closed", status="closed")))
+    closed = _snapshot(31, now, stage="closed", status="closed", next_deadline=None)
+    store.record(RecordRequest(snapshot=closed))
 
     async with admin_http(app) as http:
         await admin_sign_in(http, MO)

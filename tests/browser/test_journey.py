@@ -321,8 +321,10 @@ async def test_a_complaint_from_the_public_form_to_the_final_response(stack, new
     # ---- closed with the final response; the timeline says who did each step
     await expect(sam.locator("main p.body strong.tag").first).to_have_text("Closed")
     await expect(sam.locator("dt:text-is('Closed') + dd")).to_contain_text(": final response")
-    await expect(sam.locator("#steps-title + p")).to_have_text(
-        "There is nothing you can do on this complaint now."
+    # closed, but kept while the resident may take it to the Housing Ombudsman: that is all
+    await expect(sam.locator("#kept-until")).to_contain_text("Kept for the Ombudsman until")
+    await expect(sam.locator("#step-links li")).to_have_text(
+        ["Record a referral to the Housing Ombudsman"]
     )
     who_did_what = [
         ("Complaint received by online form", "The system"),
