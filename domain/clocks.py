@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -59,6 +60,11 @@ def clock_id(key: ClockKey, item: int | None = None) -> str:
 
 def clock_label(key: ClockKey, item: int | None = None) -> str:
     return CLOCK_LABELS[key] + ("" if item is None else f" {item}")
+
+
+def local_day(moment: datetime, policy: Policy) -> date:
+    """The day `moment` falls on in the landlord's time zone (its calendar's)."""
+    return moment.astimezone(ZoneInfo(policy.calendar.timezone)).date()
 
 
 def working_days(policy: Policy, key: ClockKey) -> int:
@@ -134,7 +140,11 @@ class Clock(Strict):
     extensions: int = 0
     extended_by_working_days: int = 0
     exceptional_extension: bool = False
+    # For reports: the receipt day the clock counts from (none for a clock due on a given date)
+    # and the landlord's day it was met on, so working days taken need no time zone later.
+    started_on: date | None = None
     met_at: datetime | None = None
+    met_on: date | None = None
     breached_at: datetime | None = None
     reminded_at: datetime | None = None
     lapsed_at: datetime | None = None  # the escalation window only

@@ -13,9 +13,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from domain.clocks import Clock, ClockKey, extension_cap
+from domain.clocks import Clock, ClockKey, extension_cap, local_day
 from domain.complaint import (
     ALLOWED_STEPS,
     LATE_ESCALATION_STEPS,
@@ -405,7 +404,7 @@ def check_remedies(case: ComplaintState, step: Respond, now: datetime, policy: P
 
 def local_today(now: datetime, policy: Policy) -> date:
     """Today in the landlord's own time zone (a day staff give is on the landlord's calendar)."""
-    return now.astimezone(ZoneInfo(policy.calendar.timezone)).date()
+    return local_day(now, policy)
 
 
 def _not_after_today(day: date | None, now: datetime, policy: Policy, what: str) -> None:

@@ -117,6 +117,29 @@ class OmbudsmanOrderRow(Strict):
     evidence: str | None = None
 
 
+class ClockRow(Strict):
+    """One of a case's clocks as reports count it (`case_clocks`): which promise, when it was
+    due, and what became of it (domain/promises.py `Outcome`). Made by the records store from
+    the clocks in the snapshot's `data`."""
+
+    clock: str  # domain.clocks.clock_id: the key, or "remedy_action:2"
+    key: str
+    item: int | None = None
+    channel: str  # the case's: an enquiry's reply clock is the promise of its channel
+    due: datetime
+    due_day: date
+    due_month: str  # YYYY-MM of due_day, for monthly figures
+    original_due_day: date
+    extensions: int = 0
+    extended_by_working_days: int = 0
+    exceptional_extension: bool = False
+    started_on: date | None = None
+    met_at: datetime | None = None
+    met_on: date | None = None
+    breached_at: datetime | None = None
+    outcome: str
+
+
 class CaseSnapshot(CaseSummary):
     """The projection the admin UI lists and reports read. Personal data lives only here and in
     the case's (encrypted) workflow payloads, never in search attributes or logs."""

@@ -32,6 +32,7 @@ from domain.letters import Delivery, LetterKind, LetterRequest
 from domain.records import (
     ActionRow,
     CaseSnapshot,
+    ClockRow,
     CompensationOfferRow,
     CompensationPaymentRow,
     OmbudsmanOrderRow,
@@ -42,6 +43,7 @@ from domain.records import (
     TimelineEntry,
 )
 from domain.sweep import SweepReport
+from records.clocks import CaseClock, clock_rows
 from records.outcomes import CasePointOutcome
 from records.schema import (
     LETTER_CLAIMED,
@@ -89,8 +91,12 @@ class CaseRows(NamedTuple):
     field: str  # the CaseSnapshot field: a list of `row`, or (ombudsman) one or None
     row: type[BaseModel]
     keys: tuple[str, ...]
+    # rows made from the snapshot otherwise than from a field of it (the clocks, from its data)
+    make: Callable[[CaseSnapshot], list[Any]] | None = None
 
     def rows(self, snapshot: CaseSnapshot) -> list[BaseModel]:
+        if self.make is not None:
+            return self.make(snapshot)
         value = getattr(snapshot, self.field)
         if isinstance(value, list):
             return value
@@ -108,7 +114,8 @@ TRACKING = (
     CaseRows(OmbudsmanRequest, "ombudsman_requests", OmbudsmanRequestRow, ("n",)),
     CaseRows(OmbudsmanOrder, "ombudsman_orders", OmbudsmanOrderRow, ("n",)),
 )
-CASE_ROWS = (POINT_OUTCOMES, *TRACKING)
+CLOCKS = CaseRows(CaseClock, "clocks", ClockRow, ("clock",), clock_rows)
+CASE_ROWS = (POINT_OUTCOMES, *TRACKING, CLOCKS)
 
 
 class LetterNotClaimed(LookupError):
@@ -291,6 +298,11 @@ class RecordsStore:
             found = {table.field: _read_rows(session, table, reference) for table in TRACKING}
         ombudsman = found.pop("ombudsman")
         return Tracking(**found, ombudsman=ombudsman[0] if ombudsman else None)
+
+    def clocks(self, reference: str) -> list[ClockRow]:
+        """The case's clocks as reports count them (`case_clocks`), in order of their ids."""
+        with Session(self.engine) as session:
+            return _read_rows(session, CLOCKS, reference)
 
     def events(self, reference: str) -> list[TimelineEntry]:
         query = select(CaseEvent).where(CaseEvent.reference == reference).order_by(CaseEvent.seq)

@@ -11,6 +11,7 @@
     python -m starter step CMP-ABCD-EFGH acknowledge --json ack.json
     python -m starter step ENQ-ABCD-EFGH reply --by ali.advisor --set message="Sent today"
     python -m starter status ENQ-ABCD-EFGH
+    python -m starter report promises --from 2027-04-01 --to 2028-03-31 --json
 
 `step` and `status` take either kind of case: a reference starting ENQ- is an enquiry, any other
 a complaint; the steps each allows differ (see `step --help`).
@@ -35,6 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
@@ -51,6 +53,7 @@ from domain.enquiry import (
 )
 from domain.intake import ReceivedInFuture, check_received_at
 from domain.people import Channel, ComplainantType, ContactMethod
+from starter.reports import ReportInputError, add_report_parser, run_report
 from worker.client import (
     PayloadKeysMissing,
     TemporalUnreachable,
@@ -188,6 +191,8 @@ def parser() -> argparse.ArgumentParser:
         metavar="FIELD=VALUE",
         help="a field of the step (VALUE parsed as JSON where it can be)",
     )
+
+    add_report_parser(sub)
 
     ss = sub.add_parser("status", help="show a case (a complaint or an enquiry)")
     ss.add_argument("reference", help="CMP-... for a complaint, ENQ-... for an enquiry")
@@ -444,8 +449,18 @@ def settings_address() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.command == "report":  # the records database only: no Temporal, no payload keys
+            print(run_report(args, Settings.load()))
+            return 0
         return asyncio.run(run(args, with_payload_keys(Settings.load())))
-    except (BadInput, PayloadKeysMissing, PayloadKeyError, ReceivedInFuture, ConfigError) as err:
+    except (
+        BadInput,
+        PayloadKeysMissing,
+        PayloadKeyError,
+        ReceivedInFuture,
+        ConfigError,
+        ReportInputError,
+    ) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except ValidationError as err:
@@ -464,6 +479,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except TemporalUnreachable as err:
         print(f"error: {err}", file=sys.stderr)
+        return 1
+    except OperationalError as err:
+        print(
+            f"error: the records database (DATABASE_URL) did not answer: {type(err.orig).__name__}",
+            file=sys.stderr,
+        )
         return 1
     except WorkflowQueryFailedError as err:
         print(

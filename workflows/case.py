@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         PlannedDeadline,
         clock_id,
         clock_label,
+        local_day,
         working_days,
     )
     from domain.complaint import LodgeComplaint, workflow_id
@@ -237,6 +238,7 @@ class CaseWorkflow:
             due_day=planned.due_day,
             remind_at=planned.remind_at,
             original_due=planned.due,
+            started_on=planned.counted_from,
         )
         self._clocks[clock_id(planned.key, item)] = clock
         return clock
@@ -431,6 +433,9 @@ class CaseWorkflow:
         """After every change: queue the record of it and refresh the search attributes."""
         entries = self._timeline[self._recorded_upto :]
         self._recorded_upto = len(self._timeline)
+        for c in self._clocks.values():  # the landlord's day each was met, for reports
+            if c.met_at is not None and c.met_on is None:
+                c.met_on = local_day(c.met_at, self._policy)
         status = self._status_model()
         nxt = status.next_deadline
         stage, state = self._stage_and_status()

@@ -17,13 +17,26 @@ from admin.routes import (
     learning,
     public,
     queues,
+    reports,
     staff,
     survey,
 )
 
 
 def register(app: FastAPI) -> None:
-    for module in (health, auth, public, survey, inbound, queues, cases, staff, learning, api):
+    for module in (
+        health,
+        auth,
+        public,
+        survey,
+        inbound,
+        queues,
+        cases,
+        staff,
+        learning,
+        reports,
+        api,
+    ):
         app.include_router(module.router)
     for module in (codec,):
         app.include_router(module.router)

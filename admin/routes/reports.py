@@ -1,0 +1,145 @@
+"""The reports, for managers (records/reports.py: SQL aggregates over the records database, never
+workflow queries).
+
+- `/reports/promises?from=YYYY-MM-DD&to=YYYY-MM-DD`: performance against every promise, for the
+  period and by month (the resident scrutiny panel's report); by default this reporting year
+  (from 1 April) to today.
+- `/reports/promises.csv?...`: the same figures as a CSV download, the period's rows first
+  (month "all"), then each month's.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from admin.accounts import Account, Role
+from admin.app import LONDON, render
+from admin.forms import Problem
+from admin.off_loop import off_loop
+from admin.queues import now_for
+from admin.security import require_role
+from domain.promises import PromiseFigures, PromiseReport
+from records.reports import promise_report
+
+manager = require_role(Role.manager)
+router = APIRouter(dependencies=[Depends(manager)])
+
+CSV_COLUMNS = (
+    "month",
+    "promise",
+    "label",
+    "text",
+    "due",
+    "met",
+    "missed",
+    "percent_met",
+    "extended",
+    "exceptional",
+    "median_working_days",
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    problems: tuple[Problem, ...] = ()
+
+
+def reporting_year_start(today: date) -> date:
+    """1 April of the reporting year `today` falls in (the Regulator's year: April to March)."""
+    return date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+
+
+def period(request: Request) -> Period:
+    """The period the query string asks for, or this reporting year to today; a date that is
+    not one, or an end before the start, is a problem naming the box."""
+    today = now_for(request.app.state).astimezone(LONDON).date()
+    found: dict[str, date] = {}
+    problems: list[Problem] = []
+    for name, default, noun in (
+        ("from", reporting_year_start(today), "first day"),
+        ("to", today, "last day"),
+    ):
+        text = request.query_params.get(name, "").strip()
+        try:
+            found[name] = date.fromisoformat(text) if text else default
+        except ValueError:
+            found[name] = default
+            problems.append(
+                Problem(f"#report-{name}", f"Enter the {noun} as a date, like 2027-04-01")
+            )
+    if not problems and found["to"] < found["from"]:
+        problems.append(Problem("#report-to", "The last day must be on or after the first day"))
+        found["to"] = found["from"]
+    return Period(found["from"], found["to"], tuple(problems))
+
+
+async def _report(request: Request, chosen: Period) -> PromiseReport:
+    settings = request.app.state.settings
+    return await off_loop(
+        promise_report, request.app.state.store, chosen.start, chosen.end, settings.policy
+    )
+
+
+@router.get("/reports/promises", include_in_schema=False)
+async def promises_page(request: Request, account: Account = Depends(manager)) -> Response:
+    chosen = period(request)
+    report = await _report(request, chosen)
+    groups: dict[str, list[PromiseFigures]] = {}
+    for figures in report.promises:
+        groups.setdefault(figures.text, []).append(figures)
+    return render(
+        request,
+        "report_promises.html",
+        400 if chosen.problems else 200,
+        title=("Error: " if chosen.problems else "") + "Performance against every promise",
+        report=report,
+        groups=groups,
+        problems=list(chosen.problems),
+        query=f"from={chosen.start.isoformat()}&to={chosen.end.isoformat()}",
+    )
+
+
+@router.get("/reports/promises.csv", include_in_schema=False)
+async def promises_csv(request: Request) -> Response:
+    chosen = period(request)
+    if chosen.problems:
+        return Response(
+            "\n".join(p.text for p in chosen.problems) + "\n",
+            status_code=400,
+            media_type="text/plain; charset=utf-8",
+        )
+    report = await _report(request, chosen)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for month, rows in (("all", report.promises), *((m.month, m.promises) for m in report.months)):
+        for p in rows:
+            writer.writerow(
+                (
+                    month,
+                    p.promise,
+                    p.label,
+                    p.text,
+                    p.due,
+                    p.met,
+                    p.missed,
+                    "" if p.percent_met is None else p.percent_met,
+                    p.extended,
+                    p.exceptional,
+                    "" if p.median_working_days is None else p.median_working_days,
+                )
+            )
+    name = f"promises-{chosen.start.isoformat()}-to-{chosen.end.isoformat()}.csv"
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,173 @@
+"""The reports' queries: SQL aggregates over the records database, never workflow queries.
+
+Performance against every promise (domain/promises.py) counts `case_clocks` rows with one
+`GROUP BY` for the figures and one for the working days taken, whose median comes from the
+counts of each (day counted from, day met) pair: a few thousand pairs for a year of a large
+landlord, each turned into working days by a look-up in the calendar's running count.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from domain.clocks import ClockKey
+from domain.policy import Policy
+from domain.promises import (
+    MonthFigures,
+    Outcome,
+    Promise,
+    PromiseFigures,
+    PromiseReport,
+    promises,
+)
+from domain.working_days import WorkingCalendar
+from records.clocks import CaseClock
+from records.store import RecordsStore
+
+SETTLED = (Outcome.met, Outcome.missed)
+ALL_MONTHS = ""  # the period as a whole
+
+
+def _promise_id(key: str, channel: str) -> str:
+    return f"{key}:{channel}" if key == ClockKey.enquiry_reply.value else key
+
+
+class WorkingDayCount:
+    """How many working days fall in (start, end], by look-up in a sorted list of the working
+    days between the earliest and latest day asked about."""
+
+    def __init__(self, calendar: WorkingCalendar, first: date, last: date) -> None:
+        self.days: list[date] = []
+        day = first
+        while day <= last:
+            if calendar.is_working_day(day):
+                self.days.append(day)
+            day += timedelta(days=1)
+
+    def between(self, start: date, end: date) -> int:
+        return bisect_right(self.days, end) - bisect_right(self.days, start)
+
+
+def _blank(promise: Promise) -> PromiseFigures:
+    return PromiseFigures(promise=promise.id, label=promise.label, text=promise.text)
+
+
+def median(counts: Counter[int]) -> float | None:
+    """The median of values given as {value: how many}."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    ordered = sorted(counts.items())
+
+    def nth(n: int) -> int:  # the nth value (0-based) in sorted order
+        seen = 0
+        for value, count in ordered:
+            seen += count
+            if n < seen:
+                return value
+        raise IndexError(n)
+
+    middle = total // 2
+    if total % 2:
+        return float(nth(middle))
+    return (nth(middle - 1) + nth(middle)) / 2
+
+
+def promise_report(
+    store: RecordsStore, start: date, end: date, policy: Policy, *, by_month: bool = True
+) -> PromiseReport:
+    """Each promise's clocks due from `start` to `end` (inclusive), as a whole and by month."""
+    in_period = and_(
+        CaseClock.due_day >= start,
+        CaseClock.due_day <= end,
+        CaseClock.outcome.in_(SETTLED),
+    )
+    figures = (
+        select(
+            CaseClock.key,
+            CaseClock.channel,
+            CaseClock.due_month,
+            CaseClock.outcome,
+            func.count(),
+            func.sum(case((CaseClock.extensions > 0, 1), else_=0)),
+            func.sum(case((CaseClock.exceptional_extension, 1), else_=0)),
+        )
+        .where(in_period)
+        .group_by(CaseClock.key, CaseClock.channel, CaseClock.due_month, CaseClock.outcome)
+    )
+    taken = (
+        select(
+            CaseClock.key,
+            CaseClock.channel,
+            CaseClock.due_month,
+            CaseClock.started_on,
+            CaseClock.met_on,
+            func.count(),
+        )
+        .where(in_period, CaseClock.started_on.is_not(None), CaseClock.met_on.is_not(None))
+        .group_by(
+            CaseClock.key,
+            CaseClock.channel,
+            CaseClock.due_month,
+            CaseClock.started_on,
+            CaseClock.met_on,
+        )
+    )
+    with Session(store.engine) as session:
+        counted = session.execute(figures).all()
+        pairs = session.execute(taken).all()
+
+    defined = promises(policy)
+    tallies: dict[tuple[str, str], PromiseFigures] = {}
+
+    def tally(promise_id: str, in_month: str) -> PromiseFigures:
+        key = (promise_id, in_month)
+        if key not in tallies:
+            tallies[key] = _blank(next(p for p in defined if p.id == promise_id))
+        return tallies[key]
+
+    known = {p.id for p in defined}
+    for key, channel, due_month, outcome, count, extended, exceptional in counted:
+        promise_id = _promise_id(key, channel)
+        if promise_id not in known:  # a clock no promise counts (the service request target)
+            continue
+        for in_month in (ALL_MONTHS, due_month) if by_month else (ALL_MONTHS,):
+            t = tally(promise_id, in_month)
+            t.due += count
+            t.met += count if outcome == Outcome.met else 0
+            t.missed += count if outcome == Outcome.missed else 0
+            t.extended += extended or 0
+            t.exceptional += exceptional or 0
+
+    days_taken: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+    if pairs:
+        first = min(p.started_on for p in pairs)
+        last = max(p.met_on for p in pairs)
+        working = WorkingDayCount(WorkingCalendar.from_policy(policy.calendar), first, last)
+        for key, channel, due_month, started_on, met_on, count in pairs:
+            promise_id = _promise_id(key, channel)
+            if promise_id not in known:
+                continue
+            days = max(0, working.between(started_on, met_on))
+            for in_month in (ALL_MONTHS, due_month) if by_month else (ALL_MONTHS,):
+                days_taken[(promise_id, in_month)][days] += count
+    for key, counts in days_taken.items():
+        if key in tallies:
+            tallies[key].median_working_days = median(counts)
+
+    def listed(in_month: str) -> list[PromiseFigures]:
+        return [tallies.get((p.id, in_month)) or _blank(p) for p in defined]
+
+    months = sorted({m for _, m in tallies if m != ALL_MONTHS})
+    return PromiseReport(
+        start=start,
+        end=end,
+        policy=f"{policy.name}, version {policy.version}",
+        promises=listed(ALL_MONTHS),
+        months=[MonthFigures(month=m, promises=listed(m)) for m in months],
+    )
