@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from domain.policy import Policy, PolicyError, parse_policy
+from domain.tsm import HomeCounts, HomesError, parse_homes
 
 REPO_ROOT = Path(__file__).resolve().parent
 
@@ -39,6 +40,18 @@ def load_policy_file(path: Path) -> Policy:
     except OSError as err:
         raise PolicyError(f"POLICY_FILE {path}: cannot be read ({err.strerror})") from err
     return parse_policy(text, f"POLICY_FILE {path}")
+
+
+@cache
+def load_homes_file(path: Path) -> HomeCounts:
+    """The homes file (HOMES_FILE), read once per process; none there: no homes set."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return HomeCounts()
+    except OSError as err:
+        raise HomesError(f"HOMES_FILE {path}: cannot be read ({err.strerror})") from err
+    return parse_homes(text, f"HOMES_FILE {path}")
 
 
 class Landlord(BaseModel):
@@ -73,6 +86,8 @@ class Settings(BaseSettings):
     team_inbox: str = "customer.resolution@wkha.org.uk"
     # the landlord's policy: clocks, calendar (closure days too), teams; see docs/policy.md
     policy_file: Path = REPO_ROOT / "policy" / "west-kent.toml"
+    # homes of each stock by reporting year, for the Tenant Satisfaction Measures (domain/tsm.py)
+    homes_file: Path = REPO_ROOT / "policy" / "homes.toml"
     landlord: Landlord = Landlord()
     # admin web app
     app_env: str = Field(default="development", pattern="^(development|production)$")
@@ -121,7 +136,12 @@ class Settings(BaseSettings):
         """The policy new cases are lodged under."""
         return load_policy_file(self.policy_file)
 
-    @field_validator("policy_file", mode="after")
+    @property
+    def homes(self) -> HomeCounts:
+        """Homes of each stock by reporting year (CH01 is per 1,000 of them)."""
+        return load_homes_file(self.homes_file)
+
+    @field_validator("policy_file", "homes_file", mode="after")
     @classmethod
     def _from_repo(cls, value: Path) -> Path:
         # a relative path that is not there from here is taken from the repo (policy/...)
@@ -209,7 +229,8 @@ class Settings(BaseSettings):
             raise ConfigError(describe(err)) from None
         try:
             settings.policy  # noqa: B018 - read and check it now, not at the first case
-        except PolicyError as err:
+            settings.homes  # noqa: B018
+        except (PolicyError, HomesError) as err:
             raise ConfigError(str(err)) from None
         return settings
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.clocks import ClockKey
@@ -25,8 +26,21 @@ from domain.promises import (
     PromiseReport,
     promises,
 )
+from domain.tsm import (
+    STOCKS,
+    Ch01,
+    Ch02,
+    HomeCounts,
+    TsmReport,
+    counting_rules,
+    per_1000,
+    percent,
+    year_bounds,
+    year_label,
+)
 from domain.working_days import WorkingCalendar
 from records.clocks import CaseClock
+from records.schema import Case
 from records.store import RecordsStore
 
 SETTLED = (Outcome.met, Outcome.missed)
@@ -170,4 +184,100 @@ def promise_report(
         policy=f"{policy.name}, version {policy.version}",
         promises=listed(ALL_MONTHS),
         months=[MonthFigures(month=m, promises=listed(m)) for m in months],
+    )
+
+
+# ------------------------------------------------------------------ Tenant Satisfaction Measures
+
+LEFT_OUT = ("declined", "service_request")  # domain.complaint.ClosureReason: not complaints
+
+
+def _midnight(day: date, policy: Policy) -> datetime:
+    """The start of `day` in the landlord's time zone, as UTC (received_at is kept in UTC)."""
+    return datetime.combine(day, time(), ZoneInfo(policy.calendar.timezone)).astimezone(UTC)
+
+
+def tsm_report(store: RecordsStore, year: int, homes: HomeCounts, policy: Policy) -> TsmReport:
+    """CH01 and CH02 for the reporting year starting 1 April `year` (domain/tsm.py)."""
+    start, end = year_bounds(year)
+    tenure_of = {tenure.value: stock for stock, tenure in STOCKS.items()}
+    counted = and_(
+        Case.kind == "complaint",
+        Case.tenure.in_(sorted(tenure_of)),
+        or_(Case.closure_reason.is_(None), Case.closure_reason.not_in(LEFT_OUT)),
+    )
+    received = (
+        select(Case.tenure, func.count())
+        .where(
+            counted,
+            Case.stage != "triage",
+            Case.received_at >= _midnight(start, policy),
+            Case.received_at < _midnight(end + timedelta(days=1), policy),
+        )
+        .group_by(Case.tenure)
+    )
+    escalated = (
+        select(Case.tenure, func.count())
+        .join(CaseClock, CaseClock.reference == Case.reference)
+        .where(
+            counted,
+            CaseClock.key == ClockKey.s2_acknowledgement.value,
+            CaseClock.started_on >= start,
+            CaseClock.started_on <= end,
+        )
+        .group_by(Case.tenure)
+    )
+    responses = (
+        select(
+            Case.tenure,
+            CaseClock.key,
+            CaseClock.outcome,
+            CaseClock.exceptional_extension,
+            func.count(),
+        )
+        .join(CaseClock, CaseClock.reference == Case.reference)
+        .where(
+            counted,
+            CaseClock.key.in_((ClockKey.s1_response.value, ClockKey.s2_response.value)),
+            CaseClock.met_on >= start,
+            CaseClock.met_on <= end,
+        )
+        .group_by(Case.tenure, CaseClock.key, CaseClock.outcome, CaseClock.exceptional_extension)
+    )
+    with Session(store.engine) as session:
+        stage1 = dict(session.execute(received).all())
+        stage2 = dict(session.execute(escalated).all())
+        answered = session.execute(responses).all()
+
+    stock_homes = homes.for_year(year)
+    ch01: dict[str, Ch01] = {}
+    ch02: dict[str, Ch02] = {stock: Ch02() for stock in STOCKS}
+    for stock, tenure in STOCKS.items():
+        count = getattr(stock_homes, stock) if stock_homes else None
+        s1, s2 = stage1.get(tenure.value, 0), stage2.get(tenure.value, 0)
+        ch01[stock] = Ch01(
+            stage1=s1,
+            stage2=s2,
+            homes=count,
+            stage1_per_1000=per_1000(s1, count),
+            stage2_per_1000=per_1000(s2, count),
+        )
+    for tenure, key, outcome, exceptional, count in answered:
+        figures = ch02[tenure_of[tenure]]
+        stage = figures.stage1 if key == ClockKey.s1_response.value else figures.stage2
+        stage.responded += count
+        if exceptional:
+            stage.exceptional += count
+        elif outcome == Outcome.met:
+            stage.within += count
+    for figures in ch02.values():
+        for stage in (figures.stage1, figures.stage2):
+            stage.percent = percent(stage.within, stage.responded)
+    return TsmReport(
+        year=year_label(year),
+        start=start,
+        end=end,
+        CH01=ch01,
+        CH02=ch02,
+        rules=counting_rules(policy),
     )

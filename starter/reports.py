@@ -3,6 +3,7 @@ as the worker reads it), never from the workflows.
 
     python -m starter report promises --from 2027-04-01 --to 2028-03-31
     python -m starter report promises --from 2027-04-01 --to 2028-03-31 --json
+    python -m starter report tsm --year 2027 --json
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Any
 
 from config import Settings
 from domain.promises import PromiseReport
-from records.reports import promise_report
+from domain.tsm import TsmReport
+from records.reports import promise_report, tsm_report
 from records.store import RecordsStore
 
 
@@ -35,6 +37,13 @@ def add_report_parser(sub: Any) -> None:
     promises.add_argument(
         "--by-month", action="store_true", help="add each month's figures (text and JSON)"
     )
+    tsm = kinds.add_parser(
+        "tsm", help="the Tenant Satisfaction Measures CH01 and CH02 for a reporting year"
+    )
+    tsm.add_argument(
+        "--year", required=True, help="the year the reporting year starts (1 April), e.g. 2027"
+    )
+    tsm.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
 def _day(flag: str, text: str) -> date:
@@ -45,6 +54,8 @@ def _day(flag: str, text: str) -> date:
 
 
 def run_report(args: argparse.Namespace, settings: Settings) -> str:
+    if args.report == "tsm":
+        return run_tsm(args, settings)
     start, end = _day("--from", args.start), _day("--to", args.end)
     if end < start:
         raise ReportInputError(f"--to: {end} is before --from ({start}); give the later day")
@@ -105,4 +116,51 @@ def promises_text(report: PromiseReport) -> str:
         "due: clocks due in the period that were met or missed (a clock the case stopped first "
         "counts for nothing); median: working days from the day counted from to the day met"
     )
+    return "\n".join(lines)
+
+
+def run_tsm(args: argparse.Namespace, settings: Settings) -> str:
+    text = args.year.strip()
+    if not (text.isdigit() and 2000 <= int(text) <= 2100):
+        raise ReportInputError(
+            f"--year: '{args.year}' is not a year; give the year the reporting year starts, "
+            "e.g. 2027 for 2027-28"
+        )
+    store = RecordsStore.from_settings(settings)
+    try:
+        report = tsm_report(store, int(text), settings.homes, settings.policy)
+    finally:
+        store.dispose()
+    return json.dumps(report.as_json(), indent=2) if args.json else tsm_text(report)
+
+
+def _number(value: float | None, suffix: str = "") -> str:
+    return "not set" if value is None else f"{value:g}{suffix}"
+
+
+def tsm_text(report: TsmReport) -> str:
+    lines = [
+        f"Tenant Satisfaction Measures, {report.year} "
+        f"({report.start:%d %b %Y} to {report.end:%d %b %Y})",
+    ]
+    for stock, ch01 in report.CH01.items():
+        lines.append(
+            f"CH01 {stock}: stage 1 {ch01.stage1}, stage 2 {ch01.stage2}, homes "
+            f"{'not set' if ch01.homes is None else ch01.homes}: "
+            f"CH01(1) {_number(ch01.stage1_per_1000)}, CH01(2) {_number(ch01.stage2_per_1000)} "
+            "per 1,000 homes"
+        )
+    for stock, ch02 in report.CH02.items():
+        for n, stage in ((1, ch02.stage1), (2, ch02.stage2)):
+            percent = "none responded" if stage.percent is None else f"{stage.percent:g}%"
+            lines.append(
+                f"CH02({n}) {stock}: {stage.within} of {stage.responded} within the Code's "
+                f"timescales: {percent}"
+                + (
+                    f" ({stage.exceptional} after an exceptional extension)"
+                    if stage.exceptional
+                    else ""
+                )
+            )
+    lines += ["How these are counted:", *(f"- {rule}" for rule in report.rules)]
     return "\n".join(lines)

@@ -6,6 +6,10 @@ workflow queries).
   (from 1 April) to today.
 - `/reports/promises.csv?...`: the same figures as a CSV download, the period's rows first
   (month "all"), then each month's.
+- `/reports/tsm?year=2027`: the Tenant Satisfaction Measures CH01 and CH02 for the reporting
+  year starting 1 April 2027 (by default the year today falls in), with the counting rules on
+  its face; `/reports/tsm.csv?year=...`.
+- `/reports`: the list of them.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from admin.off_loop import off_loop
 from admin.queues import now_for
 from admin.security import require_role
 from domain.promises import PromiseFigures, PromiseReport
-from records.reports import promise_report
+from domain.tsm import TsmReport
+from records.reports import promise_report, tsm_report
 
 manager = require_role(Role.manager)
 router = APIRouter(dependencies=[Depends(manager)])
@@ -88,6 +93,11 @@ async def _report(request: Request, chosen: Period) -> PromiseReport:
     )
 
 
+@router.get("/reports", include_in_schema=False)
+async def reports_index(request: Request) -> Response:
+    return render(request, "reports.html", title="Reports")
+
+
 @router.get("/reports/promises", include_in_schema=False)
 async def promises_page(request: Request, account: Account = Depends(manager)) -> Response:
     chosen = period(request)
@@ -143,3 +153,75 @@ async def promises_csv(request: Request) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def tsm_year(request: Request) -> tuple[int, list[Problem]]:
+    """The reporting year the query string asks for (the year it starts), or the one today is
+    in; anything else is a problem naming the box."""
+    today = now_for(request.app.state).astimezone(LONDON).date()
+    default = reporting_year_start(today).year
+    text = request.query_params.get("year", "").strip()
+    if not text:
+        return default, []
+    if text.isdigit() and 2000 <= int(text) <= 2100:
+        return int(text), []
+    return default, [
+        Problem("#report-year", "Enter the year the reporting year starts, like 2027 for 2027-28")
+    ]
+
+
+async def _tsm(request: Request, year: int) -> TsmReport:
+    settings = request.app.state.settings
+    return await off_loop(
+        tsm_report, request.app.state.store, year, settings.homes, settings.policy
+    )
+
+
+@router.get("/reports/tsm", include_in_schema=False)
+async def tsm_page(request: Request) -> Response:
+    year, problems = tsm_year(request)
+    report = await _tsm(request, year)
+    return render(
+        request,
+        "report_tsm.html",
+        400 if problems else 200,
+        title=("Error: " if problems else "") + "Tenant Satisfaction Measures",
+        report=report,
+        year=year,
+        problems=problems,
+    )
+
+
+@router.get("/reports/tsm.csv", include_in_schema=False)
+async def tsm_csv(request: Request) -> Response:
+    year, problems = tsm_year(request)
+    if problems:
+        return Response(problems[0].text + "\n", status_code=400, media_type="text/plain")
+    report = await _tsm(request, year)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(("year", "measure", "stock", "count", "of", "figure", "exceptional"))
+    for stock, ch01 in report.CH01.items():
+        for n, count, figure in (
+            (1, ch01.stage1, ch01.stage1_per_1000),
+            (2, ch01.stage2, ch01.stage2_per_1000),
+        ):
+            writer.writerow(
+                (report.year, f"CH01({n})", stock, count, _blank_none(ch01.homes),
+                 _blank_none(figure), "")
+            )  # fmt: skip
+    for stock, ch02 in report.CH02.items():
+        for n, stage in ((1, ch02.stage1), (2, ch02.stage2)):
+            writer.writerow(
+                (report.year, f"CH02({n})", stock, stage.within, stage.responded,
+                 _blank_none(stage.percent), stage.exceptional)
+            )  # fmt: skip
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="tsm-{report.year}.csv"'},
+    )
+
+
+def _blank_none(value: object) -> object:
+    return "" if value is None else value

@@ -6,15 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 
 from fastapi import FastAPI
 
 from admin.routes.reports import reporting_year_start
+from domain.clocks import ClockKey
+from domain.records import RecordRequest
 from records.store import RecordsStore
 from tests.admin.conftest import admin_http, admin_sign_in
 from tests.admin.test_pages import JO, MO, error_summary, pin_clock, text
-from tests.records.test_promise_report import cases
+from tests.records.test_promise_report import cases, clock, cob
+from tests.records.test_store import snapshot
 from tests.support import london
 
 
@@ -33,7 +36,7 @@ async def test_a_manager_reads_performance_against_every_promise(
     async with admin_http(app) as http:
         await admin_sign_in(http, MO)
         page = await http.get("/queues/team")
-        assert '<a href="/reports/promises">Reports</a>' in page.text
+        assert '<a href="/reports">Reports</a>' in page.text
 
         # by default: this reporting year (from 1 April) to today, when nothing was due yet
         default = await http.get("/reports/promises")
@@ -96,8 +99,10 @@ async def test_reports_are_for_managers(offline_admin_app: FastAPI) -> None:
         await admin_sign_in(http, JO)
         assert (await http.get("/reports/promises")).status_code == 403
         assert (await http.get("/reports/promises.csv")).status_code == 403
+        for url in ("/reports", "/reports/tsm", "/reports/tsm.csv"):
+            assert (await http.get(url)).status_code == 403, url
         page = await http.get("/queues/team")
-        assert "/reports/promises" not in page.text
+        assert 'href="/reports"' not in page.text
     async with admin_http(offline_admin_app) as http:
         answer = await http.get("/reports/promises")
         assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
@@ -107,3 +112,62 @@ def test_the_reporting_year_starts_on_1_april() -> None:
     assert reporting_year_start(date(2027, 4, 1)) == date(2027, 4, 1)
     assert reporting_year_start(date(2027, 3, 31)) == date(2026, 4, 1)
     assert reporting_year_start(date(2028, 1, 15)) == date(2027, 4, 1)
+
+
+async def test_a_manager_reads_the_tenant_satisfaction_measures(
+    offline_admin_app: FastAPI, store: RecordsStore
+) -> None:
+    april = date(2027, 4, 12)
+    for reference, tenure, closure, clocks in (
+        ("CMP-T1", "social_rent", "final_response",
+         [clock(ClockKey.s1_response, date(2027, 4, 26), april, met=date(2027, 4, 20))]),
+        ("CMP-T2", "social_rent", "declined", []),
+        ("CMP-T3", "shared_ownership", None,
+         [clock(ClockKey.s1_response, date(2027, 4, 26), april, met=date(2027, 4, 28),
+                breached_at=cob(date(2027, 4, 26)))]),
+    ):  # fmt: skip
+        store.record(
+            RecordRequest(
+                snapshot=snapshot(
+                    reference,
+                    stage="closed" if closure else "stage1",
+                    status="closed" if closure else "investigating",
+                    closure_reason=closure,
+                    tenure=tenure,
+                    received_at=london(2027, 4, 12, 10),
+                    data={"clocks": clocks},
+                    updated_at=datetime.now(UTC),
+                )
+            )
+        )
+    app = offline_admin_app
+    pin_clock(app, london(2027, 6, 1, 9))
+    async with admin_http(app) as http:
+        await admin_sign_in(http, MO)
+        index = await http.get("/reports")
+        assert 'href="/reports/tsm"' in index.text and 'href="/reports/promises"' in index.text
+        page = await http.get("/reports/tsm")  # the year today is in
+        assert page.status_code == 200
+        body = text(page.text)
+        assert "reporting year 2027-28 (01 April 2027 to 31 March 2028)" in body
+        ch01 = re.search(r'<tr id="ch01-LCRA">.*?</tr>', page.text, re.S)
+        assert ch01 and text(ch01.group(0)) == "LCRA 6,200 1 0.16 0 0"
+        lcho = re.search(r'<tr id="ch02-1-LCHO">.*?</tr>', page.text, re.S)
+        assert lcho and text(lcho.group(0)) == "CH02(1) stage 1 LCHO 1 0 0.0% 0"
+        lcra = re.search(r'<tr id="ch02-1-LCRA">.*?</tr>', page.text, re.S)
+        assert lcra and text(lcra.group(0)) == "CH02(1) stage 1 LCRA 1 1 100.0% 0"
+        assert "Declined complaints and service requests are left out" in body
+
+        unset = await http.get("/reports/tsm?year=2031")
+        assert "The homes of a stock are not set for 2031-32" in text(unset.text)
+        bad = await http.get("/reports/tsm?year=twenty")
+        assert bad.status_code == 400
+        assert dict(error_summary(bad.text)) == {
+            "#report-year": "Enter the year the reporting year starts, like 2027 for 2027-28"
+        }
+        download = await http.get("/reports/tsm.csv?year=2027")
+        rows = list(csv.DictReader(io.StringIO(download.text)))
+        assert {(r["measure"], r["stock"], r["count"], r["of"], r["figure"]) for r in rows} >= {
+            ("CH01(1)", "LCRA", "1", "6200", "0.16"),
+            ("CH02(1)", "LCHO", "0", "1", "0.0"),
+        }
