@@ -180,6 +180,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.store = web_store
+    app.state.public_figures = {}  # the public performance page's figures, counted now and then
     app.state.accounts = AccountStore(web_store)
     # Temporal, through admin/temporal.py: routes that need it depend on `require_temporal`
     app.state.case_system = CaseSystem(settings, client=client, connect=connect)

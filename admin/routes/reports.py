@@ -10,14 +10,21 @@ workflow queries).
   year starting 1 April 2027 (by default the year today falls in), with the counting rules on
   its face; `/reports/tsm.csv?year=...`.
 - `/reports`: the list of them.
+
+Public, no sign-in: `/performance`, how the landlord keeps its promises: % met for each promise
+this reporting year so far and last year, the Tenant Satisfaction Measures for both, and the
+latest "you said, we did". Figures only (counts and percentages): nothing about any person or
+case. Rate limited per client address like the other public pages; the figures are counted at
+most every PUBLIC_FIGURES_SECONDS, whoever asks.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -26,14 +33,19 @@ from admin.accounts import Account, Role
 from admin.app import LONDON, render
 from admin.forms import Problem
 from admin.off_loop import off_loop
+from admin.public_pages import too_many_views
 from admin.queues import now_for
 from admin.security import require_role
 from domain.promises import PromiseFigures, PromiseReport
 from domain.tsm import TsmReport
+from records.learning import LearningLog
 from records.reports import promise_report, tsm_report
 
 manager = require_role(Role.manager)
-router = APIRouter(dependencies=[Depends(manager)])
+staff = APIRouter(dependencies=[Depends(manager)])
+public = APIRouter()
+router = APIRouter()
+PUBLIC_FIGURES_SECONDS = 300  # the public page's figures are counted at most this often
 
 CSV_COLUMNS = (
     "month",
@@ -93,12 +105,12 @@ async def _report(request: Request, chosen: Period) -> PromiseReport:
     )
 
 
-@router.get("/reports", include_in_schema=False)
+@staff.get("/reports", include_in_schema=False)
 async def reports_index(request: Request) -> Response:
     return render(request, "reports.html", title="Reports")
 
 
-@router.get("/reports/promises", include_in_schema=False)
+@staff.get("/reports/promises", include_in_schema=False)
 async def promises_page(request: Request, account: Account = Depends(manager)) -> Response:
     chosen = period(request)
     report = await _report(request, chosen)
@@ -117,7 +129,7 @@ async def promises_page(request: Request, account: Account = Depends(manager)) -
     )
 
 
-@router.get("/reports/promises.csv", include_in_schema=False)
+@staff.get("/reports/promises.csv", include_in_schema=False)
 async def promises_csv(request: Request) -> Response:
     chosen = period(request)
     if chosen.problems:
@@ -177,7 +189,7 @@ async def _tsm(request: Request, year: int) -> TsmReport:
     )
 
 
-@router.get("/reports/tsm", include_in_schema=False)
+@staff.get("/reports/tsm", include_in_schema=False)
 async def tsm_page(request: Request) -> Response:
     year, problems = tsm_year(request)
     report = await _tsm(request, year)
@@ -192,7 +204,7 @@ async def tsm_page(request: Request) -> Response:
     )
 
 
-@router.get("/reports/tsm.csv", include_in_schema=False)
+@staff.get("/reports/tsm.csv", include_in_schema=False)
 async def tsm_csv(request: Request) -> Response:
     year, problems = tsm_year(request)
     if problems:
@@ -225,3 +237,70 @@ async def tsm_csv(request: Request) -> Response:
 
 def _blank_none(value: object) -> object:
     return "" if value is None else value
+
+
+# ---------------------------------------------------------------- the public performance page
+
+
+@dataclass(frozen=True)
+class PublicFigures:
+    this_year: tuple[PromiseReport, TsmReport]
+    last_year: tuple[PromiseReport, TsmReport]
+    counted_at: float
+
+
+def _public_figures(request: Request, today: date) -> PublicFigures:
+    """This reporting year to `today` and the whole of last year (blocking: run off the loop)."""
+    cache: dict[date, PublicFigures] = request.app.state.public_figures
+    found = cache.get(today)
+    if found is not None and time.monotonic() - found.counted_at < PUBLIC_FIGURES_SECONDS:
+        return found
+    settings, store = request.app.state.settings, request.app.state.store
+    start = reporting_year_start(today)
+    last_start = date(start.year - 1, 4, 1)
+    figures = PublicFigures(
+        this_year=(
+            promise_report(store, start, today, settings.policy, by_month=False),
+            tsm_report(store, start.year, settings.homes, settings.policy),
+        ),
+        last_year=(
+            promise_report(
+                store, last_start, start - timedelta(days=1), settings.policy, by_month=False
+            ),
+            tsm_report(store, last_start.year, settings.homes, settings.policy),
+        ),
+        counted_at=time.monotonic(),
+    )
+    cache.clear()
+    cache[today] = figures
+    return figures
+
+
+@public.get("/performance", include_in_schema=False)
+async def performance(request: Request) -> Response:
+    if (limited := await too_many_views(request)) is not None:
+        return limited
+    today = now_for(request.app.state).astimezone(LONDON).date()
+    figures = await off_loop(_public_figures, request, today)
+    improvements = await off_loop(LearningLog(request.app.state.store).you_said_we_did, 3)
+    this_promises, this_tsm = figures.this_year
+    last_promises, last_tsm = figures.last_year
+    rows = [
+        (mine, last)
+        for mine, last in zip(this_promises.promises, last_promises.promises, strict=True)
+        if mine.due or last.due
+    ]
+    return render(
+        request,
+        "performance.html",
+        title="How we are keeping our promises",
+        this_promises=this_promises,
+        last_promises=last_promises,
+        rows=rows,
+        tsm=(this_tsm, last_tsm),
+        improvements=improvements,
+    )
+
+
+router.include_router(staff)
+router.include_router(public)

@@ -171,3 +171,50 @@ async def test_a_manager_reads_the_tenant_satisfaction_measures(
             ("CH01(1)", "LCRA", "1", "6200", "0.16"),
             ("CH02(1)", "LCHO", "0", "1", "0.0"),
         }
+
+
+async def test_the_public_performance_page_shows_figures_and_nobody(
+    offline_admin_app: FastAPI, store: RecordsStore
+) -> None:
+    """No sign-in; this year so far and last year; nothing about any person or case; rate
+    limited per client address like the other public pages."""
+    cases(store)  # March 2027: last reporting year, seen from May 2027
+    store.record(
+        RecordRequest(
+            snapshot=snapshot(
+                "CMP-MAY",
+                resident_name="Bartholomew Quince",
+                data={
+                    "clocks": [
+                        clock(
+                            ClockKey.s1_contact,
+                            date(2027, 5, 6),
+                            date(2027, 5, 3),
+                            met=date(2027, 5, 4),
+                        )
+                    ]
+                },
+                updated_at=datetime.now(UTC),
+            )
+        )
+    )
+    app = offline_admin_app
+    pin_clock(app, london(2027, 5, 20, 9))
+    async with admin_http(app) as resident:
+        page = await resident.get("/performance")
+        assert page.status_code == 200
+        body = text(page.text)
+        assert "this year (from 01 April 2027 to 20 May 2027)" in body
+        assert "last year (01 April 2026 to 31 March 2027)" in body
+        contact = re.search(r'<tr id="promise-s1_contact">.*?</tr>', page.text, re.S)
+        assert contact and text(contact.group(0)) == (
+            "Stage 1: contact the resident within 3 working days 100.0% 1 of 1 50.0% 1 of 2"
+        )
+        assert 'id="promise-s2_response"' not in page.text, "none due in either year: left out"
+        assert "CH01(1) stage 1 complaints per 1,000 LCRA homes" in body
+        for private in ("Amina Okafor", "Bartholomew Quince", "CMP-A", "CMP-MAY", "ENQ-C"):
+            assert private not in page.text, private
+        assert "Sign out" not in page.text and "/reports" not in page.text
+        limit = int(app.state.settings.public_page_limit_per_address.split()[0])
+        answers = [(await resident.get("/performance")).status_code for _ in range(limit)]
+    assert answers[-1] == 429 and answers[: limit - 1] == [200] * (limit - 1)

@@ -51,6 +51,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/complain/done/{reference}"),
         ("GET", "/healthz"),
         ("GET", "/you-said-we-did"),
+        ("GET", "/performance"),  # figures only: rate limited like the page above
         ("GET", "/survey/{token}"),
         ("POST", "/survey/{token}"),
         ("GET", "/login"),
