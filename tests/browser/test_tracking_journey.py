@@ -6,7 +6,9 @@ right" and the team queue marks the case "Actions outstanding"; Mo records each 
 resident's "We have done what we promised" letter goes after the second), then the
 compensation paid, then the Housing Ombudsman's case: the referral, a request for evidence and
 the evidence sent, the determination, an order and compliance with it. Last, a lesson recorded
-on the Learning page shows on the complaint's page.
+on the Learning page, with an improvement, shows on the complaint's page; and Mo opens the
+reports, where the complaint's promises and its tenure's stock are counted (writing the README's
+screenshot of the performance report).
 
 The worker sends letters and writes the records behind the queues a moment after each step, so
 those are waited for with `reload_until_visible` (bounded) or Playwright's auto-waiting `expect`.
@@ -49,7 +51,9 @@ def letter_row(page: Page, subject: str):
     return page.locator("#timeline tbody tr").filter(has=link).filter(has_text="Sent")
 
 
-async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(stack, new_page):
+async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(
+    stack, new_page, screenshots
+):
     today = datetime.now(LONDON).date()
     mo = await new_page()
     await sign_in(mo, stack, "mo.manager")
@@ -306,3 +310,40 @@ async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(stack
     await expect(heading).to_have_text(f"Complaint {ref}")
     await expect(lessons.get_by_role("link", name=LESSON)).to_be_visible()
     await expect(lessons).to_contain_text("(Repairs): 0 of 1 improvement done")
+
+    # ---- 10. the reports: this complaint's promises are counted
+    await mo.get_by_role("link", name="Reports", exact=True).click()
+    await mo.get_by_role("link", name="Performance against every promise").click()
+    await expect(
+        mo.get_by_role("heading", name="Performance against every promise")
+    ).to_be_visible()
+    # clocks count by their due day: take the period to two months ahead, past every due day here
+    await mo.get_by_label("Last day due").fill((today + timedelta(days=60)).isoformat())
+    await mo.get_by_role("button", name="Show").click()
+    acknowledged = mo.locator("#promise-s1_acknowledgement td")
+    await expect(acknowledged.nth(1)).not_to_have_text("0")  # met: this complaint at least
+    await expect(mo.locator("#by-month")).to_be_visible()
+    await expect(mo.locator("#report-csv")).to_have_attribute("href", re.compile(r"\.csv\?from="))
+    await mo.screenshot(path=screenshots / "reports.png", full_page=True)
+    await mo.get_by_role("link", name="Reports", exact=True).click()
+    await mo.get_by_role("link", name="Tenant Satisfaction Measures").click()
+    lcra = mo.locator("#ch01-LCRA td")
+    await expect(lcra.nth(1)).not_to_have_text("0")  # stage 1 received: this one at least
+    await expect(mo.locator("#rules")).to_contain_text("Withdrawn complaints count as received")
+
+
+async def test_the_public_performance_page_names_nobody(stack, new_page):
+    """No sign-in: the figures of every case on this stack (the journey above, if it ran first:
+    Pat Example's complaint), and no resident's name, reference or address anywhere."""
+    resident = await new_page()
+    await resident.goto(f"{stack.base_url}/performance")
+    await expect(
+        resident.get_by_role("heading", name="How we are keeping our promises")
+    ).to_be_visible()
+    await expect(resident.locator("#tsm")).to_contain_text("CH01(1) stage 1 complaints per 1,000")
+    await expect(resident.get_by_role("link", name="Sign out")).to_have_count(0)
+    page = await resident.content()
+    references = re.findall(r"(?:CMP|ENQ)-[A-Z0-9]{4}-[A-Z0-9]{4}", page)
+    assert references == []
+    for private in ("Pat Example", "pat@example.org", "Mill Lane", "TN9 1AB", "mo.manager"):
+        assert private not in page, private
