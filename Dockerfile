@@ -6,6 +6,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# Pango (and its fonts) for WeasyPrint, which prints the reports as PDF.
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+        fonts-liberation \
+    && rm -rf /var/lib/apt/lists/*
+
 # Pinned dependencies first, so a code change does not reinstall them. (The lock also carries
 # the test tools and the dev-server binaries; they are unused at run time.)
 COPY requirements.lock /tmp/requirements.lock
@@ -16,7 +21,8 @@ COPY . /tmp/src
 RUN pip install --no-deps /tmp/src && rm -rf /tmp/src /tmp/requirements.lock
 # The shipped policy files (POLICY_FILE picks one; mount your own over /app/policy to change it).
 COPY policy /app/policy
-ENV POLICY_FILE=/app/policy/west-kent.toml
+ENV POLICY_FILE=/app/policy/west-kent.toml \
+    HOMES_FILE=/app/policy/homes.toml
 
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app \
     && mkdir -p /data/outbox \

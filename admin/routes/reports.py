@@ -33,6 +33,7 @@ from admin.accounts import Account, Role
 from admin.app import LONDON, render
 from admin.forms import Problem
 from admin.off_loop import off_loop
+from admin.pdf import render_print, to_pdf
 from admin.public_pages import too_many_views
 from admin.queues import now_for
 from admin.security import require_role
@@ -114,9 +115,7 @@ async def reports_index(request: Request) -> Response:
 async def promises_page(request: Request, account: Account = Depends(manager)) -> Response:
     chosen = period(request)
     report = await _report(request, chosen)
-    groups: dict[str, list[PromiseFigures]] = {}
-    for figures in report.promises:
-        groups.setdefault(figures.text, []).append(figures)
+    groups = _groups(report)
     return render(
         request,
         "report_promises.html",
@@ -129,15 +128,66 @@ async def promises_page(request: Request, account: Account = Depends(manager)) -
     )
 
 
+def _groups(report: PromiseReport) -> dict[str, list[PromiseFigures]]:
+    groups: dict[str, list[PromiseFigures]] = {}
+    for figures in report.promises:
+        groups.setdefault(figures.text, []).append(figures)
+    return groups
+
+
+def _pdf_answer(request: Request, filename: str, pdf: bytes) -> Response:
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _printed(request: Request, **context: object) -> bytes:
+    """The report printed (blocking: call off the loop)."""
+    now = now_for(request.app.state).astimezone(LONDON)
+    html = render_print(
+        landlord=request.app.state.settings.landlord,
+        printed_at=f"{now:%d %B %Y %H:%M}",
+        **context,
+    )
+    return to_pdf(html)
+
+
+@staff.get("/reports/promises.pdf", include_in_schema=False)
+async def promises_pdf(request: Request) -> Response:
+    chosen = period(request)
+    if chosen.problems:
+        return _plain_problems(chosen.problems)
+    report = await _report(request, chosen)
+    pdf = await off_loop(
+        _printed,
+        request,
+        title="Performance against every promise",
+        subtitle=f"Clocks due from {chosen.start:%d %B %Y} to {chosen.end:%d %B %Y}, labelled "
+        f"with the numbers of {report.policy}.",
+        kind="promises",
+        report=report,
+        groups=_groups(report),
+    )
+    return _pdf_answer(
+        request, f"promises-{chosen.start.isoformat()}-to-{chosen.end.isoformat()}.pdf", pdf
+    )
+
+
+def _plain_problems(problems: tuple[Problem, ...] | list[Problem]) -> Response:
+    return Response(
+        "\n".join(p.text for p in problems) + "\n",
+        status_code=400,
+        media_type="text/plain; charset=utf-8",
+    )
+
+
 @staff.get("/reports/promises.csv", include_in_schema=False)
 async def promises_csv(request: Request) -> Response:
     chosen = period(request)
     if chosen.problems:
-        return Response(
-            "\n".join(p.text for p in chosen.problems) + "\n",
-            status_code=400,
-            media_type="text/plain; charset=utf-8",
-        )
+        return _plain_problems(chosen.problems)
     report = await _report(request, chosen)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -208,7 +258,7 @@ async def tsm_page(request: Request) -> Response:
 async def tsm_csv(request: Request) -> Response:
     year, problems = tsm_year(request)
     if problems:
-        return Response(problems[0].text + "\n", status_code=400, media_type="text/plain")
+        return _plain_problems(problems)
     report = await _tsm(request, year)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -233,6 +283,24 @@ async def tsm_csv(request: Request) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="tsm-{report.year}.csv"'},
     )
+
+
+@staff.get("/reports/tsm.pdf", include_in_schema=False)
+async def tsm_pdf(request: Request) -> Response:
+    year, problems = tsm_year(request)
+    if problems:
+        return _plain_problems(problems)
+    report = await _tsm(request, year)
+    pdf = await off_loop(
+        _printed,
+        request,
+        title=f"Tenant Satisfaction Measures: complaints, {report.year}",
+        subtitle=f"CH01 and CH02 from {report.start:%d %B %Y} to {report.end:%d %B %Y}, for "
+        "low-cost rental accommodation (LCRA) and low-cost home ownership (LCHO).",
+        kind="tsm",
+        report=report,
+    )
+    return _pdf_answer(request, f"tsm-{report.year}.pdf", pdf)
 
 
 def _blank_none(value: object) -> object:

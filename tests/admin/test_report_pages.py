@@ -218,3 +218,52 @@ async def test_the_public_performance_page_shows_figures_and_nobody(
         limit = int(app.state.settings.public_page_limit_per_address.split()[0])
         answers = [(await resident.get("/performance")).status_code for _ in range(limit)]
     assert answers[-1] == 429 and answers[: limit - 1] == [200] * (limit - 1)
+
+
+async def test_each_report_prints_as_a_pdf(offline_admin_app: FastAPI, store: RecordsStore) -> None:
+    cases(store)
+    app = offline_admin_app
+    pin_clock(app, london(2027, 4, 12, 9))
+    async with admin_http(app) as http:
+        await admin_sign_in(http, MO)
+        page = await http.get("/reports/promises?from=2027-03-01&to=2027-03-31")
+        assert 'href="/reports/promises.pdf?from=2027-03-01&amp;to=2027-03-31"' in page.text
+        for url, name in (
+            ("/reports/promises.pdf?from=2027-03-01&to=2027-03-31",
+             "promises-2027-03-01-to-2027-03-31.pdf"),
+            ("/reports/tsm.pdf?year=2026", "tsm-2026-27.pdf"),
+        ):  # fmt: skip
+            printed = await http.get(url)
+            assert printed.status_code == 200, url
+            assert printed.headers["content-type"] == "application/pdf"
+            assert f'filename="{name}"' in printed.headers["content-disposition"]
+            assert printed.content.startswith(b"%PDF-") and b"%%EOF" in printed.content[-1024:]
+        assert (await http.get("/reports/tsm.pdf?year=x")).status_code == 400
+
+
+def test_the_printed_copy_holds_the_figures(store: RecordsStore) -> None:
+    """What the PDF is printed from: the same tables as the page, with the landlord's name and
+    nothing to fetch."""
+    from admin.pdf import render_print
+    from admin.routes.reports import _groups
+    from config import Settings
+    from records.reports import promise_report
+    from tests.support import POLICY
+
+    cases(store)
+    report = promise_report(store, date(2027, 3, 1), date(2027, 3, 31), POLICY)
+    html = render_print(
+        landlord=Settings().landlord,
+        printed_at="12 April 2027 09:00",
+        title="Performance against every promise",
+        subtitle="March 2027",
+        kind="promises",
+        report=report,
+        groups=_groups(report),
+    )
+    contact = re.search(r'<tr id="promise-s1_contact">.*?</tr>', html, re.S)
+    assert contact and text(contact.group(0)) == (
+        "Stage 1: contact the resident within 3 working days 2 1 1 50.0% 3 0"
+    )
+    assert "West Kent Housing Association" in html
+    assert "http" not in html.replace("http-equiv", ""), "nothing to fetch"
