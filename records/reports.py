@@ -192,7 +192,7 @@ def promise_report(
 LEFT_OUT = ("declined", "service_request")  # domain.complaint.ClosureReason: not complaints
 
 
-def _midnight(day: date, policy: Policy) -> datetime:
+def midnight(day: date, policy: Policy) -> datetime:
     """The start of `day` in the landlord's time zone, as UTC (received_at is kept in UTC)."""
     return datetime.combine(day, time(), ZoneInfo(policy.calendar.timezone)).astimezone(UTC)
 
@@ -211,8 +211,8 @@ def tsm_report(store: RecordsStore, year: int, homes: HomeCounts, policy: Policy
         .where(
             counted,
             Case.stage != "triage",
-            Case.received_at >= _midnight(start, policy),
-            Case.received_at < _midnight(end + timedelta(days=1), policy),
+            Case.received_at >= midnight(start, policy),
+            Case.received_at < midnight(end + timedelta(days=1), policy),
         )
         .group_by(Case.tenure)
     )

@@ -4,6 +4,7 @@ as the worker reads it), never from the workflows.
     python -m starter report promises --from 2027-04-01 --to 2028-03-31
     python -m starter report promises --from 2027-04-01 --to 2028-03-31 --json
     python -m starter report tsm --year 2027 --json
+    python -m starter report annual --year 2027 --json
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from datetime import date
 from typing import Any
 
 from config import Settings
+from domain.annual_report import AnnualReport, Count
 from domain.promises import PromiseReport
 from domain.tsm import TsmReport
+from records.annual_report import annual_report
 from records.reports import promise_report, tsm_report
 from records.store import RecordsStore
 
@@ -44,6 +47,15 @@ def add_report_parser(sub: Any) -> None:
         "--year", required=True, help="the year the reporting year starts (1 April), e.g. 2027"
     )
     tsm.add_argument("--json", action="store_true", help="print the figures as JSON")
+    annual = kinds.add_parser(
+        "annual",
+        help="the figures of the Code's annual complaints performance and service improvement "
+        "report for a reporting year",
+    )
+    annual.add_argument(
+        "--year", required=True, help="the year the reporting year starts (1 April), e.g. 2027"
+    )
+    annual.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
 def _day(flag: str, text: str) -> date:
@@ -54,8 +66,8 @@ def _day(flag: str, text: str) -> date:
 
 
 def run_report(args: argparse.Namespace, settings: Settings) -> str:
-    if args.report == "tsm":
-        return run_tsm(args, settings)
+    if args.report in ("tsm", "annual"):
+        return run_year_report(args, settings)
     start, end = _day("--from", args.start), _day("--to", args.end)
     if end < start:
         raise ReportInputError(f"--to: {end} is before --from ({start}); give the later day")
@@ -119,7 +131,7 @@ def promises_text(report: PromiseReport) -> str:
     return "\n".join(lines)
 
 
-def run_tsm(args: argparse.Namespace, settings: Settings) -> str:
+def run_year_report(args: argparse.Namespace, settings: Settings) -> str:
     text = args.year.strip()
     if not (text.isdigit() and 2000 <= int(text) <= 2100):
         raise ReportInputError(
@@ -128,6 +140,9 @@ def run_tsm(args: argparse.Namespace, settings: Settings) -> str:
         )
     store = RecordsStore.from_settings(settings)
     try:
+        if args.report == "annual":
+            annual = annual_report(store, int(text), settings.policy)
+            return annual.model_dump_json(indent=2) if args.json else annual_text(annual)
         report = tsm_report(store, int(text), settings.homes, settings.policy)
     finally:
         store.dispose()
@@ -163,4 +178,42 @@ def tsm_text(report: TsmReport) -> str:
                 )
             )
     lines += ["How these are counted:", *(f"- {rule}" for rule in report.rules)]
+    return "\n".join(lines)
+
+
+def _listed(counts: list[Count]) -> str:
+    return ", ".join(f"{c.label} {c.count}" for c in counts) or "none"
+
+
+def annual_text(report: AnnualReport) -> str:
+    v, r, o = report.volumes, report.remedies, report.ombudsman
+    lines = [
+        f"Annual complaints performance and service improvement report: figures, {report.year} "
+        f"({report.start:%d %b %Y} to {report.end:%d %b %Y})",
+        f"Received: stage 1 {v.stage1}, stage 2 {v.stage2}; withdrawn {v.withdrawn}; declined "
+        f"{v.declined}; service requests {v.service_requests}",
+        f"By category: {_listed(v.by_category)}",
+        f"Refused, by reason: {_listed(v.refused_by_reason)}",
+    ]
+    for stage in report.outcomes:
+        lines.append(
+            f"Stage {stage.stage}: {stage.complaints} answered, {stage.upheld_in_whole_or_part} "
+            f"upheld in whole or part; points: {_listed(stage.points)}"
+        )
+    lines += [
+        f"Root causes: {_listed(report.root_causes)}",
+        "Timeliness: "
+        + "; ".join(f"{p.label}: {p.met} of {p.due}" for p in report.timeliness if p.due),
+        f"Compensation: offered £{r.compensation_offered:,.2f} on "
+        f"{r.complaints_with_compensation} complaints, paid £{r.compensation_paid:,.2f}",
+        f"Actions due: {r.actions_due} ({r.actions_done_on_time} on time, {r.actions_done_late} "
+        f"late, {r.actions_open} open)",
+        f"Learning: {report.learning.lessons} lessons, {report.learning.improvements_done} "
+        f"improvements made, {report.learning.improvements_open} open",
+        f"Satisfaction: {report.satisfaction.replies} replies, {report.satisfaction.satisfied} "
+        "satisfied",
+        f"Housing Ombudsman: {o.referrals} referrals; determinations: {_listed(o.determinations)}; "
+        f"orders: {_listed(o.orders)} ({o.orders_complied_on_time} complied on time, "
+        f"{o.orders_complied_late} late, {o.orders_open} open)",
+    ]
     return "\n".join(lines)

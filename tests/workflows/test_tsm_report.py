@@ -137,3 +137,27 @@ async def test_ch01_and_ch02_count_what_the_cases_did(
     assert any(
         "Declined complaints and service requests are left out" in r for r in report["rules"]
     )
+
+    # The same cases in the annual report's figures (all tenures)
+    assert main(["report", "annual", "--year", "2027", "--json"]) == 0
+    annual = json.loads(capsys.readouterr().out)
+    volumes = annual["volumes"]
+    # received: all but the declined one (the leaseholder counts here)
+    assert (volumes["stage1"], volumes["stage2"]) == (7, 1)
+    assert (volumes["withdrawn"], volumes["declined"], volumes["service_requests"]) == (1, 1, 0)
+    assert [(c["key"], c["count"]) for c in volumes["refused_by_reason"]] == [
+        ("legal_proceedings", 1)
+    ]
+    assert [(c["key"], c["count"]) for c in volumes["by_category"]] == [(CATEGORY, 7)]
+    assert {c["key"]: c["count"] for c in volumes["by_tenure"]} == {
+        LCRA: 4,
+        LCHO: 2,
+        "leaseholder": 1,
+    }
+    stage1, stage2 = annual["outcomes"]
+    assert (stage1["complaints"], stage1["upheld_in_whole_or_part"]) == (6, 6)
+    assert [(c["key"], c["count"]) for c in stage1["points"]] == [("upheld", 6)]
+    assert (stage2["complaints"], stage2["upheld_in_whole_or_part"]) == (1, 1)
+    assert [(c["key"], c["count"]) for c in annual["root_causes"]] == [("delay", 7)]
+    timely = {p["promise"]: (p["met"], p["due"]) for p in annual["timeliness"]}
+    assert timely["s1_response"] == (5, 6), "the late one missed; extended ones met their date"
