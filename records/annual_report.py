@@ -5,7 +5,7 @@ database for a reporting year (1 April to 31 March)."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -58,8 +58,30 @@ def _label(text: str) -> str:
 
 
 def annual_report(store: RecordsStore, year: int, policy: Policy) -> AnnualReport:
+    """The figures for the reporting year starting 1 April `year`."""
     start, end = year_bounds(year)
-    since, until = midnight(start, policy), midnight(date(year + 1, 4, 1), policy)
+    return period_figures(store, start, end, policy, year_label(year))
+
+
+def quarter_bounds(year: int, quarter: int) -> tuple[date, date]:
+    """Quarter 1 to 4 of the reporting year starting 1 April `year` (Q1: April to June)."""
+    first_month = 4 + 3 * (quarter - 1)
+    start = date(year + (first_month - 1) // 12, (first_month - 1) % 12 + 1, 1)
+    after = date(start.year + (start.month + 2) // 12, (start.month + 2) % 12 + 1, 1)
+    return start, after - timedelta(days=1)
+
+
+def quarterly_pack(store: RecordsStore, year: int, quarter: int, policy: Policy) -> AnnualReport:
+    """The same figures for one quarter: the Member Responsible for Complaints' regular pack
+    (Code 9.6 to 9.8: volumes, categories, outcomes, performance, the Ombudsman's cases)."""
+    start, end = quarter_bounds(year, quarter)
+    return period_figures(store, start, end, policy, f"{year_label(year)} Q{quarter}")
+
+
+def period_figures(
+    store: RecordsStore, start: date, end: date, policy: Policy, label: str
+) -> AnnualReport:
+    since, until = midnight(start, policy), midnight(end + timedelta(days=1), policy)
     in_year = and_(Case.received_at >= since, Case.received_at < until)
     complaint = Case.kind == "complaint"
     counted = and_(
@@ -91,7 +113,7 @@ def annual_report(store: RecordsStore, year: int, policy: Policy) -> AnnualRepor
         ombudsman = _ombudsman(s, start, end)
     promises = promise_report(store, start, end, policy, by_month=False)
     return AnnualReport(
-        year=year_label(year),
+        year=label,
         start=start,
         end=end,
         volumes=volumes,

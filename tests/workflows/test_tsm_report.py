@@ -161,3 +161,14 @@ async def test_ch01_and_ch02_count_what_the_cases_did(
     assert [(c["key"], c["count"]) for c in annual["root_causes"]] == [("delay", 7)]
     timely = {p["promise"]: (p["met"], p["due"]) for p in annual["timeliness"]}
     assert timely["s1_response"] == (5, 6), "the late one missed; extended ones met their date"
+
+    # ... and every case here fell in the year's first quarter: the quarterly pack says the same
+    assert main(["report", "quarterly", "--year", "2027", "--quarter", "1", "--json"]) == 0
+    quarter = json.loads(capsys.readouterr().out)
+    assert quarter["year"] == "2027-28 Q1"
+    assert (quarter["start"], quarter["end"]) == ("2027-04-01", "2027-06-30")
+    assert {k: v for k, v in quarter.items() if k not in ("year", "start", "end")} == {
+        k: v for k, v in annual.items() if k not in ("year", "start", "end")
+    }
+    assert main(["report", "quarterly", "--year", "2027", "--quarter", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["volumes"]["stage1"] == 0
