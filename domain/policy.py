@@ -18,7 +18,7 @@ import tomllib
 from datetime import date, time
 from enum import StrEnum
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -236,19 +236,29 @@ class PolicyError(ValueError):
     """A policy file that cannot be used; the message names the key and what is wrong."""
 
 
-def parse_policy(text: str, source: str = "policy file") -> Policy:
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_toml_model(
+    text: str, model: type[M], source: str, error: type[ValueError] = ValueError
+) -> M:
+    """A TOML file's text as `model`; `error` names the source, each key and what is wrong."""
     try:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise PolicyError(f"{source}: not valid TOML: {err}") from err
+        raise error(f"{source}: not valid TOML: {err}") from err
     try:
-        return Policy.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         problems = []
         for e in err.errors():
             key = ".".join(str(p) for p in e["loc"]) or "(top level)"
             problems.append(f"{key}: {e['msg']}")
-        raise PolicyError(f"{source}: " + "; ".join(problems)) from err
+        raise error(f"{source}: " + "; ".join(problems)) from err
+
+
+def parse_policy(text: str, source: str = "policy file") -> Policy:
+    return parse_toml_model(text, Policy, source, PolicyError)
 
 
 # The numbers every case lodged before cases carried their own policy ran under (the West Kent

@@ -18,15 +18,14 @@ timescale. The homes of each stock come from the homes file (`HOMES_FILE`), one 
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import date
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from domain.complaint import Tenure
 from domain.people import Strict
-from domain.policy import Policy
+from domain.policy import Policy, parse_toml_model
 
 STOCKS: dict[str, Tenure] = {"LCRA": Tenure.social_rent, "LCHO": Tenure.shared_ownership}
 
@@ -87,18 +86,7 @@ class HomesError(ValueError):
 
 
 def parse_homes(text: str, source: str = "homes file") -> HomeCounts:
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise HomesError(f"{source}: not valid TOML: {err}") from err
-    try:
-        return HomeCounts.model_validate(data)
-    except ValidationError as err:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in err.errors()
-        ]
-        raise HomesError(f"{source}: " + "; ".join(problems)) from err
+    return parse_toml_model(text, HomeCounts, source, HomesError)
 
 
 def year_label(year: int) -> str:
