@@ -46,6 +46,7 @@ bench: venv
 	$(BIN)/python bench/login_flood.py --samples 100 --seconds 15
 	$(BIN)/python bench/temporal_down.py --repeat 2
 	$(BIN)/python bench/attack.py
+	$(BIN)/python bench/reports.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
