@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from admin.routes import (
+    annual,
     api,
     auth,
     cases,
@@ -35,6 +36,7 @@ def register(app: FastAPI) -> None:
         staff,
         learning,
         reports,
+        annual,
         api,
     ):
         app.include_router(module.router)

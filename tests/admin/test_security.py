@@ -52,6 +52,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/healthz"),
         ("GET", "/you-said-we-did"),
         ("GET", "/performance"),  # figures only: rate limited like the page above
+        *{("GET", "/annual-reports"), ("GET", "/annual-reports/{year_label}")},  # as above
         ("GET", "/survey/{token}"),
         ("POST", "/survey/{token}"),
         ("GET", "/login"),
