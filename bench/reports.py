@@ -68,7 +68,7 @@ CLOCKS_ANCHOR = "SELECT key, count(*) FROM case_clocks GROUP BY key"
 CASES_ANCHOR = "SELECT kind, count(*) FROM cases GROUP BY kind"
 # the statements each report runs, in order (records/reports.py)
 STATEMENTS = {
-    "promise_report": ("figures", "days taken"),
+    "promise_report": ("figures",),
     "tsm_report": ("received", "escalated", "responses"),
 }
 
@@ -202,8 +202,9 @@ class Clocks:
                 row["met_at"] = row["met_on"] = None
                 row["_stopped"] = moment
 
-    def settled(self, as_at: datetime) -> list[dict[str, Any]]:
-        """The rows as they stand at `as_at`, each outcome as records/clocks.py `outcome` says."""
+    def settled(self, as_at: datetime, days: Any) -> list[dict[str, Any]]:
+        """The rows as they stand at `as_at`, each outcome as records/clocks.py `outcome` says,
+        and each met one's working days taken, as the store counts them."""
         out = []
         for row in self.rows:
             if row.pop("_created") > as_at:
@@ -231,6 +232,12 @@ class Clocks:
             elif stopped is not None:
                 row["outcome"] = Outcome.stopped
             row["_open"] = ended is None
+            started, met = row["started_on"], row["met_on"]
+            row["working_days_taken"] = (
+                None
+                if started is None or met is None
+                else max(0, days.index(met) - days.index(started))
+            )
             out.append(row)
         return out
 
@@ -460,7 +467,7 @@ class Generator:
                     clocks.meet(s2, sent2, sent2_on)
                     self._remedies(rng, clocks, sent2, sent2_on, items + 1)
                     close(sent2, ClosureReason.final_response)
-        rows = clocks.settled(self.as_at)
+        rows = clocks.settled(self.as_at, self.days)
         case = self._case(ref, "complaint", n, channel, received, history, rows)
         case.update(category=category, tenure=tenure,
                     property_reference=f"PR{rng.randrange(self.homes):06d}")  # fmt: skip
@@ -509,7 +516,7 @@ class Generator:
         else:
             clocks.meet(reply, replied, replied_on)
             close(replied, EnquiryOutcome.answered)
-        rows = clocks.settled(self.as_at)
+        rows = clocks.settled(self.as_at, self.days)
         case = self._case(ref, "enquiry", n, channel, received, history, rows)
         if rng.random() < 0.6:
             case["owner_id"] = f"advisor-{rng.randint(1, 60):02d}"

@@ -138,6 +138,8 @@ class ClockRow(Strict):
     met_on: date | None = None
     breached_at: datetime | None = None
     outcome: str
+    # working days from started_on to met_on (none without both, or without the calendar)
+    working_days_taken: int | None = None
 
 
 class CaseSnapshot(CaseSummary):

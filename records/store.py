@@ -44,7 +44,8 @@ from domain.records import (
     TimelineEntry,
 )
 from domain.sweep import SweepReport
-from records.clocks import CaseClock, clock_rows
+from domain.working_days import WorkingCalendar
+from records.clocks import CaseClock, clock_rows, fill_working_days
 from records.outcomes import CasePointOutcome
 from records.schema import (
     LETTER_CLAIMED,
@@ -93,11 +94,13 @@ class CaseRows(NamedTuple):
     row: type[BaseModel]
     keys: tuple[str, ...]
     # rows made from the snapshot otherwise than from a field of it (the clocks, from its data)
-    make: Callable[[CaseSnapshot], list[Any]] | None = None
+    make: Callable[[CaseSnapshot, WorkingCalendar | None], list[Any]] | None = None
 
-    def rows(self, snapshot: CaseSnapshot) -> list[BaseModel]:
+    def rows(
+        self, snapshot: CaseSnapshot, calendar: WorkingCalendar | None = None
+    ) -> list[BaseModel]:
         if self.make is not None:
-            return self.make(snapshot)
+            return self.make(snapshot, calendar)
         value = getattr(snapshot, self.field)
         if isinstance(value, list):
             return value
@@ -226,9 +229,18 @@ class RecordsStore:
     """`wait`: seconds a statement waits for a lock (or a connection) before failing (see
     make_engine); the default (None) suits the worker, `answering_within` makes the web app's."""
 
-    def __init__(self, database_url: str | URL, *, wait: float | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str | URL,
+        *,
+        wait: float | None = None,
+        calendar: WorkingCalendar | None = None,
+    ) -> None:
         self.url = make_url(database_url)
         self.wait = wait
+        # the landlord's working days, for each met clock's working days taken (reports); none:
+        # not counted (records/clocks.py)
+        self.calendar = calendar
         self.engine = make_engine(self.url, wait=wait)
         self._writer = self.engine.execution_options(**{WRITES: True})
 
@@ -240,7 +252,7 @@ class RecordsStore:
             self.url.get_backend_name() == "sqlite" and database in ("", ":memory:")
         ):
             return self
-        return RecordsStore(self.url, wait=wait)
+        return RecordsStore(self.url, wait=wait, calendar=self.calendar)
 
     @property
     def writer(self) -> Engine:
@@ -258,7 +270,9 @@ class RecordsStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordsStore:
-        return cls(settings.database_url)
+        return cls(
+            settings.database_url, calendar=WorkingCalendar.from_policy(settings.policy.calendar)
+        )
 
     def dispose(self) -> None:
         """Close pooled connections (tests, shutdown)."""
@@ -275,6 +289,8 @@ class RecordsStore:
                     sql("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
                 )
             command.upgrade(alembic_config(connection), "head")
+        if self.calendar is not None:
+            fill_working_days(self._writer, self.calendar)
 
     # -- cases ----------------------------------------------------------------------------
 
@@ -398,8 +414,7 @@ class RecordsStore:
             with self._transaction() as session:
                 return work(session)
 
-    @staticmethod
-    def _record(session: Session, request: RecordRequest) -> None:
+    def _record(self, session: Session, request: RecordRequest) -> None:
         snapshot = request.snapshot
         values = _case_values(snapshot)
         row = session.scalars(
@@ -408,11 +423,11 @@ class RecordsStore:
         if row is None:
             session.add(Case(**values, created_at=datetime.now(UTC)))
             session.flush()
-            _sync_case_rows(session, snapshot)
+            _sync_case_rows(session, snapshot, self.calendar)
         elif utc(snapshot.updated_at) >= row.updated_at:
             for name, value in values.items():
                 setattr(row, name, value)
-            _sync_case_rows(session, snapshot)
+            _sync_case_rows(session, snapshot, self.calendar)
 
         if not request.events:
             return
@@ -591,10 +606,13 @@ def _case_values(snapshot: CaseSnapshot) -> dict[str, Any]:
     }
 
 
-def _sync_case_rows(session: Session, snapshot: CaseSnapshot) -> None:
+def _sync_case_rows(
+    session: Session, snapshot: CaseSnapshot, calendar: WorkingCalendar | None
+) -> None:
     """Make each table of the case's child rows say what the snapshot says."""
     for table in CASE_ROWS:
-        _sync_rows(session, table.model, snapshot.reference, table.rows(snapshot), table.keys)
+        rows = table.rows(snapshot, calendar)
+        _sync_rows(session, table.model, snapshot.reference, rows, table.keys)
 
 
 def _sync_rows(

@@ -5,17 +5,21 @@ SQLite always, PostgreSQL when TEST_DATABASE_URL is set."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from alembic import command
 
 from domain.clocks import CLOCK_LABELS, Clock, ClockKey
 from domain.promises import PromiseFigures, promises
 from domain.records import RecordRequest
+from domain.working_days import WorkingCalendar
+from records.clocks import fill_working_days
 from records.reports import median, promise_report
 from records.store import RecordsStore, alembic_config
-from tests.records.test_store import HEAD, snapshot
+from tests.records.test_store import snapshot
 from tests.support import POLICY, london
 
 MARCH = (date(2027, 3, 1), date(2027, 3, 31))
@@ -101,13 +105,24 @@ def cases(store: RecordsStore) -> None:
     record(store, "ENQ-E", "letter", clock(ClockKey.enquiry_reply, d(30), d(23)))  # still open
 
 
+@pytest.fixture
+def store(database_url: str) -> Iterator[RecordsStore]:
+    """A store that counts working days with the shipped policy's calendar, as the worker's."""
+    store = RecordsStore(database_url, calendar=WorkingCalendar.from_policy(POLICY.calendar))
+    store.migrate()
+    yield store
+    store.dispose()
+
+
+def contact_of(rows: list[Any]) -> Any:
+    return next(r for r in rows if r.clock == "s1_contact")
+
+
 def figures(report: Any, promise: str) -> PromiseFigures:
     return next(p for p in report.promises if p.promise == promise)
 
 
-def test_each_promise_is_counted_on_its_settled_clocks(make_store) -> None:
-    store = make_store()
-    store.migrate()
+def test_each_promise_is_counted_on_its_settled_clocks(store: RecordsStore) -> None:
     cases(store)
     report = promise_report(store, *MARCH, POLICY)
 
@@ -144,9 +159,7 @@ def test_each_promise_is_counted_on_its_settled_clocks(make_store) -> None:
     assert report.months[0].promises == report.promises
 
 
-def test_months_split_a_longer_period(make_store) -> None:
-    store = make_store()
-    store.migrate()
+def test_months_split_a_longer_period(store: RecordsStore) -> None:
     cases(store)
     report = promise_report(store, d(1), d(30, 4), POLICY)
     assert [m.month for m in report.months] == ["2027-03", "2027-04"]
@@ -158,9 +171,7 @@ def test_months_split_a_longer_period(make_store) -> None:
     assert figures(report, "s1_response").median_working_days == 8.0
 
 
-def test_a_snapshot_keeps_the_clock_rows_in_step(make_store) -> None:
-    store = make_store()
-    store.migrate()
+def test_a_snapshot_keeps_the_clock_rows_in_step(store: RecordsStore) -> None:
     record(store, "CMP-A", "phone", clock(ClockKey.s1_contact, d(4), d(1)))
     (row,) = store.clocks("CMP-A")
     assert (row.clock, row.outcome, row.due_month, row.started_on) == (
@@ -182,18 +193,31 @@ def test_a_snapshot_keeps_the_clock_rows_in_step(make_store) -> None:
     assert rows["remedy_action:2"].item == 2
 
 
-def test_the_migration_makes_the_rows_of_cases_recorded_before(make_store) -> None:
-    """Down to 0010 drops the table; up again makes each case's rows from its recorded data."""
-    store = make_store()
-    store.migrate()
+def test_the_migration_makes_the_rows_of_cases_recorded_before(store: RecordsStore) -> None:
+    """Down to 0010 drops the table; up again makes each case's rows from its recorded data, and
+    the store then counts their working days taken."""
     cases(store)
     before = {ref: store.clocks(ref) for ref in ("CMP-A", "CMP-B", "ENQ-C")}
-    for target, upgrade in (("0010", False), (HEAD, True)):
-        with store.writer.begin() as connection:
-            config = alembic_config(connection)
-            (command.upgrade if upgrade else command.downgrade)(config, target)
+    assert contact_of(before["CMP-A"]).working_days_taken == 1
+    with store.writer.begin() as connection:
+        command.downgrade(alembic_config(connection), "0010")
+    store.migrate()
     assert {ref: store.clocks(ref) for ref in before} == before
-    assert figures(promise_report(store, *MARCH, POLICY), "s1_contact").due == 2
+    assert figures(promise_report(store, *MARCH, POLICY), "s1_contact").median_working_days == 3.0
+
+
+def test_a_store_without_a_calendar_counts_no_working_days(database_url: str) -> None:
+    plain = RecordsStore(database_url)
+    try:
+        plain.migrate()
+        cases(plain)
+        assert contact_of(plain.clocks("CMP-A")).working_days_taken is None
+        contact = figures(promise_report(plain, *MARCH, POLICY), "s1_contact")
+        assert (contact.due, contact.median_working_days) == (2, None)
+        assert fill_working_days(plain.writer, WorkingCalendar.from_policy(POLICY.calendar)) == 6
+        assert contact_of(plain.clocks("CMP-A")).working_days_taken == 1
+    finally:
+        plain.dispose()
 
 
 def test_median_of_counts() -> None:
