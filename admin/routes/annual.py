@@ -30,16 +30,16 @@ from admin.accounts import Account, Role
 from admin.app import LONDON, render
 from admin.forms import FormState, FormValues, Problem, form_values, one
 from admin.off_loop import off_loop
-from admin.pdf import render_print, to_pdf
+from admin.pdf import pdf_download, print_report
 from admin.public_pages import too_many_views
 from admin.queues import now_for
 from admin.routes.cases import flash, take_flash
-from admin.routes.reports import reporting_year_start
+from admin.routes.reports import plain_problems, reporting_year_start
 from admin.security import require_role
 from domain.annual_report import AnnualReport
 from domain.tsm import year_bounds
 from domain.tsm import year_label as label_of
-from records.annual_report import annual_report
+from records.annual_report import annual_report, quarterly_pack
 from records.annual_reports import (
     MAX_TEXT,
     NARRATIVE,
@@ -261,11 +261,7 @@ async def publish(request: Request, account: Account = Depends(manager)) -> Resp
 async def annual_pdf(request: Request) -> Response:
     year, problems = annual_year(request, request.query_params.get("year", ""))
     if problems:
-        return Response(
-            "\n".join(p.text for p in problems) + "\n",
-            status_code=400,
-            media_type="text/plain; charset=utf-8",
-        )
+        return plain_problems(problems)
     report, stored = await _shown(request, year)
     published_at = stored.published_at if stored is not None else None
     state = (
@@ -274,11 +270,9 @@ async def annual_pdf(request: Request) -> Response:
         if published_at is not None
         else "A draft, not published: the figures as counted when it was printed."
     )
-    now = now_for(request.app.state).astimezone(LONDON)
     pdf = await off_loop(
-        _printed,
-        landlord=request.app.state.settings.landlord,
-        printed_at=f"{now:%d %B %Y %H:%M}",
+        print_report,
+        request,
         title=f"{TITLE} {report.year}",
         subtitle=f"The reporting year from {report.start:%d %B %Y} to {report.end:%d %B %Y}. "
         + state,
@@ -287,17 +281,88 @@ async def annual_pdf(request: Request) -> Response:
         narrative=stored.narrative if stored else "",
         response=stored.governing_body_response if stored else "",
     )
-    name = f"annual-report-{report.year}{'' if published_at else '-draft'}.pdf"
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    return pdf_download(f"annual-report-{report.year}{'' if published_at else '-draft'}.pdf", pdf)
+
+
+# --------------------------------------------------------------------- the quarterly pack
+
+QUARTERS = {
+    1: "April to June",
+    2: "July to September",
+    3: "October to December",
+    4: "January to March",
+}
+
+
+def last_whole_quarter(today: date) -> tuple[int, int]:
+    """(the reporting year, its quarter) of the last quarter that has ended before `today`."""
+    year = reporting_year_start(today).year
+    current = (today.month - 4) % 12 // 3 + 1
+    return (year, current - 1) if current > 1 else (year - 1, 4)
+
+
+def quarter_asked(request: Request) -> tuple[int, int, list[Problem]]:
+    """The reporting year and quarter the query string asks for, or the last whole quarter."""
+    year, quarter = last_whole_quarter(_today(request))
+    problems: list[Problem] = []
+    year_text = request.query_params.get("year", "").strip()
+    quarter_text = request.query_params.get("quarter", "").strip()
+    if year_text:
+        asked, problems = annual_year(request, year_text)
+        year = asked if not problems else year
+    if quarter_text:
+        if quarter_text in ("1", "2", "3", "4"):
+            quarter = int(quarter_text)
+        else:
+            problems.append(Problem("#report-quarter", "Choose a quarter, 1 to 4"))
+    return year, quarter, problems
+
+
+async def _quarter(request: Request, year: int, quarter: int) -> AnnualReport:
+    return await off_loop(
+        quarterly_pack,
+        request.app.state.store,
+        year,
+        quarter,
+        request.app.state.settings.policy,
     )
 
 
-def _printed(**context: object) -> bytes:
-    """The report printed (blocking: call off the loop)."""
-    return to_pdf(render_print(**context))
+@staff.get("/reports/quarterly", include_in_schema=False)
+async def quarterly_page(request: Request) -> Response:
+    """The Member Responsible for Complaints' regular pack (Code 9.6 to 9.8): the annual report's
+    figures for one quarter of the reporting year."""
+    year, quarter, problems = quarter_asked(request)
+    report = await _quarter(request, year, quarter)
+    return render(
+        request,
+        "report_quarterly.html",
+        400 if problems else 200,
+        title=("Error: " if problems else "") + f"Quarterly complaints pack {report.year}",
+        report=report,
+        year=year,
+        quarter=quarter,
+        quarters=QUARTERS,
+        problems=problems,
+    )
+
+
+@staff.get("/reports/quarterly.pdf", include_in_schema=False)
+async def quarterly_pdf(request: Request) -> Response:
+    year, quarter, problems = quarter_asked(request)
+    if problems:
+        return plain_problems(problems)
+    report = await _quarter(request, year, quarter)
+    pdf = await off_loop(
+        print_report,
+        request,
+        title=f"Quarterly complaints pack {report.year}",
+        subtitle=f"For the Member Responsible for Complaints: {QUARTERS[quarter]}, from "
+        f"{report.start:%d %B %Y} to {report.end:%d %B %Y}.",
+        kind="quarterly",
+        report=report,
+    )
+    return pdf_download(f"quarterly-pack-{label_of(year)}-q{quarter}.pdf", pdf)
 
 
 # ----------------------------------------------------------------------------- public

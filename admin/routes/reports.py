@@ -33,7 +33,7 @@ from admin.accounts import Account, Role
 from admin.app import LONDON, render
 from admin.forms import Problem
 from admin.off_loop import off_loop
-from admin.pdf import render_print, to_pdf
+from admin.pdf import pdf_download, print_report
 from admin.public_pages import too_many_views
 from admin.queues import now_for
 from admin.security import require_role
@@ -135,33 +135,14 @@ def _groups(report: PromiseReport) -> dict[str, list[PromiseFigures]]:
     return groups
 
 
-def _pdf_answer(request: Request, filename: str, pdf: bytes) -> Response:
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _printed(request: Request, **context: object) -> bytes:
-    """The report printed (blocking: call off the loop)."""
-    now = now_for(request.app.state).astimezone(LONDON)
-    html = render_print(
-        landlord=request.app.state.settings.landlord,
-        printed_at=f"{now:%d %B %Y %H:%M}",
-        **context,
-    )
-    return to_pdf(html)
-
-
 @staff.get("/reports/promises.pdf", include_in_schema=False)
 async def promises_pdf(request: Request) -> Response:
     chosen = period(request)
     if chosen.problems:
-        return _plain_problems(chosen.problems)
+        return plain_problems(chosen.problems)
     report = await _report(request, chosen)
     pdf = await off_loop(
-        _printed,
+        print_report,
         request,
         title="Performance against every promise",
         subtitle=f"Clocks due from {chosen.start:%d %B %Y} to {chosen.end:%d %B %Y}, labelled "
@@ -170,12 +151,10 @@ async def promises_pdf(request: Request) -> Response:
         report=report,
         groups=_groups(report),
     )
-    return _pdf_answer(
-        request, f"promises-{chosen.start.isoformat()}-to-{chosen.end.isoformat()}.pdf", pdf
-    )
+    return pdf_download(f"promises-{chosen.start.isoformat()}-to-{chosen.end.isoformat()}.pdf", pdf)
 
 
-def _plain_problems(problems: tuple[Problem, ...] | list[Problem]) -> Response:
+def plain_problems(problems: tuple[Problem, ...] | list[Problem]) -> Response:
     return Response(
         "\n".join(p.text for p in problems) + "\n",
         status_code=400,
@@ -187,7 +166,7 @@ def _plain_problems(problems: tuple[Problem, ...] | list[Problem]) -> Response:
 async def promises_csv(request: Request) -> Response:
     chosen = period(request)
     if chosen.problems:
-        return _plain_problems(chosen.problems)
+        return plain_problems(chosen.problems)
     report = await _report(request, chosen)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -258,7 +237,7 @@ async def tsm_page(request: Request) -> Response:
 async def tsm_csv(request: Request) -> Response:
     year, problems = tsm_year(request)
     if problems:
-        return _plain_problems(problems)
+        return plain_problems(problems)
     report = await _tsm(request, year)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -289,10 +268,10 @@ async def tsm_csv(request: Request) -> Response:
 async def tsm_pdf(request: Request) -> Response:
     year, problems = tsm_year(request)
     if problems:
-        return _plain_problems(problems)
+        return plain_problems(problems)
     report = await _tsm(request, year)
     pdf = await off_loop(
-        _printed,
+        print_report,
         request,
         title=f"Tenant Satisfaction Measures: complaints, {report.year}",
         subtitle=f"CH01 and CH02 from {report.start:%d %B %Y} to {report.end:%d %B %Y}, for "
@@ -300,7 +279,7 @@ async def tsm_pdf(request: Request) -> Response:
         kind="tsm",
         report=report,
     )
-    return _pdf_answer(request, f"tsm-{report.year}.pdf", pdf)
+    return pdf_download(f"tsm-{report.year}.pdf", pdf)
 
 
 def _blank_none(value: object) -> object:

@@ -267,3 +267,32 @@ def test_the_printed_copy_holds_the_figures(store: RecordsStore) -> None:
     )
     assert "West Kent Housing Association" in html
     assert "http" not in html.replace("http-equiv", ""), "nothing to fetch"
+
+
+async def test_the_quarterly_pack_for_the_member_responsible(
+    offline_admin_app: FastAPI, store: RecordsStore
+) -> None:
+    cases(store)  # March 2027: quarter 4 of 2026-27
+    app = offline_admin_app
+    pin_clock(app, london(2027, 5, 20, 9))  # in 2027-28's first quarter: the last whole is Q4
+    async with admin_http(app) as http:
+        await admin_sign_in(http, MO)
+        index = await http.get("/reports")
+        assert 'href="/reports/quarterly"' in index.text
+        page = await http.get("/reports/quarterly")
+        assert page.status_code == 200
+        body = text(page.text)
+        assert "Quarterly complaints pack 2026-27 Q4" in body
+        assert "January to March (01 January 2027 to 31 March 2027)" in body
+        assert 'href="/reports/quarterly.pdf?year=2026&amp;quarter=4"' in page.text
+        q1 = await http.get("/reports/quarterly?year=2027&quarter=1")
+        assert "April to June (01 April 2027 to 30 June 2027)" in text(q1.text)
+        bad = await http.get("/reports/quarterly?quarter=5")
+        assert bad.status_code == 400
+        assert dict(error_summary(bad.text)) == {"#report-quarter": "Choose a quarter, 1 to 4"}
+        printed = await http.get("/reports/quarterly.pdf?year=2026&quarter=4")
+        assert printed.status_code == 200 and printed.content.startswith(b"%PDF-")
+        assert 'filename="quarterly-pack-2026-27-q4.pdf"' in printed.headers["content-disposition"]
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        assert (await http.get("/reports/quarterly")).status_code == 403
