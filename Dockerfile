@@ -22,7 +22,8 @@ RUN pip install --no-deps /tmp/src && rm -rf /tmp/src /tmp/requirements.lock
 # The shipped policy files (POLICY_FILE picks one; mount your own over /app/policy to change it).
 COPY policy /app/policy
 ENV POLICY_FILE=/app/policy/west-kent.toml \
-    HOMES_FILE=/app/policy/homes.toml
+    HOMES_FILE=/app/policy/homes.toml \
+    CODE_PROVISIONS_FILE=/app/policy/code-provisions.toml
 
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/app app \
     && mkdir -p /data/outbox \

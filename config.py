@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from domain.policy import Policy, PolicyError, parse_policy
+from domain.self_assessment import CodeProvisions, ProvisionsError, parse_provisions
 from domain.tsm import HomeCounts, HomesError, parse_homes
 
 REPO_ROOT = Path(__file__).resolve().parent
@@ -52,6 +53,18 @@ def load_homes_file(path: Path) -> HomeCounts:
     except OSError as err:
         raise HomesError(f"HOMES_FILE {path}: cannot be read ({err.strerror})") from err
     return parse_homes(text, f"HOMES_FILE {path}")
+
+
+@cache
+def load_code_provisions(path: Path) -> CodeProvisions:
+    """The Code's provisions (CODE_PROVISIONS_FILE), read once per process."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ProvisionsError(
+            f"CODE_PROVISIONS_FILE {path}: cannot be read ({err.strerror})"
+        ) from err
+    return parse_provisions(text, f"CODE_PROVISIONS_FILE {path}")
 
 
 class Landlord(BaseModel):
@@ -88,6 +101,8 @@ class Settings(BaseSettings):
     policy_file: Path = REPO_ROOT / "policy" / "west-kent.toml"
     # homes of each stock by reporting year, for the Tenant Satisfaction Measures (domain/tsm.py)
     homes_file: Path = REPO_ROOT / "policy" / "homes.toml"
+    # the Complaint Handling Code's provisions, paraphrased, for the self-assessment
+    code_provisions_file: Path = REPO_ROOT / "policy" / "code-provisions.toml"
     landlord: Landlord = Landlord()
     # admin web app
     app_env: str = Field(default="development", pattern="^(development|production)$")
@@ -141,7 +156,11 @@ class Settings(BaseSettings):
         """Homes of each stock by reporting year (CH01 is per 1,000 of them)."""
         return load_homes_file(self.homes_file)
 
-    @field_validator("policy_file", "homes_file", mode="after")
+    @property
+    def code_provisions(self) -> CodeProvisions:
+        return load_code_provisions(self.code_provisions_file)
+
+    @field_validator("policy_file", "homes_file", "code_provisions_file", mode="after")
     @classmethod
     def _from_repo(cls, value: Path) -> Path:
         # a relative path that is not there from here is taken from the repo (policy/...)
@@ -230,7 +249,8 @@ class Settings(BaseSettings):
         try:
             settings.policy  # noqa: B018 - read and check it now, not at the first case
             settings.homes  # noqa: B018
-        except (PolicyError, HomesError) as err:
+            settings.code_provisions  # noqa: B018
+        except (PolicyError, HomesError, ProvisionsError) as err:
             raise ConfigError(str(err)) from None
         return settings
 

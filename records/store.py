@@ -28,7 +28,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import records.annual_reports  # noqa: F401
+import records.annual_reports
+import records.self_assessment  # noqa: F401
 from domain.letters import Delivery, LetterKind, LetterRequest
 from domain.records import (
     ActionRow,

@@ -19,6 +19,7 @@ from admin.routes import (
     public,
     queues,
     reports,
+    self_assessment,
     staff,
     survey,
 )
@@ -37,6 +38,7 @@ def register(app: FastAPI) -> None:
         learning,
         reports,
         annual,
+        self_assessment,
         api,
     ):
         app.include_router(module.router)

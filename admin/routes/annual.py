@@ -50,6 +50,7 @@ from records.annual_reports import (
     figures_json,
     is_year_label,
 )
+from records.self_assessment import SelfAssessments
 
 manager = require_role(Role.manager)
 staff = APIRouter(dependencies=[Depends(manager)])
@@ -280,6 +281,8 @@ async def annual_pdf(request: Request) -> Response:
         report=report,
         narrative=stored.narrative if stored else "",
         response=stored.governing_body_response if stored else "",
+        provisions=request.app.state.settings.code_provisions,
+        answers=await off_loop(SelfAssessments(request.app.state.store).answers, report.year),
     )
     return pdf_download(f"annual-report-{report.year}{'' if published_at else '-draft'}.pdf", pdf)
 
@@ -391,11 +394,14 @@ async def published_report(request: Request, year_label: str) -> Response:
         raise HTTPException(
             404, f"We have not published an annual complaints report for {year_label}."
         )
+    answers = await off_loop(SelfAssessments(request.app.state.store).answers, year_label)
     return render(
         request,
         "annual_report_public.html",
         title=f"Our annual complaints report {found.year_label}",
         found=found,
+        provisions=request.app.state.settings.code_provisions,
+        answers=answers,
     )
 
 

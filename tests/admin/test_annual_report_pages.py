@@ -267,8 +267,11 @@ def test_the_printed_copy_holds_the_texts_and_the_figures(store: RecordsStore) -
         report=annual_report(store, 2027, POLICY),
         narrative=NARRATIVE,
         response=RESPONSE,
+        provisions=Settings().code_provisions,
+        answers={},
     )
     body = text(html)
+    assert "Our self-assessment against the Complaint Handling Code" in body
     assert body.index("Complaints about damp rose.") < body.index("Complaints we received")
     assert body.index("Putting things right") < body.index(RESPONSE)
     assert row(html, "remedies", "Compensation offered") == "Compensation offered £50.00"
