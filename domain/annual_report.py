@@ -109,3 +109,60 @@ class AnnualReport(Strict):
     learning: Learning
     satisfaction: Satisfaction
     ombudsman: OmbudsmanFigures
+
+
+def figure_rows(report: AnnualReport) -> list[tuple[str, str, str]]:
+    """The report's figures flattened for a spreadsheet: (section, measure, value)."""
+    v, r, le, sa, o = (
+        report.volumes,
+        report.remedies,
+        report.learning,
+        report.satisfaction,
+        report.ombudsman,
+    )
+    rows: list[tuple[str, str, object]] = [
+        ("Complaints received", "Stage 1", v.stage1),
+        ("Complaints received", "Stage 2 (escalated)", v.stage2),
+        ("Complaints received", "Withdrawn", v.withdrawn),
+        ("Complaints received", "Declined", v.declined),
+        ("Complaints received", "Service requests", v.service_requests),
+        *(("By category", c.label, c.count) for c in v.by_category),
+        *(("By tenure", c.label, c.count) for c in v.by_tenure),
+        *(("Refused, by reason", c.label, c.count) for c in v.refused_by_reason),
+    ]
+    for stage in report.outcomes:
+        name = f"Outcomes at stage {stage.stage}"
+        rows += [
+            (name, "Complaints answered", stage.complaints),
+            (name, "Upheld in whole or part", stage.upheld_in_whole_or_part),
+            *((name, f"Points {c.label.lower()}", c.count) for c in stage.points),
+        ]
+    rows += [("Root causes", c.label, c.count) for c in report.root_causes]
+    rows += [
+        (f"Timeliness: {p.label}", measure, value)
+        for p in report.timeliness
+        for measure, value in (("Due", p.due), ("Met", p.met), ("Missed", p.missed))
+    ]
+    rows += [
+        ("Putting things right", "Compensation offered (£)", r.compensation_offered),
+        ("Putting things right", "Compensation paid (£)", r.compensation_paid),
+        ("Putting things right", "Complaints with compensation", r.complaints_with_compensation),
+        ("Putting things right", "Actions due", r.actions_due),
+        ("Putting things right", "Actions done on time", r.actions_done_on_time),
+        ("Putting things right", "Actions done late", r.actions_done_late),
+        ("Putting things right", "Actions open", r.actions_open),
+        ("Learning", "Lessons recorded", le.lessons),
+        ("Learning", "Improvements made", le.improvements_done),
+        ("Learning", "Improvements open", le.improvements_open),
+        ("Satisfaction", "Replies", sa.replies),
+        ("Satisfaction", "Satisfied", sa.satisfied),
+        ("Housing Ombudsman", "Referrals", o.referrals),
+        *(("Housing Ombudsman", f"Determination: {c.label}", c.count) for c in o.determinations),
+        *(("Housing Ombudsman", f"Order: {c.label}", c.count) for c in o.orders),
+        ("Housing Ombudsman", "Orders complied with on time", o.orders_complied_on_time),
+        ("Housing Ombudsman", "Orders complied with late", o.orders_complied_late),
+        ("Housing Ombudsman", "Orders open", o.orders_open),
+        ("Housing Ombudsman", "Requests for evidence", o.evidence_requests),
+        ("Housing Ombudsman", "Evidence sent on time", o.evidence_on_time),
+    ]
+    return [(section, measure, str(value)) for section, measure, value in rows]

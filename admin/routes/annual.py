@@ -21,6 +21,8 @@ findings their number only (records.annual_reports.PublicAnnualReport).
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -36,7 +38,7 @@ from admin.queues import now_for
 from admin.routes.cases import flash, take_flash
 from admin.routes.reports import plain_problems, reporting_year_start
 from admin.security import require_role
-from domain.annual_report import AnnualReport
+from domain.annual_report import AnnualReport, figure_rows
 from domain.tsm import year_bounds
 from domain.tsm import year_label as label_of
 from records.annual_report import annual_report, quarterly_pack
@@ -366,6 +368,37 @@ async def quarterly_pdf(request: Request) -> Response:
         report=report,
     )
     return pdf_download(f"quarterly-pack-{label_of(year)}-q{quarter}.pdf", pdf)
+
+
+def figures_csv(report: AnnualReport, filename: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(("period", "from", "to", "section", "measure", "value"))
+    for section, measure, value in figure_rows(report):
+        writer.writerow((report.year, report.start, report.end, section, measure, value))
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@staff.get(f"{PAGE}.csv", include_in_schema=False)
+async def annual_csv(request: Request) -> Response:
+    year, problems = annual_year(request, request.query_params.get("year", ""))
+    if problems:
+        return plain_problems(problems)
+    report, _ = await _shown(request, year)
+    return figures_csv(report, f"annual-report-{report.year}.csv")
+
+
+@staff.get("/reports/quarterly.csv", include_in_schema=False)
+async def quarterly_csv(request: Request) -> Response:
+    year, quarter, problems = quarter_asked(request)
+    if problems:
+        return plain_problems(problems)
+    report = await _quarter(request, year, quarter)
+    return figures_csv(report, f"quarterly-pack-{label_of(year)}-q{quarter}.csv")
 
 
 # ----------------------------------------------------------------------------- public

@@ -296,3 +296,28 @@ async def test_the_quarterly_pack_for_the_member_responsible(
     async with admin_http(app) as http:
         await admin_sign_in(http, JO)
         assert (await http.get("/reports/quarterly")).status_code == 403
+
+
+async def test_the_annual_and_quarterly_figures_download_as_csv(
+    offline_admin_app: FastAPI, store: RecordsStore
+) -> None:
+    cases(store)  # March 2027: quarter 4 of 2026-27
+    app = offline_admin_app
+    pin_clock(app, london(2027, 5, 20, 9))
+    async with admin_http(app) as http:
+        await admin_sign_in(http, MO)
+        for url, name in (
+            ("/reports/annual.csv?year=2026", "annual-report-2026-27.csv"),
+            ("/reports/quarterly.csv?year=2026&quarter=4", "quarterly-pack-2026-27-q4.csv"),
+        ):
+            download = await http.get(url)
+            assert download.status_code == 200, url
+            assert f'filename="{name}"' in download.headers["content-disposition"]
+            rows = list(csv.DictReader(io.StringIO(download.text)))
+            timely = {
+                r["measure"]: r["value"]
+                for r in rows
+                if r["section"] == "Timeliness: Stage 1: contact the resident within 3 working days"
+            }
+            assert timely == {"Due": "2", "Met": "1", "Missed": "1"}, url
+        assert (await http.get("/reports/quarterly.csv?quarter=9")).status_code == 400
