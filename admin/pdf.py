@@ -12,7 +12,6 @@ from typing import Any
 
 import weasyprint
 from fastapi import Request
-from fastapi.responses import Response
 from weasyprint.urls import URLFetcher
 
 from admin.app import LONDON, templates
@@ -37,12 +36,4 @@ def print_report(request: Request, **context: Any) -> bytes:
             printed_at=f"{now:%d %B %Y %H:%M}",
             **context,
         )
-    )
-
-
-def pdf_download(filename: str, pdf: bytes) -> Response:
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -21,8 +21,6 @@ findings their number only (records.annual_reports.PublicAnnualReport).
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -30,13 +28,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from admin.accounts import Account, Role
 from admin.app import LONDON, render
+from admin.downloads import csv_download, pdf_download
 from admin.forms import FormState, FormValues, Problem, form_values, one
 from admin.off_loop import off_loop
-from admin.pdf import pdf_download, print_report
+from admin.pdf import print_report
 from admin.public_pages import too_many_views
 from admin.queues import now_for
 from admin.routes.cases import flash, take_flash
-from admin.routes.reports import plain_problems, reporting_year_start
+from admin.routes.reports import asked_year, plain_problems, reporting_year_start
 from admin.security import require_role
 from domain.annual_report import AnnualReport, figure_rows
 from domain.tsm import year_bounds
@@ -90,15 +89,7 @@ def _today(request: Request) -> date:
 def annual_year(request: Request, text: str) -> tuple[int, list[Problem]]:
     """The reporting year asked for (the year it starts), or by default the last whole one (the
     year before the one today is in); anything else is a problem naming the box."""
-    default = reporting_year_start(_today(request)).year - 1
-    text = text.strip()
-    if not text:
-        return default, []
-    if text.isdigit() and 2000 <= int(text) <= 2100:
-        return int(text), []
-    return default, [
-        Problem("#report-year", "Enter the year the reporting year starts, like 2027 for 2027-28")
-    ]
+    return asked_year(text, reporting_year_start(_today(request)).year - 1)
 
 
 def _problem(field: str | None, text: str) -> Problem:
@@ -371,15 +362,10 @@ async def quarterly_pdf(request: Request) -> Response:
 
 
 def figures_csv(report: AnnualReport, filename: str) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(("period", "from", "to", "section", "measure", "value"))
-    for section, measure, value in figure_rows(report):
-        writer.writerow((report.year, report.start, report.end, section, measure, value))
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    return csv_download(
+        filename,
+        ("period", "from", "to", "section", "measure", "value"),
+        ((report.year, report.start, report.end, *row) for row in figure_rows(report)),
     )
 
 

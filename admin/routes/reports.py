@@ -20,8 +20,6 @@ most every PUBLIC_FIGURES_SECONDS, whoever asks.
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -31,9 +29,10 @@ from fastapi.responses import Response
 
 from admin.accounts import Account, Role
 from admin.app import LONDON, render
+from admin.downloads import csv_download, pdf_download
 from admin.forms import Problem
 from admin.off_loop import off_loop
-from admin.pdf import pdf_download, print_report
+from admin.pdf import print_report
 from admin.public_pages import too_many_views
 from admin.queues import now_for
 from admin.security import require_role
@@ -168,40 +167,21 @@ async def promises_csv(request: Request) -> Response:
     if chosen.problems:
         return plain_problems(chosen.problems)
     report = await _report(request, chosen)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for month, rows in (("all", report.promises), *((m.month, m.promises) for m in report.months)):
-        for p in rows:
-            writer.writerow(
-                (
-                    month,
-                    p.promise,
-                    p.label,
-                    p.text,
-                    p.due,
-                    p.met,
-                    p.missed,
-                    "" if p.percent_met is None else p.percent_met,
-                    p.extended,
-                    p.exceptional,
-                    "" if p.median_working_days is None else p.median_working_days,
-                )
-            )
+    months = (("all", report.promises), *((m.month, m.promises) for m in report.months))
+    rows = (
+        (month, p.promise, p.label, p.text, p.due, p.met, p.missed, p.percent_met, p.extended,
+         p.exceptional, p.median_working_days)
+        for month, figures in months
+        for p in figures
+    )  # fmt: skip
     name = f"promises-{chosen.start.isoformat()}-to-{chosen.end.isoformat()}.csv"
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return csv_download(name, CSV_COLUMNS, rows)
 
 
-def tsm_year(request: Request) -> tuple[int, list[Problem]]:
-    """The reporting year the query string asks for (the year it starts), or the one today is
-    in; anything else is a problem naming the box."""
-    today = now_for(request.app.state).astimezone(LONDON).date()
-    default = reporting_year_start(today).year
-    text = request.query_params.get("year", "").strip()
+def asked_year(text: str, default: int) -> tuple[int, list[Problem]]:
+    """The reporting year a box gives (the year it starts), or `default` when it is empty;
+    anything else is a problem naming the box."""
+    text = text.strip()
     if not text:
         return default, []
     if text.isdigit() and 2000 <= int(text) <= 2100:
@@ -209,6 +189,12 @@ def tsm_year(request: Request) -> tuple[int, list[Problem]]:
     return default, [
         Problem("#report-year", "Enter the year the reporting year starts, like 2027 for 2027-28")
     ]
+
+
+def tsm_year(request: Request) -> tuple[int, list[Problem]]:
+    """The reporting year the query string asks for, or the one today is in."""
+    today = now_for(request.app.state).astimezone(LONDON).date()
+    return asked_year(request.query_params.get("year", ""), reporting_year_start(today).year)
 
 
 async def _tsm(request: Request, year: int) -> TsmReport:
@@ -239,29 +225,21 @@ async def tsm_csv(request: Request) -> Response:
     if problems:
         return plain_problems(problems)
     report = await _tsm(request, year)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(("year", "measure", "stock", "count", "of", "figure", "exceptional"))
-    for stock, ch01 in report.CH01.items():
+    rows: list[tuple[object, ...]] = [
+        (report.year, f"CH01({n})", stock, count, ch01.homes, figure, None)
+        for stock, ch01 in report.CH01.items()
         for n, count, figure in (
             (1, ch01.stage1, ch01.stage1_per_1000),
             (2, ch01.stage2, ch01.stage2_per_1000),
-        ):
-            writer.writerow(
-                (report.year, f"CH01({n})", stock, count, _blank_none(ch01.homes),
-                 _blank_none(figure), "")
-            )  # fmt: skip
-    for stock, ch02 in report.CH02.items():
-        for n, stage in ((1, ch02.stage1), (2, ch02.stage2)):
-            writer.writerow(
-                (report.year, f"CH02({n})", stock, stage.within, stage.responded,
-                 _blank_none(stage.percent), stage.exceptional)
-            )  # fmt: skip
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="tsm-{report.year}.csv"'},
-    )
+        )
+    ]
+    rows += [
+        (report.year, f"CH02({n})", stock, s.within, s.responded, s.percent, s.exceptional)
+        for stock, ch02 in report.CH02.items()
+        for n, s in ((1, ch02.stage1), (2, ch02.stage2))
+    ]
+    header = ("year", "measure", "stock", "count", "of", "figure", "exceptional")
+    return csv_download(f"tsm-{report.year}.csv", header, rows)
 
 
 @staff.get("/reports/tsm.pdf", include_in_schema=False)
@@ -280,10 +258,6 @@ async def tsm_pdf(request: Request) -> Response:
         report=report,
     )
     return pdf_download(f"tsm-{report.year}.pdf", pdf)
-
-
-def _blank_none(value: object) -> object:
-    return "" if value is None else value
 
 
 # ---------------------------------------------------------------- the public performance page

@@ -12,14 +12,12 @@ records/self_assessment.py).
 
 from __future__ import annotations
 
-import csv
-import io
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from admin.accounts import Account, Role
 from admin.app import render
+from admin.downloads import csv_download
 from admin.forms import FormState, FormValues, Problem, form_values, one
 from admin.off_loop import off_loop
 from admin.queues import now_for
@@ -182,18 +180,12 @@ async def self_assessment_csv(request: Request) -> Response:
         return plain_problems(problems)
     label = label_of(year)
     answers = await off_loop(SelfAssessments(request.app.state.store).answers, label)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(("year", "provision", "section", "duty", "requirement", "comply", "evidence",
-                     "commentary"))  # fmt: skip
-    for p in _provisions(request).provisions:
-        a = answers.get(p.id) or Answer(provision=p.id)
-        writer.writerow(
-            (label, p.id, p.section, p.duty, p.requirement,
-             a.comply.value if a.comply else "", a.evidence, a.commentary)
-        )  # fmt: skip
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="self-assessment-{label}.csv"'},
+    header = (
+        "year", "provision", "section", "duty", "requirement", "comply", "evidence", "commentary",
+    )  # fmt: skip
+    rows = (
+        (label, p.id, p.section, p.duty, p.requirement, a.comply, a.evidence, a.commentary)
+        for p in _provisions(request).provisions
+        for a in (answers.get(p.id) or Answer(provision=p.id),)
     )
+    return csv_download(f"self-assessment-{label}.csv", header, rows)
