@@ -262,7 +262,8 @@ RECORD_VERSION = 1
 # root_cause (all optional, so a version 1 record reads as a version 2 one with none of them).
 # 3: adds the tracked actions, compensation, the Ombudsman's involvement, actions_outstanding
 # and kept_until (all defaulted, so older records read as having none).
-COMPLAINT_RECORD_VERSION = 3
+# 4: adds the incident and awareness dates and each stage's response summary and apology.
+COMPLAINT_RECORD_VERSION = 4
 
 
 class StaffStep(Strict):
@@ -438,6 +439,15 @@ class TimelineItem(Strict):
     summary: str
 
 
+class StageResponse(Strict):
+    """What a stage's response said beyond its decisions, for the case page."""
+
+    summary: str
+    apology: str | None = None
+    by: str
+    at: datetime
+
+
 class ComplaintRecord(Strict):
     """A complaint as the records database keeps it (the projection lists, reports and the case
     page read when the workflow is not asked): everything but the timeline, which is kept as
@@ -479,6 +489,12 @@ class ComplaintRecord(Strict):
     actions_outstanding: bool = False
     # a closed case is kept this long for the Ombudsman (a referral, its requests and orders)
     kept_until: datetime | None = None
+    # when the issue happened and the resident became aware of it (the time limit runs from the
+    # later), and what each stage's response said beyond its decisions
+    incident_date: date | None = None
+    became_aware_date: date | None = None
+    time_limit_ends: date | None = None  # the last day a complaint about it was in time
+    responses: dict[str, StageResponse] = Field(default_factory=dict)
 
 
 class ComplaintStatus(ComplaintRecord):

@@ -223,6 +223,13 @@ def check_classify(case: ComplaintState, step: Classify, now: datetime, policy: 
     known_category(step, policy)
 
 
+def time_limit_ends(incident: date | None, aware: date | None, policy: Policy) -> date | None:
+    """The last day a complaint is in time: the policy's months from the incident, or from when
+    the resident became aware of it if later (none when neither is known)."""
+    known = [d for d in (incident, aware) if d]
+    return add_months(max(known), policy.complaints.time_limit_months) if known else None
+
+
 def check_decline(case: ComplaintState, step: Decline, now: datetime, policy: Policy) -> None:
     """Only for a reason on the policy's list; "over 12 months" only when it really was: the
     limit runs from the incident, or from when the resident became aware of it if later."""
@@ -230,13 +237,13 @@ def check_decline(case: ComplaintState, step: Decline, now: datetime, policy: Po
     if step.reason is not DeclineReason.over_12_months:
         return
     months = policy.complaints.time_limit_months
-    known = [d for d in (case.incident_date, case.became_aware_date) if d]
-    if not known:
+    limit = time_limit_ends(case.incident_date, case.became_aware_date, policy)
+    if limit is None:
         raise StepRefused(
             f"To decline a complaint as made over {months} months late, the case needs the "
             "incident date or the date the resident became aware of it; neither is recorded."
         )
-    limit = add_months(max(known), months)
+    known = [d for d in (case.incident_date, case.became_aware_date) if d]
     if case.received_at.date() <= limit:
         raise StepRefused(
             f"The {months}-month limit runs from when the resident became aware of the issue "

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         ReferToOmbudsman,
         Respond,
         Stage,
+        StageResponse,
         Status,
         Step,
         Tenure,
@@ -129,6 +130,7 @@ class ComplaintWorkflow(CaseWorkflow):
         self._compensation = Compensation()
         self._ombudsman: OmbudsmanCase | None = None
         self._kept_until: datetime | None = None
+        self._responses: dict[str, StageResponse] = {}
 
     # ------------------------------------------------------------------ run
 
@@ -341,6 +343,9 @@ class ComplaintWorkflow(CaseWorkflow):
             n = STAGE_NUMBER[self._stage]
             self._clocks[RESPONSE_CLOCK[self._stage]].met_at = now
             self._decisions[f"stage{n}"] = list(step.decisions)
+            self._responses[f"stage{n}"] = StageResponse(
+                summary=step.summary, apology=step.remedies.apology, by=step.by, at=now
+            )
             summary = ", ".join(f"{d.decision.value.replace('_', ' ')}" for d in step.decisions)
             details: dict[str, Any] = {
                 "summary": step.summary,
@@ -999,5 +1004,11 @@ class ComplaintWorkflow(CaseWorkflow):
             ombudsman=self._ombudsman,
             actions_outstanding=self._actions_outstanding(),
             kept_until=self._kept_until,
+            incident_date=self._lodge.incident_date,
+            became_aware_date=self._lodge.became_aware_date,
+            time_limit_ends=rules.time_limit_ends(
+                self._lodge.incident_date, self._lodge.became_aware_date, self._policy
+            ),
+            responses=dict(self._responses),
             **self._case_fields(),
         )

@@ -108,7 +108,7 @@ async def test_the_record_is_its_own_versioned_projection(env, worker, settings,
     await start(env.client, case, settings.task_queue)
     data = store.get_case(case.reference).data
     record = ComplaintRecord.model_validate(data)
-    assert record.record_version == COMPLAINT_RECORD_VERSION == 3
+    assert record.record_version == COMPLAINT_RECORD_VERSION == 4
     assert "timeline" not in data and set(data) == set(ComplaintRecord.model_fields)
     assert record.policy == Settings().policy.stamp()
     assert [e.step for e in store.events(case.reference)] == ["lodged"]
