@@ -252,7 +252,6 @@ class Tracked:
     item: Any
     state: str
     colour: str
-    detail: str | None = None
 
 
 def _clock(case: Any, key: ClockKey, n: int) -> Clock | None:

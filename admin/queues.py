@@ -244,18 +244,12 @@ class Row:
     def outstanding(self) -> str | None:
         """What the response promised that is still open, in words: "Actions outstanding" while
         an action is, else "Compensation owed" while money is (None when nothing is)."""
-        if not self.actions_outstanding:
+        if not self.case.actions_outstanding:
             return None
         actions = self.case.data.get("actions") or []
         if any(a.get("done_at") is None for a in actions):
             return "Actions outstanding"
         return "Compensation owed"
-
-    @property
-    def actions_outstanding(self) -> bool:
-        """Something the response promised is still open: the records row's column, or (a row
-        recorded before it had one) the case's recorded status."""
-        return bool(self.case.actions_outstanding or self.case.data.get("actions_outstanding"))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         describe_letter_problems,
         letter_problems,
     )
+    from domain.people import StaffMember
     from domain.policy import Policy, legacy_policy
     from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
     from domain.rules import StepRefused
@@ -337,10 +338,15 @@ class CaseWorkflow:
         """Who a clock's reminder (`include_team` False) and breach notice go to."""
         return self._staff_recipients(include_team)
 
-    def _staff_recipients(self, include_team: bool) -> list[Recipient]:
+    def _staff_recipients(
+        self, include_team: bool, person: StaffMember | None = None
+    ) -> list[Recipient]:
+        """The person a clock is about (by default the case's owner), and the team too when
+        `include_team` or when nobody is named."""
         out: list[Recipient] = []
-        if self._owner:
-            out.append(Recipient(name=self._owner.name, email=self._owner.email, role="owner"))
+        who = person or self._owner
+        if who:
+            out.append(Recipient(name=who.name, email=who.email, role="owner"))
         if include_team or not out:
             out.append(Recipient(name=self._policy.teams.resolution.name, role="team"))
         return out

@@ -789,13 +789,7 @@ class ComplaintWorkflow(CaseWorkflow):
             (a for a in self._actions if clock.key is ClockKey.remedy_action and a.n == clock.item),
             None,
         )
-        who = action.responsible if action else None
-        if who is None:
-            return self._staff_recipients(include_team)
-        out = [Recipient(name=who.name, email=who.email, role="owner")]
-        if include_team:
-            out.append(Recipient(name=self._policy.teams.resolution.name, role="team"))
-        return out
+        return self._staff_recipients(include_team, action.responsible if action else None)
 
     def _special_alarms(self) -> list[datetime]:
         times = [
