@@ -162,3 +162,37 @@ async def test_two_people_taking_one_unowned_case_one_is_refused(env, worker, se
     taker = SAM if "Sam Reviewer has already" in str(no) else JO
     assert after.owner.id == taker.id
     assert [i.step for i in after.timeline].count("assign") == 1
+
+
+async def test_two_payments_more_than_owed_one_is_refused(env, worker, settings, store):
+    """The amount still owed is checked again under the lock: £40 twice of £50 offered."""
+    case, handle = await investigating(env, settings)
+    ref = case.reference
+    await step(
+        env.client, ref, "respond", by=JO.id, decisions=decisions(case.points), summary="Sorry",
+        remedies={"compensation": "50.00"},
+    )  # fmt: skip
+    pay = {"by": JO.id, "amount": "40.00"}
+    results = await both(
+        env.client, ref, ("record_compensation", pay), ("record_compensation", pay)
+    )
+    (no,) = refused(results)
+    assert "£40.00 is more than the £10.00 still owed" in str(no)
+    after = await settle(handle)
+    assert after.compensation.paid == 40 and after.compensation.outstanding == 10
+
+
+async def test_the_same_action_done_twice_at_once_one_is_refused(env, worker, settings, store):
+    case, handle = await investigating(env, settings)
+    ref = case.reference
+    action = {"action": "Fix the gutter", "owner": "Repairs", "due": "2027-04-30"}
+    await step(
+        env.client, ref, "respond", by=JO.id, decisions=decisions(case.points), summary="Sorry",
+        remedies={"actions": [action]},
+    )  # fmt: skip
+    done = {"by": JO.id, "action": 1, "note": "Fixed"}
+    results = await both(env.client, ref, ("complete_action", done), ("complete_action", done))
+    (no,) = refused(results)
+    assert "'complete_action' is not possible" in str(no), "none open once the first is done"
+    await settle(handle)
+    assert letter_keys(store, ref).count("actions_completed:1") == 1
