@@ -109,6 +109,14 @@ class FieldInfo:
 FieldFor = FieldInfo | Callable[[str], FieldInfo]
 
 
+def form_with_problems(values: FormValues, problems: list[Problem]) -> FormState:
+    """The form again as posted, each box with the first problem that points at it."""
+    errors: dict[str, str] = {}
+    for p in problems:
+        errors.setdefault(p.href.removeprefix("#"), p.text)
+    return FormState(values=values, errors=errors)
+
+
 @dataclass
 class ParsedForm:
     payload: dict[str, Any]
@@ -118,10 +126,7 @@ class ParsedForm:
     problems: list[Problem] = field(default_factory=list)
 
     def state(self, problems: list[Problem]) -> FormState:
-        errors: dict[str, str] = {}
-        for p in problems:
-            errors.setdefault(p.href.removeprefix("#"), p.text)
-        return FormState(values=self.values, errors=errors)
+        return form_with_problems(self.values, problems)
 
     def explain(self, err: ValidationError) -> list[Problem]:
         """The problems found before validation, then each of pydantic's, in plain English."""

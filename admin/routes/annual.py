@@ -21,7 +21,9 @@ findings their number only (records.annual_reports.PublicAnnualReport).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,7 +31,7 @@ from fastapi.responses import RedirectResponse, Response
 from admin.accounts import Account, Role
 from admin.app import LONDON, render
 from admin.downloads import csv_download, pdf_download
-from admin.forms import FormState, FormValues, Problem, form_values, one
+from admin.forms import FormState, FormValues, Problem, form_values, form_with_problems, one
 from admin.off_loop import off_loop
 from admin.pdf import print_report
 from admin.public_pages import too_many_views
@@ -186,9 +188,21 @@ def _done(year: int) -> Response:
 async def _refused(
     request: Request, year: int, values: FormValues, problems: list[Problem], status_code: int
 ) -> Response:
-    errors = {p.href.removeprefix("#"): p.text for p in problems}
-    form = FormState(values=values, errors=errors)
+    form = form_with_problems(values, problems)
     return await _page(request, year, form=form, problems=problems, status_code=status_code)
+
+
+async def _stored(
+    request: Request, year: int, values: FormValues, call: Callable[[], object]
+) -> Response | None:
+    """Run the store's `call`; a refusal is the page again naming the box (None: done)."""
+    try:
+        await off_loop(call)
+    except AnnualReportRefused as refused:
+        status = 400 if refused.field else 409
+        found = [_problem(refused.field, refused.message)]
+        return await _refused(request, year, values, found, status)
+    return None
 
 
 @staff.post(f"{PAGE}/draft", include_in_schema=False)
@@ -197,20 +211,17 @@ async def save_draft(request: Request, account: Account = Depends(manager)) -> R
     texts, wrong = _texts(values, publishing=False)
     if problems or wrong:
         return await _refused(request, year, values, problems + wrong, 400)
-    try:
-        await off_loop(
-            _reports(request).save_draft,
-            label_of(year),
-            texts[NARRATIVE],
-            texts[RESPONSE],
-            by=account.id,
-            now=now_for(request.app.state),
-        )
-    except AnnualReportRefused as refused:
-        status = 400 if refused.field else 409
-        return await _refused(
-            request, year, values, [_problem(refused.field, refused.message)], status
-        )
+    now = now_for(request.app.state)
+    saving = partial(
+        _reports(request).save_draft,
+        label_of(year),
+        texts[NARRATIVE],
+        texts[RESPONSE],
+        by=account.id,
+        now=now,
+    )
+    if (page := await _stored(request, year, values, saving)) is not None:
+        return page
     flash(request, f"The draft of the {label_of(year)} report is saved.")
     return _done(year)
 
@@ -232,21 +243,17 @@ async def publish(request: Request, account: Account = Depends(manager)) -> Resp
     if problems or wrong:
         return await _refused(request, year, values, problems + wrong, 400)
     report = await _figures(request, year)
-    try:
-        await off_loop(
-            _reports(request).publish,
-            label,
-            figures_json(report),
-            by=account.id,
-            now=now_for(request.app.state),
-            narrative=texts[NARRATIVE],
-            response=texts[RESPONSE],
-        )
-    except AnnualReportRefused as refused:
-        status = 400 if refused.field else 409
-        return await _refused(
-            request, year, values, [_problem(refused.field, refused.message)], status
-        )
+    publishing = partial(
+        _reports(request).publish,
+        label,
+        figures_json(report),
+        by=account.id,
+        now=now_for(request.app.state),
+        narrative=texts[NARRATIVE],
+        response=texts[RESPONSE],
+    )
+    if (page := await _stored(request, year, values, publishing)) is not None:
+        return page
     flash(request, f"The {label} report is published, with the governing body's response.")
     return _done(year)
 

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from admin.accounts import Account, Role
 from admin.app import render
 from admin.downloads import csv_download
-from admin.forms import FormState, FormValues, Problem, form_values, one
+from admin.forms import FormState, FormValues, Problem, form_values, form_with_problems, one
 from admin.off_loop import off_loop
 from admin.queues import now_for
 from admin.routes.annual import annual_year
@@ -147,11 +147,10 @@ async def save(request: Request, account: Account = Depends(manager)) -> Respons
     problems += wrong
 
     async def again(found: list[Problem], status: int) -> Response:
-        errors = {p.href.removeprefix("#"): p.text for p in found}
         return await _page(
             request,
             year,
-            form=FormState(values=values, errors=errors),
+            form=form_with_problems(values, found),
             problems=found,
             status_code=status,
         )
