@@ -4,7 +4,7 @@ body's response, and once published, when, by whom and the figures as published 
 
 Revision ID: 0012
 Revises: 0011
-Create Date: 2026-12-08
+Create Date: 2026-12-04
 """
 
 from __future__ import annotations
