@@ -18,6 +18,7 @@ from config import Settings
 from domain.letters import Delivery, LetterReceipt, LetterRequest
 from letters.delivery import OutgoingLetter, deliver
 from letters.render import render_letter
+from records.case_links import CaseLinks
 from records.store import RecordsStore
 
 
@@ -46,7 +47,10 @@ class LetterActivities:
             return self._receipt(
                 request, existing.sent_at, True, existing.provider_id, existing.location
             )
-        rendered = render_letter(request, self.settings)
+        link = None
+        if request.recipient.role == "resident":
+            link = CaseLinks(self.store).generation_for_letters(request.reference)
+        rendered = render_letter(request, self.settings, case_link=link)
         letter = OutgoingLetter.for_request(request, rendered, self.settings)
         self.store.claim_letter(request, recipient=_shown(letter), subject=rendered.subject)
         delivered = deliver(letter, self.settings)

@@ -417,10 +417,17 @@ class RecordOrderComplied(StaffStep):
     evidence: str = NOTE
 
 
+# `by` of a step the resident took themselves through their case link (admin/routes/resident.py).
+RESIDENT_ONLINE = "resident (online)"
+
+
 class Escalate(StaffStep):
     requested_at: AwareDatetime | None = None  # when the resident asked; defaults to now
     exceptional_circumstances: str | None = Field(default=None, max_length=5000)
     reviewer: StaffMember | None = None
+    # what the resident said when asking (optional; the online form asks for both)
+    reasons: str | None = Field(default=None, max_length=5000)
+    outcome_sought: str | None = Field(default=None, max_length=5000)
 
 
 class RaiseNewIssues(StaffStep):

@@ -75,6 +75,7 @@ from domain.letters import (
     letter_problems,
 )
 from domain.satisfaction import QUESTION
+from letters.case_link import case_url
 from letters.survey import SurveySecretUnset, survey_url
 
 LONDON = ZoneInfo("Europe/London")
@@ -301,11 +302,16 @@ def subject_for(kind: LetterKind, context: LetterContext) -> str:
 
 
 def render_letter(
-    request: LetterRequest, settings: Settings, *, now: datetime | None = None
+    request: LetterRequest,
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    case_link: int | None = None,
 ) -> RenderedLetter:
     """Render `request` as its kind's letter. `now` dates the letter (default: the current time);
-    pass it to make rendering reproducible. Raises `LetterDataError` when the context lacks what
-    the kind needs."""
+    pass it to make rendering reproducible. `case_link` is the case's link generation: a letter
+    to the resident then carries their personal link to the case (letters/case_link.py). Raises
+    `LetterDataError` when the context lacks what the kind needs."""
     kind, context = request.kind, request.context
     if context.reference != request.reference:
         raise LetterDataError(
@@ -344,6 +350,10 @@ def render_letter(
         "recipient_name": request.recipient.name,
         "recipient_address": request.recipient.address,
     }
+    if case_link is not None and not staff and settings.survey_secret:
+        variables["case_url"] = case_url(settings, request.reference, case_link)
+    else:
+        variables["case_url"] = None
     if kind is LetterKind.satisfaction_survey:
         assert context.survey_nonce is not None  # checked above
         try:

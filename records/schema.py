@@ -282,3 +282,31 @@ class SatisfactionReply(Base):
     rating: Mapped[int] = mapped_column(Integer)  # domain.satisfaction.Rating: 5 very satisfied
     comment: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CaseLinkRow(Base):
+    """A case's resident link (letters/case_link.py): the generation current now. A case with no
+    row is at generation 0; revoking moves it on, so every link made before opens nothing."""
+
+    __tablename__ = "case_links"
+
+    reference: Mapped[str] = mapped_column(
+        String(40), ForeignKey("cases.reference"), primary_key=True
+    )
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class CaseLinkEvent(Base):
+    """What was done with a case's resident link: each view of the resident's page, each request
+    made through it, each revocation. No client address or other personal data."""
+
+    __tablename__ = "case_link_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(40), ForeignKey("cases.reference"), index=True)
+    at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(40))
+    generation: Mapped[int] = mapped_column(Integer)
+    by: Mapped[str | None] = mapped_column(String(80))  # staff id for a revocation

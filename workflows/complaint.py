@@ -411,7 +411,14 @@ class ComplaintWorkflow(CaseWorkflow):
             summary = "Escalated to stage 2"
             if late:
                 summary += f" late, exceptional circumstances: {step.exceptional_circumstances}"
-            self._log(Step.escalate, step.by, summary, {"requested_at": requested.isoformat()})
+            details = {"requested_at": requested.isoformat()}
+            if step.reasons:
+                summary += f". Why: {step.reasons}"
+                details["reasons"] = step.reasons
+            if step.outcome_sought:
+                summary += f". Outcome sought: {step.outcome_sought}"
+                details["outcome_sought"] = self._outcome_sought = step.outcome_sought
+            self._log(Step.escalate, step.by, summary, details)
             self._letter(
                 LetterKind.escalation_received,
                 "escalation_received",
