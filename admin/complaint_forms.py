@@ -156,22 +156,24 @@ def _parse_new_issues(v: FormValues, ctx: StepContext) -> ParsedForm:
 
 def _parse_extend(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = Step.extend
+    agreed = step_field(s, "agreed_date", "the date agreed with the resident", "date")
     fields: dict[tuple[Any, ...], FieldFor] = {
         ("reasons",): step_field(s, "reasons", "the reasons for the extension"),
         ("working_days",): step_field(
             s, "working_days", "the number of working days to add", "number"
         ),
-        ("agreed_date",): step_field(s, "agreed_date", "the date agreed with the resident", "date"),
+        ("agreed_date",): agreed,
     }
+    problems: list[Problem] = []
     payload = {
         "reasons": one(v, "reasons"),
         "working_days": optional(v, "working_days"),
         "discussed_with_resident": checked(v, "discussed_with_resident"),
         "exceptional": checked(v, "exceptional"),
         "resident_agreed": checked(v, "resident_agreed"),
-        "agreed_date": date_value(v, "agreed_date"),
+        "agreed_date": date_value(v, "agreed_date", agreed, problems),
     }
-    return ParsedForm(payload, fields, step_field(s, "reasons", "the reasons"), v)
+    return ParsedForm(payload, fields, step_field(s, "reasons", "the reasons"), v, problems)
 
 
 def money_value(v: FormValues, name: str) -> str | None:
@@ -225,7 +227,12 @@ def _action_rows(
         action = {
             "action": optional(v, f"action_{i}"),
             "owner": optional(v, f"action_owner_{i}"),
-            "due": date_value(v, f"action_due_{i}"),
+            "due": date_value(
+                v,
+                f"action_due_{i}",
+                step_field(s, f"action_due_{i}", f"the date action {n} is due", "date"),
+                problems,
+            ),
             "responsible": responsible,
         }
         actions.append(_given(action))
@@ -335,9 +342,16 @@ def _tracking_parser(
     every = {**texts, **dates, **other}
 
     def parse(v: FormValues, ctx: StepContext) -> ParsedForm:
+        problems: list[Problem] = []
         payload: dict[str, Any] = {n: optional(v, n) for n in (*texts, *other)}
-        payload.update({n: date_value(v, n) for n in dates})
-        return ParsedForm(_given(payload), fields, step_field(step, fallback, every[fallback]), v)
+        payload.update(
+            {
+                n: date_value(v, n, step_field(step, n, noun, "date"), problems)
+                for n, noun in dates.items()
+            }
+        )
+        fallback_field = step_field(step, fallback, every[fallback])
+        return ParsedForm(_given(payload), fields, fallback_field, v, problems)
 
     return parse
 
@@ -345,20 +359,22 @@ def _tracking_parser(
 def _parse_compensation(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = Step.record_compensation
     amount = step_field(s, "amount", "the amount paid", "money")
+    paid_on = step_field(s, "paid_on", "the date it was paid", "date")
+    problems: list[Problem] = []
     fields: dict[tuple[Any, ...], FieldFor] = {
         ("amount",): amount,
-        ("paid_on",): step_field(s, "paid_on", "the date it was paid", "date"),
+        ("paid_on",): paid_on,
         ("declined",): step_field(s, "declined", "whether the resident declined", "check"),
         ("note",): step_field(s, "note", "the note"),
     }
     payload = {
         "amount": money_value(v, "amount"),
-        "paid_on": date_value(v, "paid_on"),
+        "paid_on": date_value(v, "paid_on", paid_on, problems),
         "declined": checked(v, "declined"),
         "note": optional(v, "note"),
     }
     # the rule across the amount and the box (paid, or declined) is about the amount
-    return ParsedForm(_given(payload), fields, amount, v)
+    return ParsedForm(_given(payload), fields, amount, v, problems)
 
 
 def open_actions(case: Any) -> list[tuple[str, str]]:
@@ -493,6 +509,9 @@ def _resident_rule(message: str) -> FieldInfo:
     return _intake("email", "an email address", "email")
 
 
+_INCIDENT = _intake("incident_date", "the date it happened", "date")
+_AWARE = _intake("became_aware_date", "the date they became aware of it", "date")
+
 INTAKE_FIELDS: dict[tuple[Any, ...], FieldFor] = {
     ("resident",): _resident_rule,
     **person_fields(_intake, "resident", "the name of the person complaining"),
@@ -501,10 +520,8 @@ INTAKE_FIELDS: dict[tuple[Any, ...], FieldFor] = {
     ("description",): _intake("description", "what the complaint is about"),
     ("points",): _intake("points-0", "the points of the complaint"),
     ("outcome_sought",): _intake("outcome_sought", "the outcome they are looking for"),
-    ("incident_date",): _intake("incident_date", "the date it happened", "date"),
-    ("became_aware_date",): _intake(
-        "became_aware_date", "the date they became aware of it", "date"
-    ),
+    ("incident_date",): _INCIDENT,
+    ("became_aware_date",): _AWARE,
     ("tenure",): _intake("tenure", "the complainant's tenure", "choice"),
     ("property_reference",): _intake("property_reference", "the property or tenancy reference"),
 }
@@ -524,8 +541,8 @@ def _complaint(
         "description": one(v, "description"),
         "points": lines(v, "points"),
         "outcome_sought": optional(v, "outcome_sought"),
-        "incident_date": date_value(v, "incident_date"),
-        "became_aware_date": date_value(v, "became_aware_date"),
+        "incident_date": date_value(v, "incident_date", _INCIDENT, problems),
+        "became_aware_date": date_value(v, "became_aware_date", _AWARE, problems),
         "tenure": optional(v, "tenure"),
         "property_reference": optional(v, "property_reference"),
     }

@@ -95,17 +95,19 @@ def _parse_reply(v: FormValues, ctx: StepContext) -> ParsedForm:
 
 def _parse_holding_reply(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = EnquiryStep.holding_reply
+    estimated = _e(s, "estimated_date", "the date we expect to reply in full", "date")
+    problems: list[Problem] = []
     fields: dict[tuple[Any, ...], FieldFor] = {
-        ("estimated_date",): _e(s, "estimated_date", "when we expect to reply in full", "date"),
+        ("estimated_date",): estimated,
         ("reasons",): _e(s, "reasons", "why the full reply will take longer"),
         **_via_field(s),
     }
     payload = {
-        "estimated_date": date_value(v, "estimated_date"),
+        "estimated_date": date_value(v, "estimated_date", estimated, problems),
         "reasons": one(v, "reasons"),
         "via": optional(v, "via"),
     }
-    return ParsedForm(payload, fields, _e(s, "reasons", "the reasons"), v)
+    return ParsedForm(payload, fields, _e(s, "reasons", "the reasons"), v, problems)
 
 
 def _parse_pass_to_team(v: FormValues, ctx: StepContext) -> ParsedForm:
@@ -146,17 +148,19 @@ def _parse_update_preference(v: FormValues, ctx: StepContext) -> ParsedForm:
 
 def _parse_service_request(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = EnquiryStep.record_service_request
+    target = _e(s, "target_date", "the target date", "date")
+    problems: list[Problem] = []
     fields: dict[tuple[Any, ...], FieldFor] = {
         ("description",): _e(s, "description", "what the service request is"),
-        ("target_date",): _e(s, "target_date", "the target date", "date"),
+        ("target_date",): target,
         **_via_field(s),
     }
     payload = {
         "description": one(v, "description"),
-        "target_date": date_value(v, "target_date"),
+        "target_date": date_value(v, "target_date", target, problems),
         "via": optional(v, "via"),
     }
-    return ParsedForm(payload, fields, _e(s, "description", "the description"), v)
+    return ParsedForm(payload, fields, _e(s, "description", "the description"), v, problems)
 
 
 def _contact_rule(step: EnquiryStep) -> Callable[[str], FieldInfo]:
@@ -277,6 +281,8 @@ def _enquiry_rule(message: str) -> FieldInfo:
     return _rule("callback_from", "Choose who the resident asked to call them back")
 
 
+_RETURNS_ON = _new("callback_from_returns_on", "the date they are back", "date")
+
 NEW_ENQUIRY_FIELDS: dict[tuple[Any, ...], FieldFor] = {
     (): _enquiry_rule,
     ("enquirer",): _enquirer_rule,
@@ -286,9 +292,7 @@ NEW_ENQUIRY_FIELDS: dict[tuple[Any, ...], FieldFor] = {
     ("message",): _new("message", "the resident's message"),
     ("addressed_to",): _new("addressed_to", "who it was addressed to"),
     ("callback_from",): _new("callback_from", "who the resident asked for", "choice"),
-    ("callback_from_returns_on",): _new(
-        "callback_from_returns_on", "the date they are back", "date"
-    ),
+    ("callback_from_returns_on",): _RETURNS_ON,
 }
 
 
@@ -313,7 +317,9 @@ def _enquiry(
             "who the resident asked for",
             problems,
         ),
-        "callback_from_returns_on": date_value(v, "callback_from_returns_on"),
+        "callback_from_returns_on": date_value(
+            v, "callback_from_returns_on", _RETURNS_ON, problems
+        ),
     }
 
 

@@ -131,9 +131,17 @@ class ParsedForm:
     def explain(self, err: ValidationError) -> list[Problem]:
         """The problems found before validation, then each of pydantic's, in plain English."""
         out = list(self.problems)
+        refused = {p.href for p in self.problems}
         for error in err.errors():
             info = self._field(tuple(error["loc"]), _raw_message(error))
-            problem = Problem(href=f"#{info.id}", text=plain_message(error, info))
+            if info.kind == "date":
+                boxes = {f"#{info.id}", *(f"#{info.id}-{part}" for part in DATE_PARTS)}
+                if boxes & refused:  # its boxes' own problem says it already
+                    continue
+                href = f"#{info.id}-day"
+            else:
+                href = f"#{info.id}"
+            problem = Problem(href=href, text=plain_message(error, info))
             if problem not in out:
                 out.append(problem)
         return out
@@ -178,7 +186,7 @@ def plain_message(error: ErrorDetails, info: FieldInfo) -> str:
     if kind_of_error in ("missing", "string_too_short", "too_short", "string_type", "none"):
         return f"Enter {noun}"
     if kind_of_error.startswith(("date", "datetime")):
-        return f"Enter {noun} as a real date, like 27/3/2027"
+        return real_date_message(noun)
     if kind_of_error.startswith("int"):
         return f"Enter {noun} as a whole number, like 5"
     if kind_of_error.startswith("decimal"):
@@ -214,7 +222,8 @@ def lines(values: FormValues, name: str) -> list[str]:
 
 
 def parse_date(text: str) -> date | None:
-    """A date as a date input sends it (2027-03-26) or as people type it (26/3/2027)."""
+    """A date as one box sends it: ISO (2027-03-26, an old `type=date` input) or as people type
+    it (26/3/2027)."""
     text = text.strip()
     try:
         return date.fromisoformat(text)
@@ -240,37 +249,100 @@ def parse_time(text: str) -> time | None:
     return time(hour, minute)
 
 
-def date_value(values: FormValues, name: str) -> str | None:
-    """ISO date for the payload; text that is no date goes through for pydantic to refuse."""
-    text = one(values, name)
-    if not text:
+# ---------------------------------------------------------------- date inputs
+
+# A GOV.UK date input: three boxes named "<name>-day", "<name>-month" and "<name>-year", on the
+# staff forms and the residents' form alike (admin/templates/_fields.html `date_boxes`).
+DATE_PARTS = ("day", "month", "year")
+DATE_EXAMPLE = "27 3 2027"
+
+
+@dataclass(frozen=True)
+class DateAnswer:
+    """What a date input gave: the date, nothing (all boxes blank), or what is wrong with it
+    and the box the error summary links to."""
+
+    value: date | None = None
+    problem: str | None = None
+    part: str = "day"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def real_date_message(noun: str) -> str:
+    return f"Enter {noun} as a real date, like {DATE_EXAMPLE}"
+
+
+def read_date(parts: Mapping[str, str], noun: str, single: str = "") -> DateAnswer:
+    """The date in a date input's `parts` (day, month, year as typed), with GOV.UK's messages
+    naming it by `noun` ("the date it was paid"). `single` is the one box a page loaded before
+    the date inputs posts (2027-03-26 or 26/3/2027): still taken when the boxes are absent."""
+    given = {p: (parts.get(p) or "").strip() for p in DATE_PARTS}
+    if not any(given.values()):
+        if not single.strip():
+            return DateAnswer()
+        parsed = parse_date(single)
+        return DateAnswer(parsed) if parsed else DateAnswer(problem=real_date_message(noun))
+    missing = [p for p in DATE_PARTS if not given[p]]
+    if missing:
+        what = " and ".join(missing)
+        return DateAnswer(problem=f"{_capital(noun)} must include a {what}", part=missing[0])
+    wrong = next((p for p in DATE_PARTS if not given[p].isdigit()), None)
+    if wrong is None and len(given["year"]) != 4:
+        wrong = "year"
+    if wrong is None:
+        day, month, year = (int(given[p]) for p in DATE_PARTS)
+        try:
+            return DateAnswer(date(year, month, day))
+        except ValueError:
+            wrong = "month" if not 1 <= month <= 12 else "day"
+    return DateAnswer(problem=real_date_message(noun), part=wrong)
+
+
+def date_answer(values: FormValues, name: str, noun: str) -> DateAnswer:
+    """The date input `name` of a posted form (or its old single box, also named `name`)."""
+    return read_date({p: one(values, f"{name}-{p}") for p in DATE_PARTS}, noun, one(values, name))
+
+
+def date_value(
+    values: FormValues, name: str, info: FieldInfo, problems: list[Problem]
+) -> str | None:
+    """The date input `name` as an ISO date for the payload, or None when left blank or wrong;
+    what is wrong goes in `problems`, linked to the box at fault (`info` names the field)."""
+    answer = date_answer(values, name, info.noun)
+    if answer.problem:
+        problems.append(Problem(f"#{info.id}-{answer.part}", answer.problem))
         return None
-    parsed = parse_date(text)
-    return parsed.isoformat() if parsed else text
+    return answer.value.isoformat() if answer.value else None
 
 
 def moment(
     values: FormValues, prefix: str, field_id: str, what: str, now: datetime | None = None
 ) -> tuple[str | None, list[Problem]]:
-    """`{prefix}_date` and `{prefix}_time` (UK time) as an ISO moment, or None when both are
-    blank; with the problems found (no date, no time, not real, in the future)."""
-    day_text, time_text = one(values, f"{prefix}_date"), one(values, f"{prefix}_time")
-    if not day_text and not time_text:
+    """The date input `{prefix}_date` and the time `{prefix}_time` (UK time) as an ISO moment,
+    or None when both are blank; with the problems found (no date, no time, not real, in the
+    future). The date's boxes have ids `{field_id}_date-day` and so on."""
+    date_id, time_text = f"{field_id}_date", one(values, f"{prefix}_time")
+    day = date_answer(values, f"{prefix}_date", f"the date {what}")
+    day_given = day.value is not None or day.problem is not None
+    if not day_given and not time_text:
         return None, []
-    day = parse_date(day_text) if day_text else None
     at = parse_time(time_text) if time_text else None
     problems: list[Problem] = []
-    if day is None:
-        verb = "Enter" if not day_text else "Enter a real date for"
-        problems.append(Problem(f"#{field_id}_date", f"{verb} the date {what}"))
+    if day.problem:
+        problems.append(Problem(f"#{date_id}-{day.part}", day.problem))
+    elif day.value is None:
+        problems.append(Problem(f"#{date_id}-day", f"Enter the date {what}"))
     if at is None:
         verb = "Enter" if not time_text else "Enter a real time, like 17:30, for"
         problems.append(Problem(f"#{field_id}_time", f"{verb} the time {what}"))
-    if day is None or at is None:
+    if day.value is None or at is None:
         return None, problems
-    result = datetime.combine(day, at, tzinfo=LONDON)
+    result = datetime.combine(day.value, at, tzinfo=LONDON)
     if now is not None and result > now + FUTURE_SLACK:
-        return None, [Problem(f"#{field_id}_date", f"The date and time {what} is in the future")]
+        return None, [Problem(f"#{date_id}-day", f"The date and time {what} is in the future")]
     return result.isoformat(), []
 
 
@@ -294,12 +366,12 @@ def received_moment(
     received, problems = moment(values, "received", field_id, "it was received")
     if received is None:
         if not problems:
-            problems.append(Problem(f"#{field_id}_date", "Enter the date it was received"))
+            problems.append(Problem(f"#{field_id}_date-day", "Enter the date it was received"))
         return None, problems
     try:
         check_received_at(datetime.fromisoformat(received), now)
     except ReceivedInFuture:
-        return None, [Problem(f"#{field_id}_date", RECEIVED_IN_FUTURE)]
+        return None, [Problem(f"#{field_id}_date-day", RECEIVED_IN_FUTURE)]
     return received, []
 
 

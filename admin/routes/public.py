@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from admin.app import LONDON, render
-from admin.forms import SUBMISSION, new_submission, submission_key
+from admin.forms import DATE_PARTS, SUBMISSION, new_submission, read_date, submission_key
 from admin.queues import now_for
 from admin.rate_limits import COMPLAINT_EMAIL, RateLimits, Refused, StorageError
 from admin.temporal import (
@@ -52,7 +52,11 @@ HONEYPOT = "website"  # hidden from people; bots fill it in
 # SUBMISSION (admin.forms): one token per form shown, so sending the same form twice lodges one
 # complaint. The form has no "when" question: an online complaint is received when it is sent.
 DATE_FIELDS = ("incident_date", "became_aware_date")
-DATE_PARTS = ("day", "month", "year")
+# What a date's messages call it ("The date it happened must include a year").
+DATE_NOUN = {
+    "incident_date": "the date it happened",
+    "became_aware_date": "the date you found out about it",
+}
 
 # The order the questions appear in, so the error summary follows the page.
 FIELD_ORDER = (
@@ -437,26 +441,14 @@ def _postcode(text: str) -> str | None:
 
 def _date(values: dict[str, str], name: str, problems: FormProblems, now: datetime) -> date | None:
     """An optional GOV.UK date input (day, month, year boxes): None when left blank."""
-    parts = {p: values[f"{name}-{p}"] for p in DATE_PARTS}
-    noun = FIELD_NOUN[name]
-    if not any(parts.values()):
+    answer = read_date({p: values[f"{name}-{p}"] for p in DATE_PARTS}, DATE_NOUN[name])
+    if answer.problem:
+        problems.add(name, answer.problem, f"{name}-{answer.part}")
         return None
-    missing = [p for p in DATE_PARTS if not parts[p]]
-    if missing:
-        problems.add(name, f"{noun} must include a {' and '.join(missing)}", f"{name}-{missing[0]}")
+    if answer.value is not None and answer.value > now.astimezone(LONDON).date():
+        problems.add(name, f"{DATE_NOUN[name].capitalize()} must be today or in the past")
         return None
-    try:
-        day, month, year = (int(parts[p]) for p in DATE_PARTS)
-        if year < 1000:
-            raise ValueError("a four-digit year")
-        value = date(year, month, day)
-    except ValueError:
-        problems.add(name, f"{noun} must be a real date, like 27 3 2026")
-        return None
-    if value > now.astimezone(LONDON).date():
-        problems.add(name, f"{noun} must be today or in the past")
-        return None
-    return value
+    return answer.value
 
 
 def _plain(error: Any, point_fields: list[str]) -> tuple[str, str]:

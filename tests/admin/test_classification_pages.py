@@ -5,6 +5,7 @@ the respond form; all of it on the case page and in the records database."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
@@ -27,6 +28,7 @@ from tests.admin.test_pages import (
     travel,
 )
 from tests.admin.test_public_and_api import api_complaint
+from tests.date_inputs import boxes
 from tests.support import CATEGORY, london, step
 
 MONDAY = london(2027, 3, 1, 10)
@@ -169,7 +171,7 @@ async def test_log_a_complaint_takes_tenure_and_property(
             "/complaints/new",
             form.text,
             _new_complaint(
-                received_date="2027-03-01",
+                **boxes("received_date", date(2027, 3, 1)),
                 received_time="09:30",
                 tenure="leaseholder",
                 property_reference="FLAT 3/KINGS COURT",

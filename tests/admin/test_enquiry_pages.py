@@ -28,6 +28,7 @@ from tests.admin.test_pages import (
     textarea,
     travel,
 )
+from tests.date_inputs import box_value, boxes
 from tests.support import POLICY, clock, complaint, enquiry, london, settle, start, start_enquiry
 
 JO, ALI, MO = "jo.officer", "ali.advisor", "mo.manager"
@@ -105,8 +106,15 @@ async def test_an_enquiry_logged_through_the_form_is_queued_shown_and_answered_b
         await admin_sign_in(http, ALI)
         form = await http.get("/enquiries/new")
         assert form.status_code == 200
-        assert 'value="2027-03-08"' in form.text and 'value="10:00"' in form.text, "now, UK time"
-        for label in ('for="enquiry-channel"', 'for="enquiry-received_date"', 'for="enquiry-name"'):
+        shown = [
+            box_value(form.text, f"enquiry-received_date-{p}") for p in ("day", "month", "year")
+        ]
+        assert shown == ["8", "3", "2027"] and 'value="10:00"' in form.text, "now, UK time"
+        for label in (
+            'for="enquiry-channel"',
+            'for="enquiry-received_date-day"',
+            'for="enquiry-name"',
+        ):
             assert label in form.text
         chosen = re.search(r'name="reference" value="(ENQ-[0-9A-Z-]+)"', form.text)
         assert chosen, "the form carries its reference, so a second press logs nothing new"
@@ -261,15 +269,25 @@ async def test_refused_steps_bad_input_and_roles(
             http,
             f"/enquiries/{ref}/steps/record_service_request",
             page.text,
-            {"description": "Fix the gate", "target_date": "31/2/2027", "via": ""},
+            {"description": "Fix the gate", **boxes("target_date", "31 2 2027"), "via": ""},
         )
         assert bad_date.status_code == 400
         assert error_summary(bad_date.text) == [
             (
-                "#record_service_request-target_date",
-                "Enter the target date as a real date, like 27/3/2027",
+                "#record_service_request-target_date-day",
+                "Enter the target date as a real date, like 27 3 2027",
             )
         ]
+        no_year = await post(
+            http,
+            f"/enquiries/{ref}/steps/record_service_request",
+            page.text,
+            {"description": "Fix the gate", **boxes("target_date", "19 3 "), "via": ""},
+        )
+        assert error_summary(no_year.text) == [
+            ("#record_service_request-target_date-year", "The target date must include a year")
+        ]
+        assert box_value(no_year.text, "record_service_request-target_date-day") == "19"
         case = await settled(env, ref)
         assert case.state is EnquiryState.open and len(case.timeline) == 1, "nothing happened"
 

@@ -226,8 +226,12 @@ async def test_staff_log_a_complaint_received_in_the_future_is_refused_beside_th
         )
         refused = await post(http, "/complaints/new", form.text, future)
         assert refused.status_code == 400
-        assert error_summary(refused.text) == [("#complaint-received_date", RECEIVED_IN_FUTURE)]
-        beside = re.search(r'id="complaint-received_date-error">([^<]+)<', refused.text)
+        # an old page's single date box still posts: the date input links its day box
+        assert error_summary(refused.text) == [("#complaint-received_date-day", RECEIVED_IN_FUTURE)]
+        beside = re.search(
+            r'id="complaint-received-error"><span class="visually-hidden">Error:</span> ([^<]+)<',
+            refused.text,
+        )
         assert beside and beside.group(1) == RECEIVED_IN_FUTURE
         assert hidden(refused.text, "submission") == token, "the same submission, corrected"
         assert not await started(env.client, workflow_id(new_complaint_reference(token)))
@@ -275,8 +279,11 @@ async def test_staff_log_an_enquiry_received_in_the_future_is_refused_beside_the
         )
         refused = await post(http, "/enquiries/new", form.text, future)
     assert refused.status_code == 400
-    assert error_summary(refused.text) == [("#enquiry-received_date", RECEIVED_IN_FUTURE)]
-    beside = re.search(r'id="enquiry-received_date-error">([^<]+)<', refused.text)
+    assert error_summary(refused.text) == [("#enquiry-received_date-day", RECEIVED_IN_FUTURE)]
+    beside = re.search(
+        r'id="enquiry-received-error"><span class="visually-hidden">Error:</span> ([^<]+)<',
+        refused.text,
+    )
     assert beside and beside.group(1) == RECEIVED_IN_FUTURE
     assert not await started(env.client, enquiry_workflow_id(new_enquiry_reference(token)))
     assert cases_recorded(store) == []

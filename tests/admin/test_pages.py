@@ -22,6 +22,7 @@ from domain.people import StaffMember
 from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
 from records.store import RecordsStore
 from tests.admin.conftest import STAFF_PASSWORD, admin_http, admin_sign_in, csrf_in
+from tests.date_inputs import box_value, boxes
 from tests.support import (
     CATEGORY,
     POLICY,
@@ -519,11 +520,19 @@ async def test_bad_input_is_named_in_plain_english_before_the_workflow_is_asked(
             http,
             f"/cases/{ref}/steps/record_contact",
             page.text,
-            {"method": "phone", "notes": "", "at_date": "2027-02-30", "at_time": "25:00"},
+            {
+                "method": "phone",
+                "notes": "",
+                **boxes("at_date", "30 2 2027"),
+                "at_time": "25:00",
+            },
         )
         assert contact.status_code == 400
         assert error_summary(contact.text) == [
-            ("#record_contact-at_date", "Enter a real date for the date of the contact"),
+            (
+                "#record_contact-at_date-day",
+                "Enter the date of the contact as a real date, like 27 3 2027",
+            ),
             (
                 "#record_contact-at_time",
                 "Enter a real time, like 17:30, for the time of the contact",
@@ -540,7 +549,7 @@ async def test_bad_input_is_named_in_plain_english_before_the_workflow_is_asked(
 def _new_complaint(**changes: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "channel": "phone",
-        "received_date": "2027-03-05",
+        **boxes("received_date", "5 3 2027"),
         "received_time": "17:30",
         "complainant_type": "resident",
         "name": "Eve Evening",
@@ -554,8 +563,8 @@ def _new_complaint(**changes: Any) -> dict[str, Any]:
         "description": "The lift has been broken for three weeks.",
         "points": ["The lift is broken", "Nobody told us when it will be fixed", "", "", ""],
         "outcome_sought": "Lift repaired",
-        "incident_date": "",
-        "became_aware_date": "",
+        **boxes("incident_date", ""),
+        **boxes("became_aware_date", ""),
         "owner": "",
     }
     data.update(changes)
@@ -572,9 +581,12 @@ async def test_a_complaint_logged_on_friday_evening_counts_from_monday(
         await admin_sign_in(http, JO)
         form = await http.get("/complaints/new")
         assert form.status_code == 200
-        for label in ('for="complaint-received_date"', 'for="complaint-received_time"'):
-            assert label in form.text
-        assert 'value="2027-03-05"' in form.text, "today's date, UK time, filled in"
+        for label in ("received_date-day", "received_date-month", "received_date-year"):
+            assert f'for="complaint-{label}"' in form.text
+        assert 'for="complaint-received_time"' in form.text
+        # today's date, UK time, filled in
+        for part, shown in (("day", "5"), ("month", "3"), ("year", "2027")):
+            assert box_value(form.text, f"complaint-received_date-{part}") == shown
 
         bad = await post(
             http,
@@ -584,12 +596,12 @@ async def test_a_complaint_logged_on_friday_evening_counts_from_monday(
                 name="",
                 email="eve@",
                 complainant_type="third_party",
-                received_date="2027-03-06",
+                **boxes("received_date", "6 3 2027"),
             ),
         )
         assert bad.status_code == 400
         problems = dict(error_summary(bad.text))
-        assert problems["#complaint-received_date"] == (
+        assert problems["#complaint-received_date-day"] == (
             "The date and time it was received is in the future"
         )
         assert problems["#complaint-name"] == "Enter the name of the person complaining"

@@ -281,16 +281,16 @@ async def test_every_required_answer_and_date_is_checked(offline_admin_app: Fast
                 "became_aware_date-year": "2025",
             },
             [
-                ("#incident_date-month", "When it happened must include a month"),
+                ("#incident_date-month", "The date it happened must include a month"),
                 (
                     "#became_aware_date-day",
-                    "When you found out about it must be a real date, like 27 3 2026",
+                    "Enter the date you found out about it as a real date, like 27 3 2027",
                 ),
             ],
         ),
         (
             {"incident_date-year": str(date.today().year + 1)},
-            [("#incident_date-day", "When it happened must be today or in the past")],
+            [("#incident_date-day", "The date it happened must be today or in the past")],
         ),
         (
             {"name": "x" * 201},

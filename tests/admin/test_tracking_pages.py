@@ -107,7 +107,7 @@ async def test_the_respond_form_promises_actions_that_are_tracked_until_done(
         assert problems["#respond-action_responsible_0"].startswith(
             "Ali Advisor cannot own cases, so cannot be responsible for action 1"
         )
-        assert "#respond-action_due_0" in problems and "#respond-action_owner_0" in problems
+        assert "#respond-action_due_0-day" in problems and "#respond-action_owner_0" in problems
         assert 'value="Replace the boiler"' in bad.text, "what was typed is kept"
 
         # A due date that has passed: the case's own reason.

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import reload_until_visible, sign_in
+from tests.date_inputs import fill_date
 
 WAIT = 15_000  # ms, for Playwright's auto-waiting assertions
 LONDON = ZoneInfo("Europe/London")
@@ -62,7 +63,8 @@ async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(
     await mo.get_by_role("link", name="Log a complaint").click()
     await expect(mo.get_by_role("heading", name="Log a complaint")).to_be_visible()
     received = mo.get_by_role("group", name="When the complaint was received")
-    await expect(received.get_by_label("Date")).to_have_value(today.isoformat())
+    for box, shown in (("Day", today.day), ("Month", today.month), ("Year", today.year)):
+        await expect(received.get_by_label(box, exact=True)).to_have_value(str(shown))
     await mo.get_by_label("Full name").fill("Pat Example")
     await mo.get_by_label("Email address").fill("pat@example.org")
     await mo.get_by_label("Postal address").fill("4 Mill Lane\nTonbridge")
@@ -117,7 +119,7 @@ async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(
         row = respond.get_by_role("group", name=f"Action {i + 1} (optional)")
         await row.get_by_label("What we will do").fill(action)
         await row.get_by_label("Who will do it, as the resident will read it").fill(owner)
-        await row.get_by_label("When it is due").fill(due.isoformat())
+        await fill_date(row.get_by_role("group", name="When it is due"), due)
         await row.get_by_label("Member of staff responsible").select_option(label=responsible)
     await respond.get_by_label("Compensation in pounds (optional)").fill("50")
     await mo.get_by_role("button", name="Send the response", exact=True).click()
@@ -203,7 +205,7 @@ async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(
     await expect(ombudsman).to_have_count(0)
     refer = mo.locator("#step-refer_to_ombudsman")
     await refer.get_by_label("The Ombudsman's reference").fill(OMBUDSMAN_REFERENCE)
-    await refer.get_by_label("Date of the referral").fill(today.isoformat())
+    await fill_date(refer.get_by_role("group", name="Date of the referral"), today)
     await mo.get_by_role("button", name="Record the referral").click()
     await expect_flash(mo, "Referral to the Housing Ombudsman recorded")
     await expect(mo.locator("#with-ombudsman")).to_have_text("Housing Ombudsman")
@@ -216,7 +218,7 @@ async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(
     await ask.get_by_label("What the Ombudsman asked for").fill(
         "The repair logs and call notes for the leak."
     )
-    await ask.get_by_label("Date the evidence is due").fill(evidence_due.isoformat())
+    await fill_date(ask.get_by_role("group", name="Date the evidence is due"), evidence_due)
     await mo.get_by_role("button", name="Record the request").click()
     asked = f"The Ombudsman's request for evidence recorded. Due {day(evidence_due)}"
     await expect_flash(mo, asked)
@@ -242,7 +244,7 @@ async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(
         .check()
     )
     await determine.get_by_label("Findings").fill("The landlord took too long to fix the leak.")
-    await determine.get_by_label("Date of the determination").fill(today.isoformat())
+    await fill_date(determine.get_by_role("group", name="Date of the determination"), today)
     await mo.get_by_role("button", name="Record the determination").click()
     await expect_flash(mo, "The Ombudsman's determination recorded")
     determination = ombudsman.locator("#ombudsman-determination")
@@ -260,7 +262,7 @@ async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(
     await order_form.get_by_label("What it says we must do").fill(
         "Pay the resident a further £100 and review the repairs contract."
     )
-    await order_form.get_by_label("Date it is due").fill(order_due.isoformat())
+    await fill_date(order_form.get_by_role("group", name="Date it is due"), order_due)
     await mo.get_by_role("button", name="Record the order").click()
     await expect_flash(mo, f"The Ombudsman's order recorded. Due {day(order_due)}")
     order = ombudsman.locator("#ombudsman-orders #order-1 td")
