@@ -104,15 +104,21 @@ def _outline(te: traceback.TracebackException, lines: list[str], seen: set[int])
         _outline(inner, lines, seen)
 
 
+# Paths whose next segment is a resident's signed link: whoever reads the log must not be able
+# to open the resident's case or survey with it.
+LINK_TOKEN = re.compile(r"^(/your-case/|/survey/)[^/?]+")
+
+
 class DropQueryStrings(logging.Filter):
     """uvicorn's access log line names the request's path with its query string, and a query
-    can be personal (`/search?q=Ann+Example`, `/api/search?q=TN13+1AA`): log the path only."""
+    can be personal (`/search?q=Ann+Example`, `/api/search?q=TN13+1AA`): log the path only, and
+    a resident's link token (`/your-case/<token>`) as `[token]`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and len(record.args) >= 3:
             args = list(record.args)
             if isinstance(args[2], str):
-                args[2] = args[2].split("?", 1)[0]
+                args[2] = LINK_TOKEN.sub(r"\1[token]", args[2].split("?", 1)[0])
             record.args = tuple(args)
         return True
 

@@ -1,7 +1,7 @@
 """Every router of the admin app. Staff routers depend on `current_account`; the public ones
-(`public`, `health`) are the only routes open without sign-in; `codec` checks the sign-in itself
-(to answer the Temporal Web UI with CORS headers). Routes that need Temporal depend on
-`admin.temporal.require_temporal` (503 while it is down)."""
+(`public`, `health`, `survey`, `resident`) are the only routes open without sign-in; `codec`
+checks the sign-in itself (to answer the Temporal Web UI with CORS headers). Routes that need
+Temporal depend on `admin.temporal.require_temporal` (503 while it is down)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from admin.routes import (
     public,
     queues,
     reports,
+    resident,
     self_assessment,
     staff,
     survey,
@@ -31,6 +32,7 @@ def register(app: FastAPI) -> None:
         auth,
         public,
         survey,
+        resident,
         inbound,
         queues,
         cases,

@@ -63,6 +63,7 @@ from domain.intake import ReceivedInFuture
 from domain.offered import AssignRefused, assign_payload, may_ask, may_take, offered_steps
 from domain.references import PATTERN
 from domain.urgency import COLOURS, PROMISE_LABELS, Urgency, UrgencyWindow, deadline_urgency
+from records.case_links import CaseLinks, LinkUse
 from records.learning import LearningLog, LessonView
 from records.store import LetterRow, RecordsStore
 
@@ -97,10 +98,11 @@ def take_flash(request: Request) -> str | None:
 
 @dataclass(frozen=True)
 class TimelineRow:
-    at: datetime
+    at: datetime | None  # None: a letter queued and not yet claimed by the letters activity
     what: str
     who: str | None = None
     letter: LetterRow | None = None
+    pending_key: str | None = None  # such a letter's key
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class CaseView:
     temporal_url: str
     staff: list[Account] = field(default_factory=list)
     lessons: list[LessonView] = field(default_factory=list)  # the learning log's, complaints only
+    link: LinkUse | None = None  # the resident's personal link: its use, and revocation
 
     def staff_choices(self, stage1_note: bool = False) -> list[tuple[str, str]]:
         """The staff to choose from (an owner, a reviewer) as (id, label); with `stage1_note`,
@@ -139,13 +142,22 @@ class CaseView:
         ]
 
 
-def timeline_rows(items: list[TimelineItem], letters: list[LetterRow]) -> list[TimelineRow]:
-    """The case's timeline with its letters in among the steps, oldest first."""
+def timeline_rows(
+    items: list[TimelineItem], letters: list[LetterRow], queued: list[str] = ()
+) -> list[TimelineRow]:
+    """The case's timeline with its letters in among the steps, oldest first, then the letters
+    the case has queued (`queued`: its letter keys) that the ledger has not got yet: a step's
+    letters are sent a moment after the step, and the page says they are on their way."""
     rows = [TimelineRow(at=i.at, what=i.summary, who=i.actor) for i in items]
     for letter in letters:
         when = letter.sent_at or letter.claimed_at
         rows.append(TimelineRow(at=when, what=letter.subject, letter=letter))
-    return sorted(rows, key=lambda r: r.at)
+    rows.sort(key=lambda r: r.at)
+    in_ledger = {letter.letter_key for letter in letters}
+    rows += [
+        TimelineRow(at=None, what=key, pending_key=key) for key in queued if key not in in_ledger
+    ]
+    return rows
 
 
 def deadline_row(clock: Clock, window: UrgencyWindow) -> DeadlineRow:
@@ -219,7 +231,7 @@ async def build_view(
         case=case,
         live=live,
         notice=notice,
-        timeline=timeline_rows(case.timeline, letters),
+        timeline=timeline_rows(case.timeline, letters, getattr(case, "letters", [])),
         deadlines=[deadline_row(c, window) for c in case.clocks],
         steps=[s for s in kind.step_order if s in offered],
         others=[s for s in kind.step_order if s in allowed - offered],
@@ -227,6 +239,7 @@ async def build_view(
         temporal_url=temporal_url(request, kind.workflow_id(case.reference)),
         staff=await active_staff(request),
         lessons=lessons,
+        link=await off_loop(CaseLinks(request.app.state.store).use, case.reference),
     )
 
 
@@ -427,6 +440,12 @@ def add_case_pages(kind: CaseKind) -> None:
             raise HTTPException(404, f"{kind.label} {ref} has no letter '{key}'.")
         return render(request, "letter.html", title=letter.subject, ref=ref, letter=letter)
 
+    async def revoke_link(
+        request: Request, ref: str = reference, account: Account = Depends(current_account)
+    ) -> Response:
+        await revoke_resident_link(request, kind, ref, account)
+        return RedirectResponse(kind.page_url(ref) + "#resident-link", status_code=303)
+
     path = f"{kind.page_path}/{{reference}}"
     for url, endpoint, method in (
         (kind.new_path, new_case, "GET"),  # before {reference}, which would take "new"
@@ -434,6 +453,7 @@ def add_case_pages(kind: CaseKind) -> None:
         (path, show_case, "GET"),
         (f"{path}/steps/{{step_name}}", take_step, "POST"),
         (f"{path}/letters/{{key}}", show_letter, "GET"),
+        (f"{path}/resident-link/revoke", revoke_link, "POST"),
     ):
         router.add_api_route(
             url,
@@ -442,6 +462,29 @@ def add_case_pages(kind: CaseKind) -> None:
             name=f"{kind.name}_{endpoint.__name__}",
             include_in_schema=False,
         )
+
+
+LINK_REVOKED = (
+    "The resident's link is revoked: it opens nothing now. The next letter we send them carries "
+    "a new one."
+)
+
+
+async def revoke_resident_link(
+    request: Request, kind: CaseKind, ref: str, account: Account
+) -> None:
+    """A manager, or the case's owner, revokes the resident's personal link (a letter went to
+    the wrong address, someone else has it). Read from the records: it works on a closed case
+    and while Temporal is down."""
+    case = await recorded(request, kind, ref)
+    if case is None:
+        raise HTTPException(404, f"There is no {kind.noun} with reference {ref}.")
+    if account.role != "manager" and owner_of(case) != account.id:
+        raise Forbidden("Only a manager or the case's owner can revoke the resident's link.")
+    now = now_for(request.app.state)
+    await off_loop(CaseLinks(request.app.state.store).revoke, ref, account.id, now)
+    log.info("resident link revoked for %s", ref)
+    flash(request, LINK_REVOKED)
 
 
 async def perform_from_form(

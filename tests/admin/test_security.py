@@ -55,6 +55,11 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         *{("GET", "/annual-reports"), ("GET", "/annual-reports/{year_label}")},  # as above
         ("GET", "/survey/{token}"),
         ("POST", "/survey/{token}"),
+        # the resident's own case, by the personal link in their letters (admin/routes/resident.py)
+        ("GET", "/your-case/{token}"),
+        ("GET", "/your-case/{token}/letters/{key}"),
+        ("GET", "/your-case/{token}/stage-2"),
+        ("POST", "/your-case/{token}/stage-2"),
         ("GET", "/login"),
         ("POST", "/login"),
         # CORS preflights for the Temporal Web UI's codec calls: browsers send them without

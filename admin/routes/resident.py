@@ -1,0 +1,272 @@
+"""The resident's own case page: `/your-case/<token>`, open without sign-in to whoever holds the
+personal link from their letters (letters/case_link.py).
+
+It shows where the case stands, what happens next and by when, and every letter we sent the
+resident (domain/resident_view.py, from the case as last recorded), and, for a complaint during
+its escalation window or the late grace period after it, "Ask for stage 2": a form that sends the
+workflow's `escalate` step as the resident (domain.complaint.RESIDENT_ONLINE).
+
+The link alone shows nothing beyond its one case. A link we did not sign, one whose case has moved
+on to a newer link (revoked by staff, records/case_links.py), or one whose case is no longer
+recorded, answers the same 404 "This link is not valid". Every page is rate limited per client
+address (PUBLIC_PAGE_LIMIT_PER_ADDRESS) and every view and request is logged in the records
+(`case_link_events`); the token never reaches the logs (worker/observability.py masks it in the
+access log). The pages name no member of staff.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from admin.app import render, templates
+from admin.case_kinds import COMPLAINT, ENQUIRY, CaseKind, kind_of
+from admin.off_loop import off_loop
+from admin.public_pages import too_many_views
+from admin.queues import now_for
+from admin.routes.cases import _recorded
+from admin.temporal import CaseNotFound, StepRejected, TemporalDown
+from domain.complaint import RESIDENT_ONLINE, ComplaintStatus, Escalate, Step
+from domain.resident_view import ResidentView, Stage2Request, complaint_view, enquiry_view
+from letters.case_link import PATH, CaseLink, read_token
+from records.case_links import CaseLinks, LinkEvent
+from records.store import LetterRow, RecordsStore
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+templates.env.filters["longday"] = lambda d: f"{d:%A} {d.day} {d:%B %Y}" if d else ""
+
+SENT_KEY = "resident_stage2_sent"
+MAX_TEXT = Escalate.model_fields["reasons"].metadata[0].max_length
+FIELDS = {
+    "reasons": "Why you are not satisfied with our response",
+    "outcome_sought": "What you would like us to do to put things right",
+    "exceptional_circumstances": "Why you are asking now",
+}
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    link: CaseLink
+    token: str
+    kind: CaseKind
+    record: Any  # the kind's status model, as last recorded
+
+    @property
+    def reference(self) -> str:
+        return self.link.reference
+
+    @property
+    def home(self) -> str:
+        return f"{PATH}/{self.token}"
+
+
+def _links(request: Request) -> CaseLinks:
+    return CaseLinks(request.app.state.store)
+
+
+def _not_valid(request: Request) -> Response:
+    return render(
+        request,
+        "error.html",
+        404,
+        title="This link is not valid",
+        message=(
+            "Check that you copied the whole link from our most recent letter. Links in older "
+            "letters may have been replaced. If it still does not work, call us and give your "
+            "reference number."
+        ),
+    )
+
+
+def _open(store: RecordsStore, link: CaseLink) -> Any:
+    if CaseLinks(store).current(link.reference) != link.generation:
+        return None
+    return _recorded(store, kind_of(link.reference), link.reference)
+
+
+async def open_case(request: Request, token: str) -> OpenCase | Response:
+    """The case the link opens, or the page to answer with instead (429, or 404 for a link that
+    opens nothing: the same page whatever the reason, so it tells a stranger nothing)."""
+    if (limited := await too_many_views(request)) is not None:
+        return limited
+    link = read_token(request.app.state.settings, token)
+    if link is None:
+        return _not_valid(request)
+    record = await off_loop(_open, request.app.state.store, link)
+    if record is None:
+        return _not_valid(request)
+    return OpenCase(link=link, token=token, kind=kind_of(link.reference), record=record)
+
+
+async def _log(request: Request, case: OpenCase, event: LinkEvent) -> None:
+    now = now_for(request.app.state)
+    await off_loop(_links(request).log, case.reference, event, case.link.generation, now)
+
+
+def _resident_letters(store: RecordsStore, reference: str) -> list[LetterRow]:
+    return [
+        letter
+        for letter in store.letters(reference)
+        if letter.recipient_role == "resident" and letter.sent
+    ]
+
+
+def view_of(case: OpenCase, request: Request) -> ResidentView:
+    now = now_for(request.app.state)
+    if case.kind is ENQUIRY:
+        return enquiry_view(case.record, now)
+    return complaint_view(case.record, now)
+
+
+@router.get(PATH + "/{token}", include_in_schema=False)
+async def your_case(request: Request, token: str) -> Response:
+    case = await open_case(request, token)
+    if isinstance(case, Response):
+        return case
+    await _log(request, case, LinkEvent.viewed)
+    letters = await off_loop(_resident_letters, request.app.state.store, case.reference)
+    sent = request.session.pop(SENT_KEY, None)
+    return render(
+        request,
+        "resident_case.html",
+        title=f"Your {case.kind.noun} {case.reference}",
+        case=case,
+        view=view_of(case, request),
+        letters=sorted(letters, key=lambda letter: letter.sent_at or letter.claimed_at),
+        sent=sent if sent == case.reference else None,
+    )
+
+
+@router.get(PATH + "/{token}/letters/{key}", include_in_schema=False)
+async def your_letter(request: Request, token: str, key: str) -> Response:
+    case = await open_case(request, token)
+    if isinstance(case, Response):
+        return case
+    letter = await off_loop(request.app.state.store.get_letter, case.reference, key)
+    if letter is None or letter.recipient_role != "resident" or not letter.sent:
+        return render(
+            request,
+            "error.html",
+            404,
+            title="Page not found",
+            message="We have no letter of that name on your case.",
+        )
+    await _log(request, case, LinkEvent.letter_read)
+    return render(request, "resident_letter.html", title=letter.subject, case=case, letter=letter)
+
+
+# ------------------------------------------------------------------ ask for stage 2
+
+
+class Stage2Form(BaseModel):
+    reasons: str = ""
+    outcome_sought: str = ""
+    exceptional_circumstances: str = ""
+
+
+def _stage2_page(
+    request: Request,
+    case: OpenCase,
+    how: Stage2Request,
+    form: Stage2Form,
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "resident_stage2.html",
+        status_code,
+        title=("Error: " if errors else "") + "Ask for stage 2",
+        case=case,
+        view=view_of(case, request),
+        late=how is Stage2Request.late,
+        values=form.model_dump(),
+        errors=errors,
+        labels=FIELDS,
+        max_text=MAX_TEXT,
+    )
+
+
+def _problems(form: Stage2Form, late: bool) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if late and not form.exceptional_circumstances.strip():
+        errors["exceptional_circumstances"] = (
+            "Tell us why you are asking now, after the time to ask for stage 2 ended"
+        )
+    for name, label in FIELDS.items():
+        if len(getattr(form, name).strip()) > MAX_TEXT:
+            errors[name] = f"{label} must be {MAX_TEXT} characters or fewer"
+    return errors
+
+
+@router.get(PATH + "/{token}/stage-2", include_in_schema=False)
+async def stage2_form(request: Request, token: str) -> Response:
+    case = await open_case(request, token)
+    if isinstance(case, Response):
+        return case
+    how = view_of(case, request).stage2
+    if case.kind is not COMPLAINT or how is None:
+        return RedirectResponse(case.home, status_code=303)
+    return _stage2_page(request, case, how, Stage2Form(), {})
+
+
+@router.post(PATH + "/{token}/stage-2", include_in_schema=False)
+async def ask_for_stage2(request: Request, token: str) -> Response:
+    case = await open_case(request, token)
+    if isinstance(case, Response):
+        return case
+    how = view_of(case, request).stage2
+    if case.kind is not COMPLAINT or how is None:
+        return RedirectResponse(case.home, status_code=303)
+    posted = await request.form()
+    form = Stage2Form(**{name: str(posted.get(name) or "") for name in FIELDS})
+    late = how is Stage2Request.late
+    errors = _problems(form, late)
+    if errors:
+        return _stage2_page(request, case, how, form, errors, 400)
+    try:
+        step = Escalate(
+            by=RESIDENT_ONLINE,
+            reasons=form.reasons.strip() or None,
+            outcome_sought=form.outcome_sought.strip() or None,
+            exceptional_circumstances=(form.exceptional_circumstances.strip() or None)
+            if late
+            else None,
+        )
+    except ValidationError:  # checked above; a guard, not a path
+        return _stage2_page(request, case, how, form, _problems(form, True), 400)
+    payload = step.model_dump(mode="json", exclude_none=True)
+    client = await request.app.state.case_system.client_if_up()
+    try:
+        if client is None:
+            raise TemporalDown()
+        result: ComplaintStatus = await COMPLAINT.perform(
+            client, case.reference, Step.escalate, payload
+        )
+    except (TemporalDown, CaseNotFound):
+        request.app.state.case_system.mark_down()
+        return _not_sent(request, case, how, form)
+    except StepRejected:
+        # Already asked (two presses, two tabs) or the time to ask ran out meanwhile: the case
+        # page says where it stands now. The staff wording of the refusal is not shown.
+        log.info("online stage 2 request refused for %s", case.reference)
+        return RedirectResponse(case.home, status_code=303)
+    await _log(request, case, LinkEvent.asked_for_stage2)
+    log.info("online stage 2 request for %s", case.reference)
+    request.session[SENT_KEY] = result.reference
+    return RedirectResponse(case.home, status_code=303)
+
+
+def _not_sent(request: Request, case: OpenCase, how: Stage2Request, form: Stage2Form) -> Response:
+    phone = request.app.state.settings.landlord.phone
+    error = (
+        "We could not send your request just now. Try again in a few minutes, or call us on "
+        f"{phone} and give your reference number."
+    )
+    return _stage2_page(request, case, how, form, {"send": error}, 503)
