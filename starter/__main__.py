@@ -2,13 +2,14 @@
 
     python -m starter lodge --name "Ann Example" --email ann@example.org --channel phone \\
         --description "Repair not done" --point "Boiler repair missed twice"
-    python -m starter lodge --json complaint.json --submission-key intake-2026-0412
+    python -m starter lodge --json examples/complaint.json --submission-key intake-2026-0412
     python -m starter lodge-enquiry --channel letter --name "Ann Example" \\
         --address-line "1 High Street" --address-line Sevenoaks --postcode "TN13 1AA" \\
         --subject "Rent statement" --message "Please send my rent statement."
-    python -m starter lodge-enquiry --json enquiry.json
-    python -m starter step CMP-ABCD-EFGH accept --by officer.jo
-    python -m starter step CMP-ABCD-EFGH acknowledge --json ack.json
+    python -m starter lodge-enquiry --json examples/enquiry.json
+    python -m starter step CMP-ABCD-EFGH accept --by jo.officer --set category=repairs
+    python -m starter step CMP-ABCD-EFGH acknowledge --by jo.officer \\
+        --json examples/acknowledge.json
     python -m starter step ENQ-ABCD-EFGH reply --by ali.advisor --set message="Sent today"
     python -m starter status ENQ-ABCD-EFGH
     python -m starter report promises --from 2027-04-01 --to 2028-03-31 --json
@@ -19,6 +20,9 @@ a complaint; the steps each allows differ (see `step --help`).
 `lodge` and `lodge-enquiry` go through `lodge_once`, as every intake does: a `--received-at` in
 the future is refused, and with `--submission-key` running the same command again prints the
 reference of the case the first run lodged instead of lodging another.
+
+A reference that matches no case prints `no case with reference CMP-...` (exit 1); a step on a
+case that has ended is refused: `refused: case CMP-... has ended: ...` (exit 1).
 
 Exit codes: 0 done, 1 the case refused the step, was not found or Temporal could not be reached,
 2 bad input (the message names the field or flag).
@@ -37,19 +41,20 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
-from temporalio.client import WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from config import ConfigError, Settings
 from domain.clocks import Clock
-from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint, Tenure
+from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint, Tenure, workflow_id
 from domain.enquiry import (
     CHANNEL_LABELS,
     ENQUIRY_STEP_MODELS,
     EnquiryChannel,
     EnquiryStatus,
     LodgeEnquiry,
+    enquiry_workflow_id,
 )
 from domain.intake import ReceivedInFuture, check_received_at
 from domain.people import Channel, ComplainantType, ContactMethod
@@ -92,6 +97,29 @@ SUBMISSION_KEY_HELP = (
 
 class BadInput(Exception):
     pass
+
+
+class NoSuchCase(Exception):
+    """The reference matches no case, or (for a step) only one that has ended: said plainly,
+    not as the case refusing something."""
+
+
+async def _no_such_case(
+    client: Client, reference: str, enquiry_case: bool
+) -> NoSuchCase | StepRejected:
+    """Why Temporal found no case to take a step: the reference matches none, or its case has
+    ended, which refuses every step (`status` still shows an ended case)."""
+    wid = enquiry_workflow_id(reference) if enquiry_case else workflow_id(reference)
+    try:
+        await client.get_workflow_handle(wid).describe()
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return NoSuchCase(f"no case with reference {reference}")
+        raise
+    return StepRejected(
+        f"case {reference} has ended: no more steps can be taken on it "
+        f"(`python -m starter status {reference}` shows how it ended)"
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -419,6 +447,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
                 file=sys.stderr,
             )
         return 0
+    args.reference = args.reference.strip().upper()  # as typed from a letter: cmp-7kq3-xm2p
     enquiry_case = is_enquiry(args.reference)
     if args.command == "step":
         allowed = ENQUIRY_STEP_MODELS if enquiry_case else STEP_MODELS
@@ -431,13 +460,19 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         payload = step_payload(args)
         client = await connect(settings)
         perform = perform_enquiry_step if enquiry_case else perform_step
-        case: ComplaintStatus | EnquiryStatus = await perform(
-            client, args.reference, args.step, payload
-        )
+        try:
+            case: ComplaintStatus | EnquiryStatus = await perform(
+                client, args.reference, args.step, payload
+            )
+        except CaseNotFound:
+            raise await _no_such_case(client, args.reference, enquiry_case) from None
         print(show(case))
         return 0
     client = await connect(settings)
-    case = await (enquiry_status if enquiry_case else status)(client, args.reference)
+    try:
+        case = await (enquiry_status if enquiry_case else status)(client, args.reference)
+    except CaseNotFound:
+        raise NoSuchCase(f"no case with reference {args.reference}") from None
     print(case.model_dump_json(indent=2) if args.json else show(case))
     return 0
 
@@ -467,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in describe_validation_error(err):
             print(f"error: {line}", file=sys.stderr)
         return 2
+    except NoSuchCase as err:
+        print(err, file=sys.stderr)
+        return 1
     except (StepRejected, CaseNotFound, ReferencesTaken) as err:
         print(f"refused: {err}", file=sys.stderr)
         return 1
