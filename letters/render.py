@@ -45,6 +45,8 @@ enquiry's reference and `due` the date we promised.
 
 Staff letters are rendered from the reference, clock label and due date only: the resident's name
 and the complaint's details are never handed to their templates.
+
+Each kind has its own title (`title_for`): the letter's heading, and its subject with the reference.
 """
 
 from __future__ import annotations
@@ -247,17 +249,20 @@ def environment() -> Environment:
     return env
 
 
-# ----------------------------------------------------------------------------- subjects
+# ----------------------------------------------------------------------------- titles
 
 
 def _stage_words(context: LetterContext) -> str:
     return f"stage {context.stage} " if context.stage else ""
 
 
-_SUBJECTS: dict[LetterKind, Callable[[LetterContext], str]] = {
-    LetterKind.complaint_received: lambda c: "Your complaint reference",
-    LetterKind.stage1_acknowledgement: lambda c: "We have received your complaint",
-    LetterKind.stage2_acknowledgement: lambda c: "Your stage 2 complaint: our acknowledgement",
+# Each kind's title: the letter's heading, and its subject with the reference. No two kinds share
+# one (tests/letters/test_titles.py), so a resident can tell the receipt of their complaint from
+# its acknowledgement in their inbox and on their case page.
+_TITLES: dict[LetterKind, Callable[[LetterContext], str]] = {
+    LetterKind.complaint_received: lambda c: "We have received your complaint",
+    LetterKind.stage1_acknowledgement: lambda c: "We are looking into your complaint",
+    LetterKind.stage2_acknowledgement: lambda c: "We are reviewing your complaint at stage 2",
     LetterKind.extension: lambda c: (
         f"We need more time to respond to your {_stage_words(c)}complaint"
     ),
@@ -285,17 +290,21 @@ _SUBJECTS: dict[LetterKind, Callable[[LetterContext], str]] = {
     LetterKind.enquiry_reply: lambda c: "Our reply to your enquiry",
     LetterKind.enquiry_holding_reply: lambda c: "We need a little longer to reply",
     LetterKind.enquiry_passed_to_team: lambda c: (
-        f"Your enquiry has been passed to our {team_words(c.team)}"
+        f"We have passed your enquiry to our {team_words(c.team)}"
     ),
     LetterKind.enquiry_update: lambda c: "An update on your enquiry",
-    LetterKind.enquiry_service_request: lambda c: "Your service request",
+    LetterKind.enquiry_service_request: lambda c: "We have logged your service request",
 }
 
 
+def title_for(kind: LetterKind, context: LetterContext) -> str:
+    """The letter's heading, on one line."""
+    return " ".join(_TITLES[kind](context).split())
+
+
 def subject_for(kind: LetterKind, context: LetterContext) -> str:
-    what = _SUBJECTS[kind](context)
     where = "case" if kind in STAFF_LETTERS else "reference"
-    return " ".join(f"{what} – {where} {context.reference}".split())  # one line, no CR/LF
+    return " ".join(f"{title_for(kind, context)} – {where} {context.reference}".split())
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -338,6 +347,7 @@ def render_letter(
     variables: dict[str, Any] = {
         "letter": letter,
         "subject": subject,
+        "title": title_for(kind, context),
         "reference": request.reference,
         "landlord": settings.landlord,
         "teams": teams,

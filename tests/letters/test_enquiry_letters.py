@@ -47,9 +47,9 @@ SUBJECTS = {
     LetterKind.enquiry_routed: "Your message to our Chief Executive",
     LetterKind.enquiry_reply: "Our reply to your enquiry",
     LetterKind.enquiry_holding_reply: "We need a little longer to reply",
-    LetterKind.enquiry_passed_to_team: "Your enquiry has been passed to our Income team",
+    LetterKind.enquiry_passed_to_team: "We have passed your enquiry to our Income team",
     LetterKind.enquiry_update: "An update on your enquiry",
-    LetterKind.enquiry_service_request: "Your service request",
+    LetterKind.enquiry_service_request: "We have logged your service request",
 }
 
 
@@ -203,7 +203,7 @@ def test_passed_to_team_asks_how_they_would_like_to_be_updated(render):
 
 def test_passed_to_team_adds_team_to_a_bare_team_name(render):
     letter = render(LetterKind.enquiry_passed_to_team, team="Repairs")
-    assert letter.subject.startswith("Your enquiry has been passed to our Repairs team – ")
+    assert letter.subject.startswith("We have passed your enquiry to our Repairs team – ")
     _, text = both(letter)
     assert "We have passed your enquiry to our Repairs team" in text
 
