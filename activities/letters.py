@@ -19,6 +19,7 @@ from domain.letters import Delivery, LetterReceipt, LetterRequest
 from letters.delivery import OutgoingLetter, deliver
 from letters.render import render_letter
 from records.case_links import CaseLinks
+from records.schema import StaffAccount
 from records.store import RecordsStore
 
 
@@ -50,7 +51,9 @@ class LetterActivities:
         link = None
         if request.recipient.role == "resident":
             link = CaseLinks(self.store).generation_for_letters(request.reference)
-        rendered = render_letter(request, self.settings, case_link=link)
+        rendered = render_letter(
+            request, self.settings, case_link=link, staff_name=self._staff_name
+        )
         letter = OutgoingLetter.for_request(request, rendered, self.settings)
         self.store.claim_letter(request, recipient=_shown(letter), subject=rendered.subject)
         delivered = deliver(letter, self.settings)
@@ -65,6 +68,13 @@ class LetterActivities:
         )
         activity.logger.info("Letter %s/%s sent", request.reference, request.key)
         return self._receipt(request, sent_at, False, delivered.provider_id, delivered.location)
+
+    def _staff_name(self, staff_id: str) -> str | None:
+        """The name on staff account `staff_id`, who signs the letter (None: no such account,
+        and the team signs it). An account made inactive since keeps its name."""
+        with self.store.reading() as session:
+            account = session.get(StaffAccount, staff_id)
+            return account.name if account is not None else None
 
     @staticmethod
     def _receipt(

@@ -124,7 +124,11 @@ class LetterContext(Strict):
     completed_actions: list[CompletedAction] = Field(default_factory=list)
     decline_reason: str | None = None
     explanation: str | None = None
+    # Who signs the letter: `owner_name` (the case's investigator, or its reviewer at stage 2)
+    # if given; otherwise the member of staff whose id is `signed_by` (the officer who sent it),
+    # by the name on their account when the letter is sent; otherwise the team alone.
     owner_name: str | None = None
+    signed_by: str | None = None
     clock_label: str | None = None
     linked_reference: str | None = None
     # the case's own policy's promises, as its letters quote them

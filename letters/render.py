@@ -13,8 +13,8 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 | stage1/stage2_acknowledgement | points, outcome_sought, due | owner_name |
 | extension | due, previous_due, reasons | stage |
 | exceptional_extension | due, reasons | previous_due, stage |
-| stage1_response | decisions, escalation_deadline, window | reasons (summary), remedies, owner |
-| stage2_response | decisions | reasons (summary), remedies, earlier_compensation, owner_name |
+| stage1_response | decisions, escalation_deadline, window | reasons (summary), remedies, signer |
+| stage2_response | decisions | reasons (summary), remedies, earlier_compensation, signer |
 | refusal | decline_reason | explanation, points |
 | service_request | — | explanation (what happens next), due, points |
 | withdrawal | — | reasons (the resident's reason) |
@@ -26,15 +26,15 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 | deadline_reminder / deadline_breach (staff) | clock_label, due | — |
 | enquiry_received | due (the reply date) | — |
 | enquiry_routed | team, due | addressed_to |
-| enquiry_reply | message | owner_name |
-| enquiry_holding_reply | due (the estimated date), reasons | owner_name |
-| enquiry_passed_to_team | team, next_steps, due | owner_name |
-| enquiry_update | message | team, due (the next update), owner_name |
-| enquiry_service_request | message (what we will do), due (the target date) | owner_name |
+| enquiry_reply | message | signer |
+| enquiry_holding_reply | due (the estimated date), reasons | signer |
+| enquiry_passed_to_team | team, next_steps, due | signer |
+| enquiry_update | message | team, due (the next update), signer |
+| enquiry_service_request | message (what we will do), due (the target date) | signer |
 
 "promises" are contact_working_days and acknowledgement_working_days, "window" is
 escalation_working_days: the numbers of the policy the case was lodged under, so a letter quotes
-the promises its own case runs on.
+the promises its own case runs on. "signer" is owner_name or signed_by: who signs (see below).
 
 A stage 2 offer of compensation where stage 1 offered some: `remedies.compensation_basis` says
 whether it replaces `earlier_compensation` (the stage 1 offer) or adds to it, and the letter gives
@@ -45,6 +45,17 @@ enquiry's reference and `due` the date we promised.
 
 Staff letters are rendered from the reference, clock label and due date only: the resident's name
 and the complaint's details are never handed to their templates.
+
+Every letter to a resident has one greeting ("Dear …", from `_base.html`) and one sign-off. Text
+staff typed into a letter (a reply, a summary, reasons) goes through `strip_greeting_and_sign_off`
+first, so a reply typed as an email ("Dear Ms Quigley, … Kind regards, Sam") does not greet and
+sign off twice.
+
+Who signs (`sign_off`): `owner_name` if the workflow gave it (the case's investigator at stage 1,
+its reviewer at stage 2), else the member of staff `signed_by` names (the officer who sent it), by
+the name the caller's `staff_name` finds for them, else the team alone. A named signatory of a
+complaint letter signs as its investigator or reviewer, with their team; an enquiry letter is
+signed with the name and the team.
 
 Each kind has its own title (`title_for`): the letter's heading, and its subject with the reference.
 """
@@ -214,12 +225,72 @@ def money(value: object) -> str:
 
 def paragraphs(value: object) -> Markup:
     """Free text typed by staff or residents as HTML paragraphs: blank lines separate
-    paragraphs, single newlines become line breaks; everything is escaped."""
-    blocks = [b.strip() for b in re.split(r"\n\s*\n", str(value).strip()) if b.strip()]
+    paragraphs, single newlines become line breaks; everything is escaped. A greeting or sign-off
+    of its own is left out (`strip_greeting_and_sign_off`): the letter has one of each."""
+    text = strip_greeting_and_sign_off(value)
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
     return Markup("\n").join(
         Markup("<p>{}</p>").format(Markup("<br>\n").join(escape(line) for line in b.splitlines()))
         for b in blocks
     )
+
+
+_SALUTATION = re.compile(
+    r"(?:dear|hello|hi|hiya|good\s+(?:morning|afternoon|evening))\b", re.IGNORECASE
+)
+_CLOSING = (
+    r"yours\s+(?:sincerely|faithfully|truly)|(?:kind|best|warm|warmest|many)\s+regards|"
+    r"(?:with\s+)?best\s+wishes"
+)
+# a closing on its own line, or with the name after a comma ("Kind regards, Sam")
+_VALEDICTION = re.compile(
+    rf"(?:{_CLOSING})\s*(?:[.!]|,(?:\s+[^,\n]{{1,60}})?)?"
+    r"|(?:regards|all\s+the\s+best|best|cheers)\s*[,.!]?",
+    re.IGNORECASE,
+)
+# "Thank you" ends many replies as a sentence: it is a sign-off only with a comma or a name after it
+_THANKS = re.compile(r"(?:many\s+thanks|thanks|thank\s+you|with\s+thanks)\s*(,)?", re.IGNORECASE)
+_SIGNATURE_LINES = 5  # at most this many short lines (name, role, team, landlord) after it
+_SHORT = 80
+
+
+def _without_greeting(text: str) -> str:
+    first, _, rest = text.partition("\n")
+    line = first.strip()
+    if not _SALUTATION.match(line):
+        return text
+    # the whole first line is the greeting: "Dear Ms Quigley-Adebayo," or "Hello, Sam"
+    if len(line) <= _SHORT and not line.endswith((".", "?")):
+        return rest
+    # the greeting opens the first sentence: "Dear Eleanor, your rent account is up to date."
+    inline = re.match(rf"{_SALUTATION.pattern}[^,!\n]{{0,60}}[,!]\s+(?=\S)", line, re.IGNORECASE)
+    if inline is None:
+        return text
+    after = line[inline.end() :]
+    return "\n".join([after[:1].upper() + after[1:], rest])
+
+
+def _without_sign_off(text: str) -> str:
+    lines = text.split("\n")
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    for n in range(len(filled) - 1, max(-1, len(filled) - 2 - _SIGNATURE_LINES), -1):
+        i = filled[n]
+        line = lines[i].strip()
+        after = [lines[j].strip() for j in filled[n + 1 :]]
+        if any(len(a) > _SHORT for a in after):
+            return text
+        thanks = _THANKS.fullmatch(line)
+        if _VALEDICTION.fullmatch(line) or (thanks and (thanks.group(1) or after)):
+            return "\n".join(lines[:i])
+    return text
+
+
+def strip_greeting_and_sign_off(value: object) -> str:
+    """Text staff typed into a letter, without a greeting of its own at the start ("Dear …",
+    "Hello …") or a sign-off at the end ("Yours sincerely", "Kind regards" and the signature
+    under it): the letter has its own. Everything else is kept as typed."""
+    text = str(value).replace("\r\n", "\n").strip()
+    return _without_sign_off(_without_greeting(text).strip()).strip()
 
 
 def team_words(value: object) -> str:
@@ -307,6 +378,31 @@ def subject_for(kind: LetterKind, context: LetterContext) -> str:
     return " ".join(f"{title_for(kind, context)} – {where} {context.reference}".split())
 
 
+# ----------------------------------------------------------------------------- sign-off
+
+# The capacity a named member of staff signs a complaint letter in: who investigates the complaint
+# at stage 1, who reviews it at stage 2 (the policy's "independent review").
+INVESTIGATOR = "Complaints Investigator"
+REVIEWER = "Complaints Reviewer"
+CAPACITY: dict[LetterKind, str] = {
+    LetterKind.stage1_acknowledgement: INVESTIGATOR,
+    LetterKind.stage1_response: INVESTIGATOR,
+    LetterKind.escalation_received: REVIEWER,
+    LetterKind.stage2_acknowledgement: REVIEWER,
+    LetterKind.stage2_response: REVIEWER,
+}
+
+
+def sign_off(kind: LetterKind, team: str, landlord: str, name: str | None) -> list[str]:
+    """The lines under "Yours sincerely,": the person who signs, if named, with their capacity
+    and team; the team alone if not; then the landlord."""
+    name = " ".join((name or "").split())
+    if not name:
+        return [team, landlord]
+    capacity = CAPACITY.get(kind)
+    return [name, f"{capacity}, {team}" if capacity else team, landlord]
+
+
 # ----------------------------------------------------------------------------- rendering
 
 
@@ -316,11 +412,14 @@ def render_letter(
     *,
     now: datetime | None = None,
     case_link: int | None = None,
+    staff_name: Callable[[str], str | None] | None = None,
 ) -> RenderedLetter:
     """Render `request` as its kind's letter. `now` dates the letter (default: the current time);
     pass it to make rendering reproducible. `case_link` is the case's link generation: a letter
-    to the resident then carries their personal link to the case (letters/case_link.py). Raises
-    `LetterDataError` when the context lacks what the kind needs."""
+    to the resident then carries their personal link to the case (letters/case_link.py).
+    `staff_name` finds the name of the member of staff a letter's `signed_by` names (None when
+    there is no such account: the letter is then signed by the team). Raises `LetterDataError`
+    when the context lacks what the kind needs."""
     kind, context = request.kind, request.context
     if context.reference != request.reference:
         raise LetterDataError(
@@ -344,6 +443,10 @@ def render_letter(
         letter = context
     subject = subject_for(kind, context)
     teams = settings.policy.teams
+    team = teams.services.signature if kind in SERVICES_LETTERS else teams.resolution.signature
+    signatory = context.owner_name
+    if not staff and not signatory and context.signed_by and staff_name is not None:
+        signatory = staff_name(context.signed_by)
     variables: dict[str, Any] = {
         "letter": letter,
         "subject": subject,
@@ -354,9 +457,7 @@ def render_letter(
         "letter_date": now or datetime.now(UTC),
         "for_post": request.delivery is Delivery.post,
         "staff": staff,
-        "signed_by": (
-            teams.services.signature if kind in SERVICES_LETTERS else teams.resolution.signature
-        ),
+        "sign_off": sign_off(kind, team, settings.landlord.name, signatory),
         "recipient_name": request.recipient.name,
         "recipient_address": request.recipient.address,
     }

@@ -280,7 +280,10 @@ def test_case_closed_explains_the_window_passed_and_late_escalation(render):
 def test_resident_letters_greet_and_sign_off(render, case):
     _, text = both(render(LetterKind.stage1_response))
     assert f"Dear {case.resident_name}," in text
-    assert f"Yours sincerely, {case.owner_name} Customer Resolution Team" in text
+    assert (
+        f"Yours sincerely, {case.owner_name} Complaints Investigator, Customer Resolution Team "
+        "West Kent Housing Association"
+    ) in text
 
 
 # ----------------------------------------------------------------------------- staff letters
