@@ -370,6 +370,9 @@ class ComplaintWorkflow(CaseWorkflow):
                     remedies=step.remedies,
                     reasons=step.summary,
                     escalation_deadline=window.due,
+                    # signed by the investigator; the officer who sent it if none is named
+                    owner_name=self._owner.name if self._owner else None,
+                    signed_by=step.by,
                 )
             else:
                 self._log(Step.respond, step.by, f"Final response sent ({summary})", details)
@@ -380,6 +383,9 @@ class ComplaintWorkflow(CaseWorkflow):
                     remedies=step.remedies,
                     reasons=step.summary,
                     earlier_compensation=earlier if step.remedies.compensation_basis else None,
+                    # signed by the reviewer; the officer who sent it if none is named
+                    owner_name=self._owner.name if self._owner else None,
+                    signed_by=step.by,
                 )
                 self._close(ClosureReason.final_response)
             if tracked:

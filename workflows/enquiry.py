@@ -194,7 +194,9 @@ class EnquiryWorkflow(CaseWorkflow):
                 if current:
                     self._meet(current)
                 self._log(EnquiryStep.reply, step.by, f"Replied {self._by(via)}", details)
-                self._write(via, LetterKind.enquiry_reply, "reply", message=step.message)
+                self._write(
+                    via, LetterKind.enquiry_reply, "reply", message=step.message, signed_by=step.by
+                )
                 self._close(CLOSING_OUTCOME.get(state, EnquiryOutcome.answered))
             elif state is EnquiryState.with_team:
                 planned = await self._plan_one(self._team_rule())
@@ -214,6 +216,7 @@ class EnquiryWorkflow(CaseWorkflow):
                     message=step.message,
                     team=self._team,
                     due=planned.due,
+                    signed_by=step.by,
                 )
             elif state is EnquiryState.service_request:
                 target = self._clocks[ClockKey.service_request_target]
@@ -224,6 +227,7 @@ class EnquiryWorkflow(CaseWorkflow):
                     "update",
                     message=step.message,
                     due=target.due if target.open else None,
+                    signed_by=step.by,
                 )
             else:
                 self._meet(ClockKey.enquiry_reply)
@@ -234,7 +238,9 @@ class EnquiryWorkflow(CaseWorkflow):
                     f"Replied {self._by(via)}; waiting for the resident",
                     details,
                 )
-                self._write(via, LetterKind.enquiry_reply, "reply", message=step.message)
+                self._write(
+                    via, LetterKind.enquiry_reply, "reply", message=step.message, signed_by=step.by
+                )
         return self._status_model()
 
     @reply.validator
@@ -266,6 +272,7 @@ class EnquiryWorkflow(CaseWorkflow):
                 "holding_reply",
                 due=planned.due,
                 reasons=step.reasons,
+                signed_by=step.by,
             )
         return self._status_model()
 
@@ -299,6 +306,7 @@ class EnquiryWorkflow(CaseWorkflow):
                 team=step.team,
                 next_steps=step.next_steps,
                 due=planned.due,
+                signed_by=step.by,
             )
         return self._status_model()
 
@@ -349,6 +357,7 @@ class EnquiryWorkflow(CaseWorkflow):
                 "service_request",
                 message=step.description,
                 due=planned.due,
+                signed_by=step.by,
             )
         return self._status_model()
 
