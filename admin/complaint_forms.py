@@ -30,14 +30,22 @@ from admin.forms import (
     optional,
     person,
     person_fields,
+    register_limits,
     step_field,
     text_parser,
 )
 from admin.naming import Named
-from domain.complaint import DECLINE_REASON_TEXT, TENURE_LABELS, Step
-from domain.letters import Decision
+from domain.complaint import (
+    DECLINE_REASON_TEXT,
+    STEP_MODELS,
+    TENURE_LABELS,
+    LodgeComplaint,
+    PointOutcome,
+    Step,
+)
+from domain.letters import Decision, Remedies, RemedyAction
 from domain.ombudsman import DETERMINATION_LABELS, ORDER_KIND_LABELS
-from domain.people import Channel, ComplainantType
+from domain.people import Channel, ComplainantType, Resident
 from domain.remedies import CompensationBasis
 from domain.roles import may_own_cases
 
@@ -556,3 +564,14 @@ parse_complaint = new_case_parser(
     channel="how the complaint was made",
     owner="a case owner",
 )
+
+
+# ------------------------------------------------------------ what each box takes
+
+for _step, _model in STEP_MODELS.items():
+    register_limits(_step.value, _model)
+register_limits(Step.respond.value, PointOutcome, {"reasons": "reasons"})  # reasons_<n>
+register_limits(Step.respond.value, Remedies)
+register_limits(Step.respond.value, RemedyAction, {"action": "action", "owner": "action_owner"})
+register_limits("complaint", LodgeComplaint)
+register_limits("complaint", Resident)

@@ -29,11 +29,21 @@ from admin.forms import (
     optional,
     person,
     person_fields,
+    register_limits,
     step_field,
     text_parser,
 )
 from admin.naming import Named
-from domain.enquiry import CHANNEL_LABELS, EnquiryStatus, EnquiryStep, ReplyVia, UpdatePreference
+from domain.enquiry import (
+    CHANNEL_LABELS,
+    ENQUIRY_STEP_MODELS,
+    Enquirer,
+    EnquiryStatus,
+    EnquiryStep,
+    LodgeEnquiry,
+    ReplyVia,
+    UpdatePreference,
+)
 from domain.enquiry import default_via as domain_default_via
 from domain.enquiry import reachable as domain_reachable
 
@@ -331,3 +341,11 @@ parse_enquiry = new_case_parser(
     channel="how the resident got in touch",
     owner="an owner",
 )
+
+
+# ------------------------------------------------------------ what each box takes
+
+for _step, _model in ENQUIRY_STEP_MODELS.items():
+    register_limits(_step.value, _model)
+register_limits("enquiry", LodgeEnquiry)
+register_limits("enquiry", Enquirer)

@@ -19,10 +19,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from admin.accounts import ROLE_LABELS, Account
+from admin.accounts import ROLE_LABELS, Account, NewAccount
 from admin.naming import Named, name_staff
 from domain.intake import ReceivedInFuture, check_received_at
 from domain.people import ContactMethod
@@ -58,6 +58,37 @@ def form_values(form: Any) -> FormValues:
     return out
 
 
+# ------------------------------------------------------------------ length limits
+
+# The most characters each text box takes, by the box's id, as its domain model says
+# (`register_limits`): the box shows it before sending (GOV.UK character count).
+FIELD_LIMITS: dict[str, int] = {}
+_TEXT = (str, str | None)
+
+
+def max_length(model: type[BaseModel], name: str) -> int | None:
+    """The `max_length` of the text field `name` of `model`; None for no limit or no text."""
+    info = model.model_fields[name]
+    if info.annotation not in _TEXT:
+        return None
+    return next((m.max_length for m in info.metadata if getattr(m, "max_length", None)), None)
+
+
+def register_limits(
+    prefix: str, model: type[BaseModel], boxes: Mapping[str, str] | None = None
+) -> None:
+    """Each text field of `model` with a limit, as the box "<prefix>-<name>" (or, for the
+    fields in `boxes`, "<prefix>-<boxes[name]>"). A box numbered "<id>_<n>" takes its id's."""
+    for name in model.model_fields:
+        limit = max_length(model, name)
+        if limit is not None and (boxes is None or name in boxes):
+            FIELD_LIMITS[f"{prefix}-{(boxes or {}).get(name, name)}"] = limit
+
+
+def field_limit(field_id: str) -> int | None:
+    return FIELD_LIMITS.get(field_id) or FIELD_LIMITS.get(re.sub(r"_\d+$", "", field_id))
+
+
 @dataclass
 class FormState:
     """What a form shows: the posted values (or None for a fresh form) and each field's error."""
@@ -86,6 +117,10 @@ class FormState:
 
     def error(self, field_id: str) -> str | None:
         return self.errors.get(field_id)
+
+    def limit(self, field_id: str) -> int | None:
+        """The most characters the box takes (FIELD_LIMITS), for its character count."""
+        return field_limit(field_id)
 
 
 @dataclass(frozen=True)
@@ -612,8 +647,11 @@ ACCOUNT_FIELDS: dict[tuple[Any, ...], FieldFor] = {
     ("password",): FieldInfo("new-password", "a password of at least 12 characters", "password"),
 }
 
+register_limits("new", NewAccount, {"id": "id", "name": "name"})
+
 
 def parse_new_account(v: FormValues) -> ParsedForm:
+    """A `NewAccount` payload from the "add an account" form (boxes "new-<name>")."""
     payload = {
         "id": one(v, "id").lower(),
         "name": one(v, "name"),

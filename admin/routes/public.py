@@ -5,6 +5,13 @@ links to each field with a problem, the message again beside the field, and the 
 kept. The form is checked by building the same `LodgeComplaint` every other intake builds; each
 problem is put in plain English against the field it belongs to.
 
+The form posts to /complain/check, which shows the answers as a GOV.UK "check your answers"
+page; its "Send complaint" button posts them (hidden fields) to /complain, which lodges the
+complaint, and each "Change" button posts them to /complain/change, the form again with them
+kept. Nothing is lodged before that button, and the form's submission token travels with the
+answers, so sending twice lodges one complaint. (A form loaded before the check page existed
+posts to /complain and is lodged as it was.)
+
 The resident gets the reference on screen here and in writing: for online forms the workflow
 sends the `complaint_received` letter itself, so this module sends nothing.
 """
@@ -24,7 +31,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from admin.app import LONDON, render
-from admin.forms import DATE_PARTS, SUBMISSION, new_submission, read_date, submission_key
+from admin.forms import (
+    DATE_PARTS,
+    SUBMISSION,
+    max_length,
+    new_submission,
+    read_date,
+    submission_key,
+)
 from admin.queues import now_for
 from admin.rate_limits import COMPLAINT_EMAIL, RateLimits, Refused, StorageError
 from admin.temporal import (
@@ -39,7 +53,7 @@ from admin.temporal import (
 )
 from domain.complaint import LodgeComplaint
 from domain.intake import ReceivedInFuture
-from domain.people import Channel, ComplainantType, ContactMethod
+from domain.people import Channel, ComplainantType, ContactMethod, Resident
 from domain.references import PATTERN
 
 router = APIRouter()
@@ -56,6 +70,17 @@ DATE_FIELDS = ("incident_date", "became_aware_date")
 DATE_NOUN = {
     "incident_date": "the date it happened",
     "became_aware_date": "the date you found out about it",
+}
+
+# The most characters each text answer takes, as the models say (shown before sending). A point
+# has no limit of its own in the model: MAX_POINT_LENGTH is this form's.
+LIMITS: dict[str, int | None] = {
+    "name": max_length(Resident, "name"),
+    "acting_for": max_length(Resident, "acting_for"),
+    "reasonable_adjustments": max_length(Resident, "reasonable_adjustments"),
+    "description": max_length(LodgeComplaint, "description"),
+    "outcome_sought": max_length(LodgeComplaint, "outcome_sought"),
+    **dict.fromkeys(POINT_FIELDS, MAX_POINT_LENGTH),
 }
 
 # The order the questions appear in, so the error summary follows the page.
@@ -288,6 +313,104 @@ async def complain(request: Request, client: Client = Depends(require_temporal))
     return RedirectResponse(f"/complain/done/{result.reference}", status_code=303)
 
 
+@router.post("/complain/check", include_in_schema=False)
+async def check_answers(request: Request) -> Response:
+    """The answers to check before sending, or the form again with what is wrong (400)."""
+    values, problems, complaint = await _checked(request)
+    if (fake := _bot(values)) is not None:
+        return fake
+    if complaint is None:
+        return _form_page(request, values, problems, status_code=400)
+    response = render(
+        request,
+        "complain_check.html",
+        title="Check your answers before sending your complaint",
+        sections=_answers(values),
+        hidden=[(k, v) for k, v in values.items() if k not in (HONEYPOT, SUBMISSION)],
+        submission_field=SUBMISSION,
+        submission=submission_key(values.get(SUBMISSION)) or new_submission(),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/complain/change", include_in_schema=False)
+async def change_answers(request: Request) -> Response:
+    """The form again from the check page, with every answer as it was."""
+    return _form_page(request, _values(await request.form()), FormProblems())
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One row of the check page: the question as the form asks it, the answer as the resident
+    typed or chose it, and the box its "Change" button goes back to."""
+
+    question: str
+    answer: str
+    field: str
+
+    @property
+    def target(self) -> str:
+        """The id of the box the form page puts the resident back at."""
+        return _default_target(self.field)
+
+
+def _answers(values: dict[str, str]) -> list[tuple[str, list[Answer]]]:
+    """The check page's answers, in the form's order: only what the resident gave, and only
+    what the complaint will hold (no name of someone complained for, once they chose another
+    answer)."""
+
+    def given(question: str, name: str, answer: str | None = None) -> list[Answer]:
+        text = values[name] if answer is None else answer
+        return [Answer(question, text, name)] if text else []
+
+    address = [values[f] for f in ("address_line_1", "address_line_2", "address_town")]
+    address_text = "\n".join(line for line in [*address, values["postcode"]] if line)
+    contact = dict(CONTACT_CHOICES).get(values["preferred_contact"], "")
+    who = {value: label for value, label, _ in COMPLAINANT_CHOICES}
+    third_party = values["complainant_type"] == ComplainantType.third_party.value
+    about_you = [
+        *given("Your full name", "name"),
+        *given("Email address", "email"),
+        *given("Phone number", "phone"),
+        *given("Postal address", "address_line_1", address_text),
+        *given("How would you like us to contact you?", "preferred_contact", contact),
+        *given(
+            "Who is making the complaint?",
+            "complainant_type",
+            who.get(values["complainant_type"], ""),
+        ),
+    ]
+    if third_party:
+        about_you += given("Name of the person you are complaining for", "acting_for")
+        about_you += given(
+            "Their permission",
+            "third_party_consent",
+            "They have given permission for you to talk to me about their complaint"
+            if values["third_party_consent"] == "yes"
+            else "",
+        )
+    complaint = [
+        *given("What is your complaint about?", "description"),
+        *(a for n, f in enumerate(POINT_FIELDS, start=1) for a in given(f"Point {n}", f)),
+        *given("What would you like us to do to put it right?", "outcome_sought"),
+        *given("When did it happen?", "incident_date", _date_as_typed(values, "incident_date")),
+        *given(
+            "When did you find out about it?",
+            "became_aware_date",
+            _date_as_typed(values, "became_aware_date"),
+        ),
+        *given("Support or changes you need", "reasonable_adjustments"),
+    ]
+    return [("About you", about_you), ("Your complaint", complaint)]
+
+
+def _date_as_typed(values: dict[str, str], name: str) -> str:
+    """A date the resident gave, written out ("27 March 2026"); "" when they gave none."""
+    answer = read_date({p: values[f"{name}-{p}"] for p in DATE_PARTS}, DATE_NOUN[name])
+    return f"{answer.value.day} {answer.value:%B %Y}" if answer.value else ""
+
+
 @router.get("/complain/done/{reference}", include_in_schema=False)
 async def complain_done(request: Request, reference: str) -> Response:
     # Only the reference from the address, and only if it looks like one: nothing about the
@@ -325,6 +448,7 @@ def _form_page(
         honeypot=HONEYPOT,
         submission_field=SUBMISSION,
         submission=submission_key(values.get(SUBMISSION)) or new_submission(),
+        limits=LIMITS,
     )
     response.headers["Cache-Control"] = "no-store"  # the page holds the resident's answers
     return response

@@ -503,7 +503,7 @@ async def test_bad_input_is_named_in_plain_english_before_the_workflow_is_asked(
         assert error_summary(bad.text) == [
             ("#acknowledge-outcome_sought", "Enter the outcome the resident is looking for")
         ]
-        assert 'class="form-group form-group--error"' in bad.text
+        assert 'class="form-group form-group--error' in bad.text
         assert textarea(bad.text, "acknowledge-points-1") == "Only this point", "input kept"
 
         no_points = await post(

@@ -107,7 +107,8 @@ async def test_the_form_has_labelled_fields_and_no_sign_in(offline_admin_app: Fa
     ):
         assert f'for="{field_id}"' in text, f"no label for {field_id}"
         assert f'id="{field_id}"' in text
-    assert "<legend" in text and "Send complaint" in text
+    assert "<legend" in text and "Continue" in text
+    assert 'action="/complain/check"' in text, "the answers are checked before sending"
     assert 'name="csrf_token"' in text
     assert "Sign out" not in text and "error-summary" not in text
 

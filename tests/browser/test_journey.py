@@ -57,6 +57,10 @@ async def complain_online(
     await page.get_by_label("What would you like us to do to put it right? (optional)").fill(
         OUTCOME
     )
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Check your answers before sending your complaint"
+    )
     await page.get_by_role("button", name="Send complaint").click()
     await expect(page.get_by_role("heading", name="Complaint sent")).to_be_visible(timeout=WAIT)
     reference = (await page.locator("#reference").inner_text()).strip()
@@ -122,7 +126,7 @@ def letter_row(page: Page, subject: str):
 async def test_empty_public_form_shows_the_error_summary(stack, new_page):
     page = await new_page()
     await page.goto(f"{stack.base_url}/complain")
-    await page.get_by_role("button", name="Send complaint").click()
+    await page.get_by_role("button", name="Continue").click()
 
     summary = page.locator("#error-summary")
     await expect(summary.get_by_role("heading", name="There is a problem")).to_be_visible()
@@ -138,7 +142,8 @@ async def test_empty_public_form_shows_the_error_summary(stack, new_page):
     await expect(name_field).to_have_attribute("id", "name")
     # The message is repeated beside the field and read out with it.
     await expect(page.locator("#name-error")).to_contain_text("Enter your full name")
-    await expect(name_field).to_have_attribute("aria-describedby", "name-error")
+    # read out with it, before the character count's limit
+    await expect(name_field).to_have_attribute("aria-describedby", "name-error name-info")
     point_link = summary.get_by_role("link", name="Tell us at least one thing that went wrong")
     assert await point_link.get_attribute("href") == "#point_1"
 
