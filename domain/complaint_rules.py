@@ -52,7 +52,7 @@ from domain.ombudsman import OmbudsmanCase
 from domain.people import StaffMember
 from domain.policy import Policy
 from domain.remedies import Compensation, TrackedAction
-from domain.rules import StepRefused, check_take, day_text
+from domain.rules import Refusals, StepRefused, check_take, day_text
 
 # A time staff give for something that has happened may run a little ahead of the server's clock.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -175,7 +175,8 @@ def _not_in_stage1(case: ComplaintState, staff_id: str, name: str) -> None:
     if staff_id in case.stage1_participants:
         raise StepRefused(
             f"{name} took part in stage 1 of this complaint; stage 2 must be reviewed by someone "
-            "who did not. Choose another reviewer."
+            "who did not. Choose another reviewer.",
+            "reviewer",
         )
 
 
@@ -292,35 +293,47 @@ def check_extend(case: ComplaintState, step: Extend, now: datetime, policy: Poli
             "must be agreed before the deadline. Send the response now."
         )
     cap = extension_cap(policy, clock.key)
+    found = Refusals()
     if step.exceptional:
         if clock.extended_by_working_days == 0:
             raise StepRefused(
                 f"An exceptional extension comes only after the standard extension of up to {cap} "
-                "working days. Use the standard extension first."
+                "working days. Use the standard extension first.",
+                "exceptional",
             )
-        if not step.resident_agreed or step.agreed_date is None:
-            raise StepRefused(
-                "An exceptional extension needs the resident's agreement and the date agreed with "
-                "them: tick that the resident agreed, and give the agreed date."
+        if not step.resident_agreed:
+            found.add(
+                "An exceptional extension needs the resident's agreement: tick that the resident "
+                "agreed to the new date.",
+                "resident_agreed",
             )
-        if step.agreed_date <= clock.due_day:
-            raise StepRefused(
-                f"The agreed date must be after the current due date ({day_text(clock.due_day)})."
+        if step.agreed_date is None:
+            found.add(
+                "An exceptional extension needs the date agreed with the resident: give it.",
+                "agreed_date",
             )
+        elif step.agreed_date <= clock.due_day:
+            found.add(
+                f"The agreed date must be after the current due date ({day_text(clock.due_day)}).",
+                "agreed_date",
+            )
+        found.check()
         return
     if not step.discussed_with_resident:
-        raise StepRefused(
+        found.add(
             "The policy says we discuss an extension with the resident first: tick that you have "
-            "discussed it with them once you have."
+            "discussed it with them once you have.",
+            "discussed_with_resident",
         )
     if step.working_days is None:
-        raise StepRefused("Say how many working days the extension adds.")
-    left = cap - clock.extended_by_working_days
-    if step.working_days > left:
-        raise StepRefused(
+        found.add("Say how many working days the extension adds.", "working_days")
+    elif step.working_days > (left := cap - clock.extended_by_working_days):
+        found.add(
             f"A standard extension can add at most {cap} working days in all at stage {n}; "
-            f"{left} remain. Beyond that, use an exceptional extension agreed with the resident."
+            f"{left} remain. Beyond that, use an exceptional extension agreed with the resident.",
+            "working_days",
         )
+    found.check()
 
 
 def check_planned_extension(clock: Clock, agreed_date: date | None, planned_due_day: date) -> None:
@@ -336,76 +349,90 @@ def check_planned_extension(clock: Clock, agreed_date: date | None, planned_due_
 
 
 def check_respond(case: ComplaintState, step: Respond, now: datetime, policy: Policy) -> None:
+    """A decision on every point, each upheld point's root cause, the category the response is
+    counted under, and remedies that can be kept: every problem found at once."""
     step_allowed_now(case, Step.respond, step.by, now)
+    found = Refusals()
     decided = {d.point for d in step.decisions}
     missing = [p for p in case.points if p not in decided]
     if missing:
-        raise StepRefused(
+        found.add(
             "Give a decision on every point of the complaint; missing: "
             + "; ".join(f"'{p}'" for p in missing)
-            + "."
+            + ".",
+            "decisions",
         )
     if policy.categories and case.category is None:
-        raise StepRefused(
+        found.add(
             "The complaint has no category, and the response is counted under one. Record the "
             "category (the 'classify' step) first, then send the response."
         )
-    check_root_causes(step, policy)
-    check_remedies(case, step, now, policy)
+    root_cause_problems(step, policy, found)
+    remedy_problems(case, step, now, policy, found)
+    found.check()
 
 
 UPHELD = frozenset({Decision.upheld, Decision.partly_upheld})
 
 
-def check_root_causes(step: Respond, policy: Policy) -> None:
+def root_cause_problems(step: Respond, policy: Policy, found: Refusals) -> None:
     """Each upheld or partly upheld point says why it went wrong: one of the policy's root causes
     (under a policy without that list, a few words if given). A point not upheld has none."""
     for n, d in enumerate(step.decisions, start=1):
+        where = f"decisions.{n - 1}.root_cause"
         if d.decision not in UPHELD:
             if d.root_cause is not None:
-                raise StepRefused(
+                found.add(
                     f"Point {n} ('{d.point}') is not upheld, so it has no root cause: clear its "
-                    "root cause, or change the decision."
+                    "root cause, or change the decision.",
+                    where,
                 )
             continue
         if not policy.root_causes:
             continue
         if d.root_cause is None:
-            raise StepRefused(
+            found.add(
                 f"Point {n} ('{d.point}') is {d.decision.value.replace('_', ' ')}: give its root "
-                "cause, what went wrong, so the landlord can learn from it."
+                "cause, what went wrong, so the landlord can learn from it.",
+                where,
             )
-        if d.root_cause not in policy.root_causes:
+        elif d.root_cause not in policy.root_causes:
             known = ", ".join(policy.root_causes)
-            raise StepRefused(
+            found.add(
                 f"Point {n}: '{d.root_cause}' is not a root cause in this case's policy. Choose "
-                f"one of: {known}."
+                f"one of: {known}.",
+                where,
             )
 
 
-def check_remedies(case: ComplaintState, step: Respond, now: datetime, policy: Policy) -> None:
+def remedy_problems(
+    case: ComplaintState, step: Respond, now: datetime, policy: Policy, found: Refusals
+) -> None:
     """Each action the response promises is due today or later; at stage 2, an offer of
     compensation where stage 1 offered some says whether it replaces or adds to it (the letter
     tells the resident which), and only then."""
     today = local_today(now, policy)
     for n, action in enumerate(step.remedies.actions, start=1):
         if action.due < today:
-            raise StepRefused(
+            found.add(
                 f"Action {n} ('{action.action}') is due {day_text(action.due)}, which has passed: "
-                "give the date it will be done by, today or later."
+                "give the date it will be done by, today or later.",
+                f"remedies.actions.{n - 1}.due",
             )
     earlier = sum((o.amount for o in case.compensation.offers), start=0)
     offering = bool(step.remedies.compensation)
     basis = step.remedies.compensation_basis
     if case.stage is Stage.stage2 and earlier and offering and basis is None:
-        raise StepRefused(
+        found.add(
             f"Stage 1 offered £{earlier:,.2f} in compensation. Say whether this offer replaces "
-            "it or adds to it, so the letter can tell the resident what they will get in all."
+            "it or adds to it, so the letter can tell the resident what they will get in all.",
+            "remedies.compensation_basis",
         )
     if basis is not None and not (case.stage is Stage.stage2 and earlier and offering):
-        raise StepRefused(
+        found.add(
             "Whether the offer replaces or adds to stage 1's applies only to a stage 2 offer of "
-            "compensation where stage 1 offered some: leave it empty."
+            "compensation where stage 1 offered some: leave it empty.",
+            "remedies.compensation_basis",
         )
 
 
@@ -533,18 +560,26 @@ def check_escalate(case: ComplaintState, step: Escalate, now: datetime, policy: 
     """Within the escalation window, or later with the exceptional circumstances recorded; the
     reviewer named must not have taken part in stage 1."""
     step_allowed_now(case, Step.escalate, step.by, now)
+    found = Refusals()
     requested = step.requested_at or now
     if requested > now + CLOCK_SKEW:
-        raise StepRefused("The time the resident asked is in the future: give when they asked.")
+        found.add(
+            "The time the resident asked is in the future: give when they asked.", "requested_at"
+        )
     window = case.clocks[ClockKey.escalation_window]
     if requested > window.due and not step.exceptional_circumstances:
-        raise StepRefused(
+        found.add(
             f"The resident asked after the {policy.complaints.escalation_window} working days to "
             f"escalate ended ({day_text(window.due_day)}). A late request can go ahead only with "
-            "the exceptional circumstances recorded."
+            "the exceptional circumstances recorded.",
+            "exceptional_circumstances",
         )
     if step.reviewer:
-        _not_in_stage1(case, step.reviewer.id, step.reviewer.name)
+        try:
+            _not_in_stage1(case, step.reviewer.id, step.reviewer.name)
+        except StepRefused as err:
+            found.take(err)
+    found.check()
 
 
 def check_raise_new_issues(

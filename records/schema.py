@@ -310,3 +310,20 @@ class CaseLinkEvent(Base):
     event: Mapped[str] = mapped_column(String(40))
     generation: Mapped[int] = mapped_column(Integer)
     by: Mapped[str | None] = mapped_column(String(80))  # staff id for a revocation
+
+
+class FormDraft(Base):
+    """A staff step's form as posted, with what was wrong with it, kept for an hour so the case
+    page can show it again after a redirect (POST/redirect/GET: a reload never sends the step
+    twice). Personal data typed into the form lives here only that long."""
+
+    __tablename__ = "form_drafts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(80), index=True)
+    path: Mapped[str] = mapped_column(String(200))
+    step: Mapped[str] = mapped_column(String(80))
+    status_code: Mapped[int] = mapped_column(Integer)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    problems: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(index=True)

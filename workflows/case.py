@@ -76,8 +76,10 @@ LETTER_ROUND = RetryPolicy(
 TRANSIENT = frozenset({RetryState.MAXIMUM_ATTEMPTS_REACHED, RetryState.TIMEOUT})
 
 
-def rejected(message: str) -> ApplicationError:
-    return ApplicationError(message, type="StepRejected", non_retryable=True)
+def rejected(message: str, *reasons: dict[str, str | None]) -> ApplicationError:
+    """A refused step: its message, and each reason with the field it is about as the error's
+    details (domain.rules.Reason.as_detail), so a form can show every one beside its field."""
+    return ApplicationError(message, *reasons, type="StepRejected", non_retryable=True)
 
 
 class CaseWorkflow:
@@ -132,7 +134,7 @@ class CaseWorkflow:
         try:
             self._rule(name, step)
         except StepRefused as err:
-            raise rejected(err.reason) from None
+            raise rejected(err.reason, *(r.as_detail() for r in err.reasons)) from None
 
     def _started_step(self, name: StrEnum, step: Any) -> None:
         """Called under the lock once a step has passed its check."""

@@ -42,7 +42,12 @@ _random = random.SystemRandom()
 
 
 class StepRejected(Exception):
-    """A staff step the case refused, with the plain-English reason."""
+    """A staff step the case refused, with the plain-English reason; `reasons`: each problem
+    found, as {"text", "field"} (the step's field it is about, dotted, or None)."""
+
+    def __init__(self, message: str, reasons: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.reasons = reasons or [{"text": message, "field": None}]
 
 
 class CaseNotFound(Exception):
@@ -254,7 +259,7 @@ async def _update(
     try:
         return await handle.execute_update(name.value, arg, result_type=result)
     except WorkflowUpdateFailedError as err:
-        raise StepRejected(_reason(err)) from err
+        raise StepRejected(_reason(err), _reasons(err)) from err
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise CaseNotFound(
@@ -280,6 +285,18 @@ async def _query(client: Client, wid: str, reference: str, query: Any) -> Any:
         if err.status is RPCStatusCode.NOT_FOUND:
             raise CaseNotFound(f"No case with reference {reference}.") from err
         raise
+
+
+def _reasons(err: WorkflowUpdateFailedError) -> list[dict[str, Any]] | None:
+    cause = err.cause
+    if not isinstance(cause, ApplicationError):
+        return None
+    found = [
+        {"text": str(d["text"]), "field": d.get("field")}
+        for d in cause.details
+        if isinstance(d, dict) and d.get("text")
+    ]
+    return found or None
 
 
 def _reason(err: WorkflowUpdateFailedError) -> str:

@@ -35,6 +35,7 @@ from admin.forms import (
     Problem,
     StepContext,
     form_values,
+    form_with_problems,
     new_submission,
     parse_step,
     submission_key,
@@ -64,6 +65,7 @@ from domain.offered import AssignRefused, assign_payload, may_ask, may_take, off
 from domain.references import PATTERN
 from domain.urgency import COLOURS, PROMISE_LABELS, Urgency, UrgencyWindow, deadline_urgency
 from records.case_links import CaseLinks, LinkUse
+from records.form_drafts import Draft, FormDrafts
 from records.learning import LearningLog, LessonView
 from records.store import LetterRow, RecordsStore
 
@@ -422,7 +424,11 @@ def add_case_pages(kind: CaseKind) -> None:
         account: Account = Depends(current_account),
         client: Client = Depends(require_temporal),
     ) -> Response:
-        return case_page(request, await live_view(request, kind, ref, account, client))
+        view = await live_view(request, kind, ref, account, client)
+        key = request.query_params.get(DRAFT)
+        if key and (shown := await draft_page(request, kind, view, account, key)) is not None:
+            return shown
+        return case_page(request, view)
 
     @down_page
     async def take_step(
@@ -506,8 +512,7 @@ async def perform_from_form(
     parsed = parse_step(kind.step_parsers, step, values, ctx)
     problems = form_problems(kind, step, parsed)
     if problems:
-        view = await build_view(request, kind, case, account)
-        return again(request, view, step, parsed.state(problems), problems, 400)
+        return await to_the_form(request, kind, ref, step, account, parsed.values, problems, 400)
     payload = parsed.payload
     if step == kind.assign:
         try:
@@ -518,15 +523,82 @@ async def perform_from_form(
     try:
         result = await kind.perform(client, ref, step, payload)
     except StepRejected as err:
-        view = await live_view(request, kind, ref, account, client)
-        return again(request, view, step, parsed.state([]), [Problem(here, str(err))], 409)
+        problems = refusal_problems(parsed, step, here, err)
+        return await to_the_form(request, kind, ref, step, account, parsed.values, problems, 409)
     except CaseNotFound as err:
         raise HTTPException(404, f"{err} It may have closed; search for it.") from err
     except TemporalDown as err:
         raise TemporalDown(NO_ANSWER) from err
+    await off_loop(FormDrafts(request.app.state.store).clear, account.id, kind.page_url(ref))
     taken = step == kind.assign and case.owner is None and owner_of(result) == account.id
     flash(request, TAKEN if taken else kind.success(step, result))
     return RedirectResponse(kind.page_url(ref), status_code=303)
+
+
+def refusal_problems(parsed: ParsedForm, step: Any, here: str, err: StepRejected) -> list[Problem]:
+    """Every problem the case's rule found, each linked to the form's box for the field it is
+    about: the form's own field map, else the box named by the forms' convention
+    (`{step}-{field}`), else the step's own place on the page."""
+    out: list[Problem] = []
+    for reason in err.reasons:
+        href, name = here, reason.get("field")
+        if name:
+            loc = tuple(int(p) if p.isdigit() else p for p in str(name).split("."))
+            info = parsed._field(loc, reason["text"])
+            if info is not parsed.fallback:
+                href = f"#{info.id}"
+            elif len(loc) == 1:
+                href = f"#{step.value}-{name}"
+        out.append(Problem(href, reason["text"]))
+    return out
+
+
+DRAFT = "draft"
+
+
+async def to_the_form(
+    request: Request,
+    kind: CaseKind,
+    ref: str,
+    step: Any,
+    account: Account,
+    values: FormValues,
+    problems: list[Problem],
+    status_code: int,
+) -> Response:
+    """POST/redirect/GET: keep the form as posted with its problems (records/form_drafts.py)
+    and send the browser to the case page, which shows them; a reload then sends nothing."""
+    page = kind.page_url(ref)
+    draft = Draft(
+        step=step.value,
+        status_code=status_code,
+        values=values,
+        problems=[(p.href, p.text) for p in problems],
+    )
+    now = now_for(request.app.state)
+    key = await off_loop(FormDrafts(request.app.state.store).save, account.id, page, draft, now)
+    return RedirectResponse(f"{page}?{DRAFT}={key}#error-summary", status_code=303)
+
+
+async def draft_page(
+    request: Request, kind: CaseKind, view: CaseView, account: Account, key: str
+) -> Response | None:
+    """The case page with a kept step form and its problems; None if the draft is not this
+    person's for this page, or has expired (the plain case page then)."""
+    page = kind.page_url(view.case.reference)
+    now = now_for(request.app.state)
+    draft = await off_loop(FormDrafts(request.app.state.store).load, key, account.id, page, now)
+    if draft is None:
+        return None
+    try:
+        step = kind.step(draft.step)
+    except ValueError:
+        return None
+    problems = [Problem(href, text) for href, text in draft.problems]
+    form = form_with_problems(draft.values, problems)
+    # The page answers with the status the step got (400 bad input, 409 refused), so the
+    # refusal is visible to monitoring and to tests as it was before the redirect.
+    return again(request, view, step, form, problems, draft.status_code)
 
 
 def owner_of(case: Any) -> str | None:

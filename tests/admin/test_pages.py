@@ -71,8 +71,14 @@ async def settled(env: WorkflowEnvironment, ref: str) -> Any:
 async def post(
     http: httpx.AsyncClient, url: str, page_with_form: str, data: dict[str, Any]
 ) -> httpx.Response:
-    """Post a form as the browser would, with the CSRF token from the page it is on."""
-    return await http.post(url, data={"csrf_token": csrf_in(page_with_form), **data})
+    """Post a form as the browser would, with the CSRF token from the page it is on. A step
+    whose form comes back with problems redirects to the case page showing them (POST/redirect/
+    GET): that page is followed, as the browser would."""
+    response = await http.post(url, data={"csrf_token": csrf_in(page_with_form), **data})
+    location = response.headers.get("location", "")
+    if response.status_code == 303 and "?draft=" in location:
+        return await http.get(location)
+    return response
 
 
 def text(page: str) -> str:
@@ -434,10 +440,20 @@ async def test_a_step_the_workflow_refuses_shows_its_reason_and_keeps_the_input(
         assert refused.status_code == 409
         assert error_summary(refused.text) == [
             (
-                "#step-respond",
+                "#respond-decision_0",
                 f"Give a decision on every point of the complaint; missing: '{TWO_POINTS[1]}'.",
-            )
-        ]
+            ),
+            (
+                "#step-respond",
+                "The complaint has no category, and the response is counted under one. Record "
+                "the category (the 'classify' step) first, then send the response.",
+            ),
+            (
+                "#respond-root_cause_0",
+                f"Point 1 ('{TWO_POINTS[0]}') is upheld: give its root cause, what went wrong, "
+                "so the landlord can learn from it.",
+            ),
+        ], "every problem at once, each linked to its box"
         assert textarea(refused.text, "respond-reasons_0") == "The engineer missed both visits."
         assert textarea(refused.text, "respond-summary") == "We got this wrong."
         assert re.search(
@@ -452,7 +468,7 @@ async def test_a_step_the_workflow_refuses_shows_its_reason_and_keeps_the_input(
         )
         assert no_talk.status_code == 409
         ((href, reason),) = error_summary(no_talk.text)
-        assert href == "#step-extend"
+        assert href == "#extend-discussed_with_resident"
         assert "discuss an extension with the resident first" in reason
         assert textarea(no_talk.text, "extend-reasons") == "Waiting for the contractor's report"
 

@@ -231,7 +231,11 @@ def test_an_exceptional_extension_after_the_standard_with_agreement_and_a_later_
     clock = fresh.clocks[ClockKey.s1_response].model_copy(update={"extended_by_working_days": 10})
     used = replace(fresh, clocks={ClockKey.s1_response: clock})
     no_date = refusal(used, "extend", reasons="x", exceptional=True)
-    assert "needs the resident's agreement and the date agreed" in no_date
+    assert no_date.splitlines() == [
+        "An exceptional extension needs the resident's agreement: tick that the resident "
+        "agreed to the new date.",
+        "An exceptional extension needs the date agreed with the resident: give it.",
+    ], "both problems at once"
     assert "must be after the current due date (Mon 15 Mar 2027)" in refusal(
         used, "extend", agreed_date=date(2027, 3, 15), **exceptional
     )
@@ -255,6 +259,28 @@ def test_a_response_decides_every_point():
     assert reason.endswith("every point of the complaint; missing: 'Nobody called back'.")
     both = [*one, {"point": POINTS[1], "decision": "not_upheld", "reasons": "x"}]
     passes(case, "respond", decisions=both, summary="x")
+
+
+def test_a_response_refused_for_several_things_names_each_with_its_field():
+    case = investigating()  # no category yet
+    one = [{"point": POINTS[0], "decision": "upheld", "reasons": "x"}]
+    past = {"action": "Fix it", "owner": "Repairs", "due": MONDAY.date() - timedelta(days=7)}
+    with pytest.raises(StepRefused) as info:
+        rules.check(
+            case,
+            Step.respond,
+            step("respond", decisions=one, summary="x", remedies={"actions": [past]}),
+            MONDAY,
+            WEST_KENT,
+        )
+    fields = [r.field for r in info.value.reasons]
+    assert fields == ["decisions", None, "decisions.0.root_cause", "remedies.actions.0.due"]
+    texts = [r.text for r in info.value.reasons]
+    assert "missing: 'Nobody called back'" in texts[0]
+    assert "no category" in texts[1]
+    assert "give its root cause" in texts[2]
+    assert "which has passed" in texts[3]
+    assert info.value.reason == "\n".join(texts)
 
 
 def test_escalation_within_the_window_or_late_with_exceptional_circumstances():

@@ -1,0 +1,87 @@
+"""Steps use POST/redirect/GET: a step whose form has problems, or that the case refuses, sends
+the browser to the case page, which shows the form as typed with every problem; reloading that
+page sends nothing again. The kept form is its author's only. A letter the case has queued but
+the letters activity has not yet claimed shows on the timeline as "Being sent"."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import func, select
+from temporalio.testing import WorkflowEnvironment
+
+from admin.routes.cases import TimelineRow, timeline_rows
+from config import Settings
+from domain.complaint import Status, TimelineItem
+from records.schema import FormDraft
+from records.store import RecordsStore
+from tests.admin.conftest import admin_http, admin_sign_in, csrf_in
+from tests.admin.test_pages import JO, MO, TWO_POINTS, error_summary, lodge, settled, textarea
+from tests.support import london, step
+
+
+def drafts(store: RecordsStore) -> int:
+    with store.reading() as session:
+        return session.scalar(select(func.count()).select_from(FormDraft)) or 0
+
+
+async def test_a_refused_step_redirects_to_the_case_page_with_the_form_and_its_problems(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings, store: RecordsStore
+) -> None:
+    app = live_admin_app
+    ref = await lodge(env, settings, london(2027, 3, 1, 10))
+    await step(env.client, ref, "accept", by=JO)
+    await step(env.client, ref, "acknowledge", by=JO, points=TWO_POINTS, outcome_sought="Fix")
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        page = await http.get(f"/cases/{ref}")
+        form = {
+            "csrf_token": csrf_in(page.text),
+            "reasons": "Waiting for the contractor's report",
+            "working_days": "5",
+        }
+        sent = await http.post(f"/cases/{ref}/steps/extend", data=form)
+        assert sent.status_code == 303, "redirected, not a page at the POST address"
+        location = sent.headers["location"]
+        assert location.startswith(f"/cases/{ref}?draft=")
+        shown = await http.get(location)
+        again = await http.get(location)  # a reload: a GET, nothing sent
+        for answer in (shown, again):
+            assert answer.status_code == 409
+            ((href, reason),) = error_summary(answer.text)
+            assert href == "#extend-discussed_with_resident"
+            assert "discuss an extension with the resident first" in reason
+            assert textarea(answer.text, "extend-reasons") == "Waiting for the contractor's report"
+        case = await settled(env, ref)
+        assert case.status is Status.investigating and not any(
+            t.step == "extend" for t in case.timeline
+        )
+        assert drafts(store) == 1
+
+    async with admin_http(app) as other:
+        await admin_sign_in(other, MO)
+        theirs = await other.get(location)
+        assert theirs.status_code == 200, "someone else's kept form is not shown to them"
+        assert "Waiting for the contractor" not in theirs.text
+
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        page = await http.get(f"/cases/{ref}")
+        form = {
+            "csrf_token": csrf_in(page.text),
+            "reasons": "Waiting for the contractor's report",
+            "working_days": "5",
+            "discussed_with_resident": "yes",
+        }
+        done = await http.post(f"/cases/{ref}/steps/extend", data=form)
+        assert done.status_code == 303 and done.headers["location"] == f"/cases/{ref}"
+        assert drafts(store) == 0, "a step that went through clears its kept forms"
+
+
+def test_a_queued_letter_shows_as_being_sent_until_the_ledger_has_it() -> None:
+    at = london(2027, 3, 1, 10)
+    items = [TimelineItem(at=at, step="acknowledge", actor=JO, summary="Acknowledged")]
+    rows = timeline_rows(items, [], ["s1_acknowledgement"])
+    assert rows[-1] == TimelineRow(
+        at=None, what="s1_acknowledgement", pending_key="s1_acknowledgement"
+    )
+    assert timeline_rows(items, [], []) == rows[:1]
