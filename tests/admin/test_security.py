@@ -48,6 +48,9 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/complain"),
         ("POST", "/complain"),
+        # the form's "check your answers" page, and back to the form from it (nothing lodged)
+        ("POST", "/complain/check"),
+        ("POST", "/complain/change"),
         ("GET", "/complain/done/{reference}"),
         ("GET", "/healthz"),
         ("GET", "/you-said-we-did"),
