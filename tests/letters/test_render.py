@@ -11,6 +11,7 @@ from jinja2 import StrictUndefined
 
 from config import Settings
 from domain.letters import STAFF_LETTERS, Delivery, LetterKind
+from letters.case_link import case_url
 from letters.render import (
     OMBUDSMAN,
     TEMPLATES_DIR,
@@ -497,3 +498,22 @@ def test_html_to_text_keeps_structure():
         "Title\n=====\n\nOne link (https://x.example/a), a@b.example.\n\n"
         "- first\n  more\n- second\n\n1. a\n2. b\n\n£5 & <ok>\n"
     )
+
+
+@pytest.mark.parametrize("kind", [LetterKind.stage1_response, LetterKind.case_closed])
+def test_a_letter_about_stage_2_points_at_the_residents_own_page(
+    make_request, settings, case, kind
+):
+    """With the resident's link (as the worker renders every resident letter) the letter says to
+    ask for stage 2 there, and carries the link; without one it promises no online form that
+    would not exist."""
+    request = make_request(kind, Delivery.email)
+    linked = render_letter(request, settings, now=case.now, case_link=0)
+    _, text = both(linked)
+    assert 'open your personal link at the end of this letter and choose "Ask for stage 2"' in text
+    assert case_url(settings, request.reference, 0) in text
+    assert "online form on our website" not in text
+    _, bare = both(render_letter(request, settings, now=case.now))
+    assert "personal link" not in bare
+    staff = make_request(LetterKind.deadline_breach, Delivery.email)
+    assert "/your-case/" not in render_letter(staff, settings, now=case.now, case_link=0).text
