@@ -9,6 +9,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from admin.accounts import ROLE_LABELS, Account
 from admin.forms import (
     FieldFor,
@@ -41,12 +43,13 @@ from domain.complaint import (
     TENURE_LABELS,
     LodgeComplaint,
     PointOutcome,
+    Respond,
     Step,
 )
 from domain.letters import Decision, Remedies, RemedyAction
 from domain.ombudsman import DETERMINATION_LABELS, ORDER_KIND_LABELS
 from domain.people import Channel, ComplainantType, Resident
-from domain.remedies import CompensationBasis
+from domain.remedies import CompensationBasis, upheld_without_remedy
 from domain.roles import may_own_cases
 
 SPARE_POINTS = 2  # empty "add a point" boxes under a case's points
@@ -297,7 +300,27 @@ def _parse_respond(v: FormValues, ctx: StepContext) -> ParsedForm:
             "compensation_basis": optional(v, "compensation_basis"),
         },
     }
+    if not checked(v, "no_remedy") and _upheld_without_remedy(payload, ctx):
+        problems.append(Problem(f"#{s.value}-no_remedy", NO_REMEDY_WARNING))
     return ParsedForm(payload, fields, step_field(s, "summary", "the summary"), v, problems)
+
+
+# A response that upholds a point and puts nothing right is held back once, with this warning
+# beside the box that confirms it (the respond form in admin/templates/_steps.html).
+NO_REMEDY_WARNING = (
+    "This response upholds a point of the complaint but offers no action, no compensation and "
+    "no apology. Add what we will do to put it right, or confirm that nothing needs putting right"
+)
+
+
+def _upheld_without_remedy(payload: dict[str, Any], ctx: StepContext) -> bool:
+    """The domain's rule (domain/remedies.py) on the response the form gives, once it is a
+    valid response: until then, its own problems come first."""
+    try:
+        response = Respond.model_validate({**payload, "by": ctx.account.id})
+    except ValidationError:
+        return False
+    return upheld_without_remedy(response)
 
 
 def _parse_escalate(v: FormValues, ctx: StepContext) -> ParsedForm:

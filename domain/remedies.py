@@ -12,10 +12,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from domain.people import StaffMember, Strict
+
+if TYPE_CHECKING:  # domain.complaint imports this module
+    from domain.complaint import Respond
 
 MONEY = Field(ge=0, max_digits=9, decimal_places=2)
 
@@ -102,3 +106,14 @@ def open_actions(actions: list[TrackedAction]) -> list[TrackedAction]:
 def actions_outstanding(actions: list[TrackedAction], compensation: Compensation) -> bool:
     """Whether what a response promised is still being put right."""
     return bool(open_actions(actions)) or not compensation.settled
+
+
+def upheld_without_remedy(step: Respond) -> bool:
+    """A response that upholds a point, in whole or in part, yet puts nothing right: no action,
+    no compensation and no apology. Staff are warned before sending it and may confirm it (a
+    point can be upheld with nothing left to put right); the workflow's rules do not refuse it.
+    """
+    upheld = any(d.decision != "not_upheld" for d in step.decisions)
+    remedies = step.remedies
+    remedy = remedies.actions or remedies.compensation or (remedies.apology or "").strip()
+    return upheld and not remedy

@@ -129,6 +129,7 @@ async def test_the_respond_form_asks_each_upheld_points_root_cause(
         "decision_1": "not_upheld",
         "reasons_1": "We called back the same day",
         "summary": "Sorry about the visits",
+        "no_remedy": "yes",  # upheld, and nothing to put right: confirmed
     }
 
     async with admin_http(app) as http:

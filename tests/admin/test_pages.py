@@ -435,6 +435,7 @@ async def test_a_step_the_workflow_refuses_shows_its_reason_and_keeps_the_input(
                 "reasons_0": "The engineer missed both visits.",
                 "point_1": TWO_POINTS[1],
                 "summary": "We got this wrong.",
+                "no_remedy": "yes",  # no remedy, confirmed (tests/admin/test_respond_warning.py)
             },
         )
         assert refused.status_code == 409

@@ -108,6 +108,8 @@ async def respond(page: Page, decisions: list[str], summary: str) -> None:
                 label="Delay or missed appointment"
             )
     await form.get_by_label("Summary of the response").fill(summary)
+    if any(decision != "Not upheld" for decision in decisions):  # else a warning holds it back
+        await form.get_by_label("Apology (optional)").fill("We are sorry for what went wrong.")
     await page.get_by_role("button", name="Send the response").click()
 
 
