@@ -136,6 +136,10 @@ class LodgeEnquiry(Strict):
     owner: StaffMember | None = None
     lodged_by: str | None = None
     message_id: str | None = Field(default=None, max_length=998)  # an email's Message-ID
+    # the case it is about: a call-back request or a reply sent from the resident's own page
+    linked_reference: str | None = Field(
+        default=None, pattern=r"^[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4}$"
+    )
     policy: Policy | None = None  # as LodgeComplaint.policy
     letter_retry_pause_seconds: int = Field(default=600, ge=1, le=86400)
 

@@ -23,6 +23,8 @@ class LinkEvent(StrEnum):
     viewed = "viewed"
     letter_read = "letter_read"
     asked_for_stage2 = "asked_for_stage2"
+    asked_for_call_back = "asked_for_call_back"
+    replied = "replied"
     revoked = "revoked"
 
 

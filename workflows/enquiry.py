@@ -105,6 +105,8 @@ class EnquiryWorkflow(CaseWorkflow):
         )
         self._received_on = planned.counted_from
         self._set_clock(planned)
+        if lodge.linked_reference:
+            self._linked.append(lodge.linked_reference)
         self._log(
             "lodged",
             lodge.lodged_by,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -26,12 +27,22 @@ from pydantic import BaseModel, ValidationError
 
 from admin.app import render, templates
 from admin.case_kinds import COMPLAINT, ENQUIRY, CaseKind, kind_of
+from admin.forms import SUBMISSION, new_submission, submission_key
 from admin.off_loop import off_loop
 from admin.public_pages import too_many_views
 from admin.queues import now_for
 from admin.routes.cases import _recorded
-from admin.temporal import CaseNotFound, StepRejected, TemporalDown
+from admin.temporal import (
+    CaseNotFound,
+    ReferencesTaken,
+    StepRejected,
+    TemporalDown,
+    WorkflowAlreadyStartedError,
+    lodge_once,
+)
 from domain.complaint import RESIDENT_ONLINE, ComplaintStatus, Escalate, Step
+from domain.enquiry import Enquirer, EnquiryChannel, LodgeEnquiry
+from domain.people import ContactMethod
 from domain.resident_view import ResidentView, Stage2Request, complaint_view, enquiry_view
 from letters.case_link import PATH, CaseLink, read_token
 from records.case_links import CaseLinks, LinkEvent
@@ -132,6 +143,7 @@ async def your_case(request: Request, token: str) -> Response:
     await _log(request, case, LinkEvent.viewed)
     letters = await off_loop(_resident_letters, request.app.state.store, case.reference)
     sent = request.session.pop(SENT_KEY, None)
+    contact = request.session.pop(CONTACT_SENT_KEY, None)
     return render(
         request,
         "resident_case.html",
@@ -140,6 +152,8 @@ async def your_case(request: Request, token: str) -> Response:
         view=view_of(case, request),
         letters=sorted(letters, key=lambda letter: letter.sent_at or letter.claimed_at),
         sent=sent if sent == case.reference else None,
+        contacted=contact[1] if contact and contact[0] == case.reference else None,
+        contact_forms=[f for f in CONTACT_FORMS.values() if case.kind.name in f.for_kinds],
     )
 
 
@@ -270,3 +284,184 @@ def _not_sent(request: Request, case: OpenCase, how: Stage2Request, form: Stage2
         f"{phone} and give your reference number."
     )
     return _stage2_page(request, case, how, form, {"send": error}, 503)
+
+
+# --------------------------------------------------- ask us to call you back, reply to us
+
+
+@dataclass(frozen=True)
+class ContactForm:
+    """One of the resident's two ways to get in touch from their page. Each becomes an enquiry
+    from the online form (the standards' next-working-day reply), linked to the case and owned
+    by the case's owner, so it lands in their queue."""
+
+    slug: str
+    title: str
+    fields: dict[str, str]  # name -> label
+    required: frozenset[str]
+    limits: dict[str, int]
+    subject: str  # with {reference}
+    button: str
+    for_kinds: frozenset[str]
+
+
+CALL_BACK = ContactForm(
+    slug="call-back",
+    title="Ask us to call you back",
+    fields={
+        "phone": "Phone number to call",
+        "best_time": "When is the best time to call? (optional)",
+        "about": "What would you like to talk about? (optional)",
+    },
+    required=frozenset({"phone"}),
+    limits={"phone": Enquirer.model_fields["phone"].metadata[0].max_length, "best_time": 200},
+    subject="Please call me back about {reference}",
+    button="Ask for a call back",
+    for_kinds=frozenset({"complaint", "enquiry"}),
+)
+REPLY = ContactForm(
+    slug="reply",
+    title="Reply to us",
+    fields={"message": "Your message"},
+    required=frozenset({"message"}),
+    limits={},
+    subject="Reply about {reference}",
+    button="Send my reply",
+    for_kinds=frozenset({"enquiry"}),
+)
+CONTACT_FORMS = {f.slug: f for f in (CALL_BACK, REPLY)}
+MAX_MESSAGE = 5000
+CONTACT_SENT_KEY = "resident_contact_sent"
+
+
+def _contact_page(
+    request: Request,
+    case: OpenCase,
+    form: ContactForm,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "resident_contact.html",
+        status_code,
+        title=("Error: " if errors else "") + form.title,
+        case=case,
+        form=form,
+        values=values,
+        errors=errors,
+        limit=lambda name: form.limits.get(name, MAX_MESSAGE),
+        submission_field=SUBMISSION,
+        submission=submission_key(values.get(SUBMISSION)) or new_submission(),
+    )
+
+
+def _contact_form(case: OpenCase, slug: str) -> ContactForm | None:
+    form = CONTACT_FORMS.get(slug)
+    return form if form and case.kind.name in form.for_kinds else None
+
+
+def _contact_problems(form: ContactForm, values: dict[str, str]) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name, label in form.fields.items():
+        label = label.removesuffix(" (optional)")
+        value = values.get(name, "").strip()
+        if name in form.required and not value:
+            errors[name] = f"Enter {label[:1].lower() + label[1:]}"
+        elif len(value) > (limit := form.limits.get(name, MAX_MESSAGE)):
+            errors[name] = f"{label} must be {limit} characters or fewer"
+    return errors
+
+
+def _enquiry_from(
+    case: OpenCase, form: ContactForm, values: dict[str, str], reference: str, now: datetime
+) -> LodgeEnquiry:
+    person = case.record.resident if case.kind is COMPLAINT else case.record.enquirer
+    phone = values.get("phone", "").strip() or person.phone
+    lines = [f"Sent from the resident's own page for {case.reference}."]
+    if form is CALL_BACK:
+        lines.append(f"Please call back on {phone}.")
+        if values.get("best_time", "").strip():
+            lines.append(f"Best time to call: {values['best_time'].strip()}")
+        if values.get("about", "").strip():
+            lines.append(f"About: {values['about'].strip()}")
+    else:
+        lines.append(values["message"].strip())
+    enquirer = Enquirer(
+        name=person.name,
+        email=person.email,
+        phone=phone,
+        address=person.address,
+        preferred_contact=ContactMethod.phone if form is CALL_BACK else person.preferred_contact,
+        reasonable_adjustments=person.reasonable_adjustments,
+    )
+    return LodgeEnquiry(
+        reference=reference,
+        enquirer=enquirer,
+        channel=EnquiryChannel.online_form,
+        received_at=now,
+        subject=form.subject.format(reference=case.reference),
+        message="\n\n".join(lines),
+        owner=case.record.owner,
+        linked_reference=case.reference,
+    )
+
+
+@router.get(PATH + "/{token}/{slug}", include_in_schema=False)
+async def contact_form(request: Request, token: str, slug: str) -> Response:
+    case = await open_case(request, token)
+    if isinstance(case, Response):
+        return case
+    form = _contact_form(case, slug)
+    if form is None:
+        return RedirectResponse(case.home, status_code=303)
+    return _contact_page(request, case, form, {}, {})
+
+
+@router.post(PATH + "/{token}/{slug}", include_in_schema=False)
+async def send_contact(request: Request, token: str, slug: str) -> Response:
+    case = await open_case(request, token)
+    if isinstance(case, Response):
+        return case
+    form = _contact_form(case, slug)
+    if form is None:
+        return RedirectResponse(case.home, status_code=303)
+    posted = await request.form()
+    values = {name: str(posted.get(name) or "") for name in [*form.fields, SUBMISSION]}
+    errors = _contact_problems(form, values)
+    if errors:
+        return _contact_page(request, case, form, values, errors, 400)
+    limits = request.app.state.rate_limits
+    refused = await off_loop(limits.complaint_refused, limits.client_address(request), None)
+    if refused is not None:
+        errors = {"send": f"You have sent us a lot just now. Try again in {refused.wait}."}
+        page = _contact_page(request, case, form, values, errors, 429)
+        page.headers.update(refused.headers)
+        return page
+    key = submission_key(values.get(SUBMISSION))
+    now = now_for(request.app.state)
+    settings = request.app.state.settings
+    enquiry = _enquiry_from(case, form, values, ENQUIRY.new_reference(key), now)
+    client = await request.app.state.case_system.client_if_up()
+    try:
+        if client is None:
+            raise TemporalDown()
+        queue, policy = settings.task_queue, settings.policy
+        lodged = await lodge_once(
+            client, enquiry, queue, policy=policy, submission_key=key, now=now
+        )
+    except (TemporalDown, WorkflowAlreadyStartedError, ReferencesTaken):
+        request.app.state.case_system.mark_down()
+        phone = settings.landlord.phone
+        errors = {
+            "send": "We could not send this just now. Try again in a few minutes, or call us on "
+            f"{phone} and give your reference number."
+        }
+        return _contact_page(request, case, form, values, errors, 503)
+    if lodged.created:  # not the same form sent again
+        event = LinkEvent.asked_for_call_back if form is CALL_BACK else LinkEvent.replied
+        await _log(request, case, event)
+        log.info("resident %s sent from the page of %s", form.slug, case.reference)
+    request.session[CONTACT_SENT_KEY] = [case.reference, form.slug]
+    return RedirectResponse(case.home, status_code=303)

@@ -16,13 +16,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
 from domain.complaint import RESIDENT_ONLINE
+from domain.enquiry import enquiry_workflow_id
 from letters.case_link import make_token
 from records.case_links import CaseLinks, LinkEvent
 from records.store import RecordsStore
 from tests.admin.conftest import admin_http, admin_sign_in, csrf_in
-from tests.admin.test_pages import JO, MO, TWO_POINTS, lodge, post, settled, text, travel
-from tests.support import CATEGORY, decided, london, step
+from tests.admin.test_pages import JO, MO, TWO_POINTS, lodge, post, settled, staff, text, travel
+from tests.support import CATEGORY, decided, enquiry, london, settle, start_enquiry, step
 from worker.observability import DROP_QUERY_STRINGS
+from workflows.cases import new_enquiry_reference
 
 MONDAY = london(2027, 3, 1, 10)
 LINK = re.compile(r'href="http://[^"]+(/your-case/[A-Za-z0-9_.\-]+)"')
@@ -216,3 +218,78 @@ def test_the_token_is_kept_out_of_the_access_log() -> None:
         record.getMessage()
         == '127.0.0.1:5000 - "GET /your-case/[token]/letters/receipt HTTP/1.1" 200'
     )
+
+
+async def test_a_resident_asks_for_a_call_back_from_their_complaint_page(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings, store: RecordsStore
+) -> None:
+    app = live_admin_app
+    await travel(env, app, MONDAY)
+    ref = await lodge(env, settings, MONDAY)
+    await step(env.client, ref, "accept", by=JO, category=CATEGORY)
+    await step(env.client, ref, "assign", by=JO, owner=staff(app, JO))
+    await settled(env, ref)
+    link = f"/your-case/{make_token(app.state.settings, ref, 0)}"
+    async with admin_http(app) as resident:
+        page = await resident.get(link)
+        assert f'href="{link}/call-back"' in page.text
+        assert f'href="{link}/reply"' not in page.text, "a complaint has no 'reply to us'"
+        form = await resident.get(f"{link}/call-back")
+        submission = re.search(r'name="submission" value="([^"]+)"', form.text)
+        assert submission, "the form carries a submission token"
+        token = {"submission": submission[1]}
+        empty = await post(resident, f"{link}/call-back", form.text, {"phone": " ", **token})
+        assert empty.status_code == 400
+        assert "Enter phone number to call" in text(empty.text)
+        typed = {"phone": "07700 900999", "best_time": "Mornings", "about": "The repair date"}
+        sent = await post(resident, f"{link}/call-back", empty.text, {**typed, **token})
+        assert sent.status_code == 303 and sent.headers["location"] == link
+        again = await post(resident, f"{link}/call-back", empty.text, {**typed, **token})
+        assert again.status_code == 303, "the same form sent twice lodges one enquiry"
+        assert "We will call you back" in text((await resident.get(link)).text)
+        assert (await resident.get(f"{link}/reply")).status_code == 303
+    enquiry = await settle(
+        env.client.get_workflow_handle(enquiry_workflow_id(new_enquiry_reference(submission[1])))
+    )
+    assert enquiry.subject == f"Please call me back about {ref}"
+    assert enquiry.linked_references == [ref]
+    assert enquiry.owner is not None and enquiry.owner.id == JO, "in the case owner's queue"
+    assert enquiry.enquirer.phone == "07700 900999"
+    assert enquiry.enquirer.preferred_contact == "phone"
+    assert "Best time to call: Mornings" in enquiry.message
+    recorded = store.get_case(enquiry.reference)
+    assert recorded is not None and recorded.owner_id == JO
+    assert CaseLinks(store).use(ref).counts[LinkEvent.asked_for_call_back] == 1
+
+
+async def test_an_enquirer_replies_from_their_page(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings, store: RecordsStore
+) -> None:
+    app = live_admin_app
+    await travel(env, app, MONDAY)
+    first = enquiry(MONDAY)
+    await start_enquiry(env.client, first, settings.task_queue)
+    link = f"/your-case/{make_token(app.state.settings, first.reference, 0)}"
+    async with admin_http(app) as resident:
+        page = await resident.get(link)
+        assert "We have your enquiry" in text(page.text)
+        assert "We will reply to you by" in text(page.text)
+        assert "Ask for stage 2" not in page.text
+        form = await resident.get(f"{link}/reply")
+        token = re.search(r'name="submission" value="([^"]+)"', form.text)
+        assert token
+        sent = await post(
+            resident,
+            f"{link}/reply",
+            form.text,
+            {"message": "It is the 2025-26 statement I need.", "submission": token[1]},
+        )
+        assert sent.status_code == 303
+        assert "We have your message" in text((await resident.get(link)).text)
+    reply = await settle(
+        env.client.get_workflow_handle(enquiry_workflow_id(new_enquiry_reference(token[1])))
+    )
+    assert reply.subject == f"Reply about {first.reference}"
+    assert reply.linked_references == [first.reference]
+    assert "It is the 2025-26 statement I need." in reply.message
+    assert reply.enquirer.email == "ann@example.org"

@@ -63,6 +63,8 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/your-case/{token}/letters/{key}"),
         ("GET", "/your-case/{token}/stage-2"),
         ("POST", "/your-case/{token}/stage-2"),
+        ("GET", "/your-case/{token}/{slug}"),  # ask us to call you back; reply to us
+        ("POST", "/your-case/{token}/{slug}"),
         ("GET", "/login"),
         ("POST", "/login"),
         # CORS preflights for the Temporal Web UI's codec calls: browsers send them without
