@@ -27,11 +27,11 @@ REFERENCE = re.compile(r"^CMP-[0-9A-Z]{4}-[0-9A-Z]{4}$")
 POINTS = ["The boiler repair was missed twice", "Nobody called back when promised"]
 OUTCOME = "Fix the boiler and say sorry"
 LETTERS = [
-    "Your complaint reference",
     "We have received your complaint",
+    "We are looking into your complaint",
     "Our response to your complaint",
     "We have received your request for a stage 2 review",
-    "Your stage 2 complaint: our acknowledgement",
+    "We are reviewing your complaint at stage 2",
     "Our final response to your complaint",
 ]
 
@@ -238,7 +238,7 @@ async def test_a_complaint_from_the_public_form_to_the_final_response(stack, new
     # the acknowledgement letter sent.
     await reload_until_visible(
         jo,
-        letter_row(jo, "Your complaint reference"),
+        letter_row(jo, "We have received your complaint"),
         letter_row(jo, LETTERS[1]),
         absent=(jo.get_by_text("Letters and records from the last step are still being sent"),),
     )
