@@ -1,6 +1,7 @@
 """The ways an enquiry reaches us (customer service standards), each with its own reply clock in
-the policy. Its own module so the policy model can name them without importing the enquiry
-process."""
+the policy, and the ways we contact a resident. Their own module so the policy model and a
+resident's adjustments (domain/adjustments.py) can name them without importing the enquiry
+process or the people."""
 
 from __future__ import annotations
 
@@ -16,3 +17,12 @@ class EnquiryChannel(StrEnum):
     callback = "callback"  # a named person was unavailable and will call back
     phone = "phone"  # a call the advisor could not sort there and then
     in_person = "in_person"
+
+
+class ContactMethod(StrEnum):
+    """How the resident wants to hear from us. Written replies by phone preference go by email
+    where we have an address, otherwise by post. (Also importable from domain.people.)"""
+
+    email = "email"
+    post = "post"
+    phone = "phone"

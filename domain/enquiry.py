@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, EmailStr, Field, model_validator
 
+from domain.adjustments import Adjustments, contact_only_problem
 from domain.channels import EnquiryChannel
 from domain.clocks import Clock
 from domain.complaint import RECORD_VERSION, StaffStep, TimelineItem
@@ -81,7 +82,9 @@ class Enquirer(Strict):
     address: Address | None = None
     social_handle: str | None = Field(default=None, max_length=200)
     preferred_contact: ContactMethod = ContactMethod.email
+    # as Resident's: the old free text, and the needs (domain/adjustments.py)
     reasonable_adjustments: str | None = Field(default=None, max_length=2000)
+    adjustments: Adjustments | None = None
 
     @model_validator(mode="after")
     def _reachable(self) -> Enquirer:
@@ -89,6 +92,13 @@ class Enquirer(Strict):
             raise ValueError(
                 "give at least one way to reply: email, phone, postal address or social handle"
             )
+        problem = contact_only_problem(
+            self.adjustments, email=self.email, phone=self.phone, address=self.address
+        )
+        if problem:
+            raise ValueError(problem)
+        if self.adjustments is not None and self.adjustments.contact_only_by is not None:
+            self.preferred_contact = self.adjustments.contact_only_by  # the only way is the way
         if self.preferred_contact is ContactMethod.email and self.email is None:
             if self.address is not None:
                 self.preferred_contact = ContactMethod.post
@@ -114,6 +124,7 @@ class Enquirer(Strict):
             address=self.address,
             preferred_contact=self.preferred_contact,
             reasonable_adjustments=self.reasonable_adjustments,
+            adjustments=self.adjustments,
         )
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import ConfigDict, EmailStr, Field, ValidationError
 
+from domain.adjustments import Adjustments
 from domain.people import Address, StaffMember, Strict
 from domain.remedies import CompensationBasis
 
@@ -144,6 +145,9 @@ class LetterContext(Strict):
     # with the case reference into the survey link (letters/survey.py), so a retry renders the
     # same link and the workflow never holds the secret
     survey_nonce: str | None = Field(default=None, pattern="^[0-9a-f]{32}$")
+    # the resident's needs that change how a letter is rendered (large print, the interpreter's
+    # language): domain/adjustments.py `for_letters`; none for a case lodged before them
+    adjustments: Adjustments | None = None
 
 
 class LetterRequest(Strict):

@@ -6,6 +6,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from domain.adjustments import Adjustments, contact_only_problem
+from domain.channels import ContactMethod
+
 
 class Strict(BaseModel):
     """Base for every boundary model: unknown fields are an error, not silently dropped."""
@@ -20,15 +23,6 @@ class Channel(StrEnum):
     letter = "letter"
     in_person = "in_person"
     social_media = "social_media"
-
-
-class ContactMethod(StrEnum):
-    """How the resident wants to hear from us. Written replies by phone preference go by email
-    where we have an address, otherwise by post."""
-
-    email = "email"
-    post = "post"
-    phone = "phone"
 
 
 class ComplainantType(StrEnum):
@@ -53,10 +47,19 @@ class Resident(Strict):
     complainant_type: ComplainantType = ComplainantType.resident
     third_party_consent: bool = False
     acting_for: str | None = Field(default=None, max_length=200)
+    # the free text of cases lodged before `adjustments` (domain/adjustments.py `needs_of`)
     reasonable_adjustments: str | None = Field(default=None, max_length=2000)
+    adjustments: Adjustments | None = None
 
     @model_validator(mode="after")
     def _reachable_in_writing(self) -> Resident:
+        problem = contact_only_problem(
+            self.adjustments, email=self.email, phone=self.phone, address=self.address
+        )
+        if problem:
+            raise ValueError(problem)
+        if self.adjustments is not None and self.adjustments.contact_only_by is not None:
+            self.preferred_contact = self.adjustments.contact_only_by  # the only way is the way
         if self.email is None and self.address is None:
             raise ValueError(
                 "give an email address or a postal address: letters must reach the resident"

@@ -58,6 +58,12 @@ complaint letter signs as its investigator or reviewer, with their team; an enqu
 signed with the name and the team.
 
 Each kind has its own title (`title_for`): the letter's heading, and its subject with the reference.
+
+A resident's needs (`LetterContext.adjustments`, domain/adjustments.py) change every letter to
+them: large print sets the body at `letter_font_size` points (LARGE_PRINT_PT, 16) on screen and
+on paper, the headings larger still; an interpreter's language puts a line in the footer offering
+the letter in that language or an interpreter. Easy read and other formats are for staff to send
+as well (the case page says so): the letter itself is unchanged.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict
 
 from config import Settings
+from domain.adjustments import interpreter_language, letter_font_size
 from domain.letters import (
     SERVICES_LETTERS,
     STAFF_LETTERS,
@@ -460,6 +467,10 @@ def render_letter(
         "sign_off": sign_off(kind, team, settings.landlord.name, signatory),
         "recipient_name": request.recipient.name,
         "recipient_address": request.recipient.address,
+        # the resident's needs (domain/adjustments.py): the body's size in points (None: the
+        # usual), and the language a footer line offers the letter in
+        "font_pt": None if staff else letter_font_size(context.adjustments),
+        "interpreter_language": None if staff else interpreter_language(context.adjustments),
     }
     if case_link is not None and not staff and settings.survey_secret:
         variables["case_url"] = case_url(settings, request.reference, case_link)

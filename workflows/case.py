@@ -23,6 +23,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 with workflow.unsafe.imports_passed_through():
+    from domain.adjustments import for_letters, needs_of
     from domain.clocks import (
         Clock,
         ClockKey,
@@ -405,6 +406,11 @@ class CaseWorkflow:
             recipient = Recipient(name=person.name, email=person.email, address=person.address)
             if delivery is None:
                 delivery = Delivery.email if person.writes_by_email else Delivery.post
+            # large print, an interpreter: only for a person with needs (none before they were
+            # recorded, so an old case's letters are asked for as they were)
+            needs = for_letters(needs_of(person))
+            if needs is not None:
+                context = {"adjustments": needs, **context}
         else:
             delivery = Delivery.email
         letter = LetterRequest(
