@@ -77,8 +77,13 @@ class Decision(StrEnum):
     not_upheld = "not_upheld"
 
 
+# The longest point of a complaint a response can decide: the public form's limit for a point is
+# this, so every point a resident writes can be answered.
+MAX_POINT_LENGTH = 5000
+
+
 class PointDecision(Strict):
-    point: str = Field(min_length=1, max_length=2000)
+    point: str = Field(min_length=1, max_length=MAX_POINT_LENGTH)
     decision: Decision
     reasons: str = Field(min_length=1, max_length=5000)
 

@@ -53,6 +53,7 @@ from admin.temporal import (
 )
 from domain.complaint import LodgeComplaint
 from domain.intake import ReceivedInFuture
+from domain.letters import MAX_POINT_LENGTH
 from domain.people import Channel, ComplainantType, ContactMethod, Resident
 from domain.references import PATTERN
 
@@ -61,7 +62,6 @@ log = logging.getLogger(__name__)
 
 MAX_POINTS = 5
 POINT_FIELDS = tuple(f"point_{n}" for n in range(1, MAX_POINTS + 1))
-MAX_POINT_LENGTH = 5000
 HONEYPOT = "website"  # hidden from people; bots fill it in
 # SUBMISSION (admin.forms): one token per form shown, so sending the same form twice lodges one
 # complaint. The form has no "when" question: an online complaint is received when it is sent.
@@ -73,7 +73,7 @@ DATE_NOUN = {
 }
 
 # The most characters each text answer takes, as the models say (shown before sending). A point
-# has no limit of its own in the model: MAX_POINT_LENGTH is this form's.
+# takes as many as a response's decision on it may quote (domain.letters.MAX_POINT_LENGTH).
 LIMITS: dict[str, int | None] = {
     "name": max_length(Resident, "name"),
     "acting_for": max_length(Resident, "acting_for"),
