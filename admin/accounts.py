@@ -59,6 +59,10 @@ class Account(BaseModel):
         return StaffMember(id=self.id, name=self.name, email=self.email)
 
 
+# Usernames that are pages of the staff accounts' own (/staff/new), so no account may take them.
+RESERVED_USERNAMES = frozenset({"new"})
+
+
 class NewAccount(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -91,6 +95,8 @@ class AccountStore:
         now = datetime.now(UTC)
         password_hash = _hash(new.password)  # before the transaction: it takes a while
         with self._writing() as s, s.begin():
+            if new.id in RESERVED_USERNAMES:
+                raise ValueError(f"'{new.id}' cannot be a username. Choose another username.")
             if s.get(StaffAccount, new.id) is not None:
                 raise ValueError(
                     f"There is already an account '{new.id}'. Choose another username."

@@ -689,7 +689,7 @@ async def log_new_case(
     try:
         result = await _lodge(request, kind, client, checked.case, checked.key, checked.chosen, now)
     except ReceivedInFuture:  # the parser applies the same rule: only if the clock jumped
-        checked.problems = [Problem(f"#{kind.name}-received_date", RECEIVED_IN_FUTURE)]
+        checked.problems = [Problem(f"#{kind.name}-received_date-day", RECEIVED_IN_FUTURE)]
         return await checked.page(request, 400)
     except (TemporalDown, WorkflowAlreadyStartedError, ReferencesTaken) as err:
         raise TemporalDown(not_logged(kind)) from err

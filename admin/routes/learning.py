@@ -28,7 +28,16 @@ from pydantic_core import ErrorDetails
 
 from admin.accounts import Account, Role
 from admin.app import LONDON, render
-from admin.forms import FieldInfo, FormState, Problem, form_values, one, plain_message
+from admin.forms import (
+    DATE_PARTS,
+    FieldInfo,
+    FormState,
+    Problem,
+    date_answer,
+    form_values,
+    one,
+    plain_message,
+)
 from admin.off_loop import off_loop
 from admin.public_pages import too_many_views
 from admin.queues import now_for
@@ -51,7 +60,6 @@ router = APIRouter()
 improver = require_role(*(role for role in Role if role in IMPROVERS))  # in Role's order
 
 # The public page's limit, per client address, in the `limits` notation (as config.py's).
-DATE_PARTS = ("day", "month", "year")
 DUE = "improvement-due"  # the due date's boxes: improvement-due-day, -month, -year
 
 LESSON_FIELDS: dict[str, FieldInfo] = {
@@ -248,24 +256,11 @@ async def link_case(
 def _due_date(values: dict[str, list[str]], problems: list[Problem]) -> str | None:
     """The due date from its day, month and year boxes (ISO, for the model), or None with the
     problem noted."""
-    parts = {p: one(values, f"{DUE}-{p}") for p in DATE_PARTS}
-    if not any(parts.values()):
-        problems.append(Problem(f"#{DUE}-day", "Enter the due date"))
+    answer = date_answer(values, DUE, "the due date")
+    if answer.value is None:
+        problems.append(Problem(f"#{DUE}-{answer.part}", answer.problem or "Enter the due date"))
         return None
-    missing = [p for p in DATE_PARTS if not parts[p]]
-    if missing:
-        problems.append(
-            Problem(f"#{DUE}-{missing[0]}", f"The due date must include a {' and '.join(missing)}")
-        )
-        return None
-    try:
-        day, month, year = (int(parts[p]) for p in DATE_PARTS)
-        if year < 1000:
-            raise ValueError("a four-digit year")
-        return date(year, month, day).isoformat()
-    except ValueError:
-        problems.append(Problem(f"#{DUE}-day", "The due date must be a real date, like 27 3 2027"))
-        return None
+    return answer.value.isoformat()
 
 
 @staff.post("/learning/lessons/{lesson_id:int}/improvements", include_in_schema=False)

@@ -30,7 +30,7 @@ from fastapi.responses import Response
 from admin.accounts import Account, Role
 from admin.app import LONDON, render
 from admin.downloads import csv_download, pdf_download
-from admin.forms import Problem
+from admin.forms import Problem, date_answer
 from admin.off_loop import off_loop
 from admin.pdf import print_report
 from admin.public_pages import too_many_views
@@ -75,25 +75,25 @@ def reporting_year_start(today: date) -> date:
 
 
 def period(request: Request) -> Period:
-    """The period the query string asks for, or this reporting year to today; a date that is
-    not one, or an end before the start, is a problem naming the box."""
+    """The period the query string asks for (each date in day, month and year boxes, or as one
+    ISO date from a link), or this reporting year to today; a date that is not one, or an end
+    before the start, is a problem naming the box."""
     today = now_for(request.app.state).astimezone(LONDON).date()
+    values = {name: [value] for name, value in request.query_params.items()}
     found: dict[str, date] = {}
     problems: list[Problem] = []
     for name, default, noun in (
-        ("from", reporting_year_start(today), "first day"),
-        ("to", today, "last day"),
+        ("from", reporting_year_start(today), "the first day due"),
+        ("to", today, "the last day due"),
     ):
-        text = request.query_params.get(name, "").strip()
-        try:
-            found[name] = date.fromisoformat(text) if text else default
-        except ValueError:
-            found[name] = default
-            problems.append(
-                Problem(f"#report-{name}", f"Enter the {noun} as a date, like 2027-04-01")
-            )
+        answer = date_answer(values, name, noun)
+        found[name] = answer.value or default
+        if answer.problem:
+            problems.append(Problem(f"#report-{name}-{answer.part}", answer.problem))
     if not problems and found["to"] < found["from"]:
-        problems.append(Problem("#report-to", "The last day must be on or after the first day"))
+        problems.append(
+            Problem("#report-to-day", "The last day due must be on or after the first day due")
+        )
         found["to"] = found["from"]
     return Period(found["from"], found["to"], tuple(problems))
 

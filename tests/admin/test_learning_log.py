@@ -271,7 +271,7 @@ async def test_an_improvement_with_an_owner_and_a_due_date_is_tracked_and_done_w
     messages = {
         "past": "The due date must be today or in the future",
         "no month": "The due date must include a month",
-        "no such day": "The due date must be a real date, like 27 3 2027",
+        "no such day": "Enter the due date as a real date, like 27 3 2027",
     }
     for name, (boxes, field) in problems.items():
         refused = await add_improvement(staff, lesson_url, **boxes)

@@ -85,11 +85,23 @@ async def test_a_manager_reads_performance_against_every_promise(
         bad = await http.get("/reports/promises?from=2027-13-01&to=2027-03-31")
         assert bad.status_code == 400
         assert dict(error_summary(bad.text)) == {
-            "#report-from": "Enter the first day as a date, like 2027-04-01"
+            "#report-from-day": "Enter the first day due as a real date, like 27 3 2027"
         }
+        boxes = await http.get(
+            "/reports/promises?from-day=1&from-month=3&from-year=2027&to-day=31&to-month=3&to-year="
+        )
+        assert dict(error_summary(boxes.text)) == {
+            "#report-to-year": "The last day due must include a year"
+        }
+        assert 'name="from-day" type="text" inputmode="numeric" value="1"' in boxes.text
+        march_boxes = await http.get(
+            "/reports/promises?from-day=1&from-month=3&from-year=2027"
+            "&to-day=31&to-month=3&to-year=2027"
+        )
+        assert 'href="/reports/promises.csv?from=2027-03-01&amp;to=2027-03-31"' in march_boxes.text
         backwards = await http.get("/reports/promises?from=2027-03-31&to=2027-03-01")
         assert dict(error_summary(backwards.text)) == {
-            "#report-to": "The last day must be on or after the first day"
+            "#report-to-day": "The last day due must be on or after the first day due"
         }
         assert (await http.get("/reports/promises.csv?to=nonsense")).status_code == 400
 

@@ -59,3 +59,26 @@ async def test_the_list_links_each_account_to_its_own_page(offline_admin_app: Fa
         await admin_sign_in(http, JO)
         for path in ("/staff/new", f"/staff/{MO}"):
             assert (await http.get(path)).status_code == 403, path
+
+
+async def test_new_cannot_be_a_username(offline_admin_app: FastAPI) -> None:
+    """/staff/new is the add page, so an account called "new" could never be opened."""
+    app = offline_admin_app
+    async with admin_http(app) as http:
+        await admin_sign_in(http, MO)
+        page = await http.get("/staff/new")
+        refused = await post(
+            http,
+            "/staff",
+            page.text,
+            {
+                "id": "new",
+                "name": "New Person",
+                "email": "new@wkha.example",
+                "role": "case_officer",
+                "password": "a long enough password",
+            },
+        )
+        assert refused.status_code in (400, 409)
+        assert "'new' cannot be a username" in text(refused.text)
+        assert app.state.accounts.get("new") is None
