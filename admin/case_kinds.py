@@ -19,6 +19,7 @@ from admin import complaint_forms, enquiry_forms, temporal
 from admin.forms import LONDON, PREFERRED_CONTACT, ParsedForm, StepParser, owner_choices
 from admin.temporal import Client
 from config import Settings
+from domain.adjustments import contact_step_notes, needs_in_words, needs_of, staff_actions
 from domain.clocks import Clock, ClockKey
 from domain.complaint import (
     STEP_MODELS,
@@ -320,6 +321,19 @@ def putting_right(case: Any) -> dict[str, Any]:
     }
 
 
+def needs_context(person: Any) -> dict[str, Any]:
+    """The person's reasonable adjustments as the case page shows them (domain/adjustments.py):
+    each need in plain words and what staff must do by hand (the banner), the note (an old
+    case's free text), and what every contact step's form shows."""
+    needs = needs_of(person)
+    return {
+        "needs": needs_in_words(needs),
+        "needs_for_staff": staff_actions(needs),
+        "needs_note": needs.note if needs else None,
+        "contact_notes": contact_step_notes(needs),
+    }
+
+
 def complaint_logged(settings: Settings, complaint: LodgeComplaint) -> str:
     received_on = calendar_from_settings(settings).received_on(complaint.received_at)
     return (
@@ -364,7 +378,7 @@ COMPLAINT = CaseKind(
         "root_causes": list(getattr(case, "root_causes", {}).items()),
         "tenures": complaint_forms.TENURES,
         "decisions": complaint_forms.DECISIONS,
-        "contact_methods": complaint_forms.CONTACT_METHODS,
+        "contact_methods": complaint_forms.contact_methods(case),
         "decline_reasons": complaint_forms.DECLINE_REASONS,
         "spare_points": complaint_forms.SPARE_POINTS,
         "open_actions": complaint_forms.open_actions(case),
@@ -376,6 +390,7 @@ COMPLAINT = CaseKind(
         "determinations": complaint_forms.DETERMINATIONS,
         "order_kinds": complaint_forms.ORDER_KINDS,
         **putting_right(case),
+        **needs_context(case.resident),
     },
     new_context={
         "channels": complaint_forms.CHANNELS,
@@ -450,11 +465,12 @@ def enquiry_page_context(enquiry: EnquiryStatus) -> dict[str, Any]:
     return {
         "channel_label": CHANNEL_LABELS[enquiry.channel],
         "via": enquiry_forms.via_options(enquiry),
-        "update_preferences": enquiry_forms.UPDATE_PREFERENCES,
+        "update_preferences": enquiry_forms.update_preference_options(enquiry),
         "complaint_points": enquiry_forms.COMPLAINT_POINTS,
         # a complaint needs an email or postal address, and this enquiry has neither
         "needs_contact": person.email is None and person.address is None,
         "owner_choices": owner_choices,  # who in the team has it becomes its owner
+        **needs_context(person),
     }
 
 

@@ -37,6 +37,7 @@ from admin.forms import (
     text_parser,
 )
 from admin.naming import Named
+from domain.adjustments import contact_step_allowed, needs_of
 from domain.complaint import (
     DECLINE_REASON_TEXT,
     STEP_MODELS,
@@ -72,6 +73,15 @@ CONTACT_METHODS: list[tuple[str, str]] = [
     ("letter", "Letter"),
     ("video", "Video call"),
 ]
+
+
+def contact_methods(case: Any) -> list[tuple[str, str]]:
+    """The record_contact form's ways, as the resident's needs allow: no phone or video call
+    for a resident to be contacted only by email or post (domain/adjustments.py)."""
+    needs = needs_of(getattr(case, "resident", None))
+    return [(way, label) for way, label in CONTACT_METHODS if contact_step_allowed(needs, way)]
+
+
 CHANNELS: list[tuple[str, str]] = [
     (Channel.phone.value, "Phone"),
     (Channel.email.value, "Email"),
@@ -143,7 +153,17 @@ def _parse_contact(v: FormValues, ctx: StepContext) -> ParsedForm:
         ("notes",): step_field(s, "notes", "notes of the contact"),
         ("at",): step_field(s, "at_date", "the date of the contact", "date"),
     }
-    payload = {"method": one(v, "method") or "phone", "notes": one(v, "notes"), "at": at}
+    offered = contact_methods(ctx.case)
+    method = one(v, "method") or offered[0][0]
+    if method not in dict(offered) and method in dict(CONTACT_METHODS):
+        problems.append(
+            Problem(
+                f"#{s.value}-method",
+                "The resident's reasonable adjustments rule this way out: choose how you "
+                "contacted them from the list",
+            )
+        )
+    payload = {"method": method, "notes": one(v, "notes"), "at": at}
     return ParsedForm(payload, fields, step_field(s, "notes", "notes"), v, problems)
 
 

@@ -34,6 +34,7 @@ from admin.forms import (
     text_parser,
 )
 from admin.naming import Named
+from domain.adjustments import contact_step_allowed, needs_of
 from domain.enquiry import (
     CHANNEL_LABELS,
     ENQUIRY_STEP_MODELS,
@@ -74,11 +75,25 @@ def reachable(enquiry: EnquiryStatus) -> list[ReplyVia]:
     return domain_reachable(enquiry.enquirer)
 
 
+def allowed_ways(enquiry: EnquiryStatus) -> list[ReplyVia]:
+    """The ways that reach the resident and that their needs allow: none but the one they
+    asked for when contact is only by one method (domain/adjustments.py)."""
+    needs = needs_of(enquiry.enquirer)
+    return [via for via in reachable(enquiry) if contact_step_allowed(needs, via.value)]
+
+
 def via_options(enquiry: EnquiryStatus) -> list[tuple[str, str]]:
-    """The "how it goes" radios: the case's own choice first, then each way that reaches them."""
+    """The "how it goes" radios: the case's own choice first, then each way that reaches them
+    and that the resident's needs allow."""
     usual = VIA_LABELS[default_via(enquiry)].split(" (")[0].lower()
     options = [("", f"The resident's usual way: {usual}")]
-    return options + [(via.value, VIA_LABELS[via]) for via in reachable(enquiry)]
+    return options + [(via.value, VIA_LABELS[via]) for via in allowed_ways(enquiry)]
+
+
+def update_preference_options(enquiry: EnquiryStatus) -> list[tuple[str, str]]:
+    """The update preferences the resident's needs allow."""
+    needs = needs_of(enquiry.enquirer)
+    return [(way, label) for way, label in UPDATE_PREFERENCES if contact_step_allowed(needs, way)]
 
 
 # --------------------------------------------------------------------- staff steps
@@ -91,16 +106,30 @@ def _via_field(step: EnquiryStep) -> dict[tuple[Any, ...], FieldFor]:
     return {("via",): _e(step, "via", "how the resident hears from us", "choice")}
 
 
+def _via(step: EnquiryStep, v: FormValues, ctx: StepContext, problems: list[Problem]) -> str | None:
+    """The chosen way (None: the case's own), refused if the resident's needs rule it out."""
+    via = optional(v, "via")
+    if via in {w.value for w in reachable(ctx.case)} - {w.value for w in allowed_ways(ctx.case)}:
+        problems.append(
+            Problem(
+                f"#{step.value}-via",
+                "The resident's reasonable adjustments rule this way out: choose another",
+            )
+        )
+    return via
+
+
 def _parse_reply(v: FormValues, ctx: StepContext) -> ParsedForm:
     s = EnquiryStep.reply
     message = _e(s, "message", "the reply")
     fields = {("message",): message, **_via_field(s)}
+    problems: list[Problem] = []
     payload = {
         "message": one(v, "message"),
-        "via": optional(v, "via"),
+        "via": _via(s, v, ctx, problems),
         "closes": checked(v, "closes"),
     }
-    return ParsedForm(payload, fields, message, v)
+    return ParsedForm(payload, fields, message, v, problems)
 
 
 def _parse_holding_reply(v: FormValues, ctx: StepContext) -> ParsedForm:
@@ -115,7 +144,7 @@ def _parse_holding_reply(v: FormValues, ctx: StepContext) -> ParsedForm:
     payload = {
         "estimated_date": date_value(v, "estimated_date", estimated, problems),
         "reasons": one(v, "reasons"),
-        "via": optional(v, "via"),
+        "via": _via(s, v, ctx, problems),
     }
     return ParsedForm(payload, fields, _e(s, "reasons", "the reasons"), v, problems)
 
@@ -144,7 +173,7 @@ def _parse_pass_to_team(v: FormValues, ctx: StepContext) -> ParsedForm:
         "team": one(v, "team"),
         "next_steps": one(v, "next_steps"),
         "owner": owner,
-        "via": optional(v, "via"),
+        "via": _via(s, v, ctx, problems),
     }
     return ParsedForm(payload, fields, _e(s, "team", "the team"), v, problems)
 
@@ -168,7 +197,7 @@ def _parse_service_request(v: FormValues, ctx: StepContext) -> ParsedForm:
     payload = {
         "description": one(v, "description"),
         "target_date": date_value(v, "target_date", target, problems),
-        "via": optional(v, "via"),
+        "via": _via(s, v, ctx, problems),
     }
     return ParsedForm(payload, fields, _e(s, "description", "the description"), v, problems)
 

@@ -14,7 +14,7 @@ Each rule the needs imply is one function here, and nowhere else:
 | large print | `letter_font_size` | letters, email and post, at LARGE_PRINT_PT |
 | interpreter | `interpreter_language` | a line in the letters' footer; contact forms |
 | easy read, a format | `staff_actions` | a line for staff on the case page |
-| contact only by | `contact_methods_allowed` | the ways contact steps offer |
+| contact only by | `contact_step_allowed` | the ways contact steps offer |
 | times, through | `contact_step_notes` | shown on every contact step form |
 | (all) | `needs_in_words` | the case page's banner |
 
@@ -152,6 +152,29 @@ def contact_methods_allowed(adjustments: Adjustments | None) -> frozenset[Contac
 
 def contact_allowed(adjustments: Adjustments | None, method: ContactMethod) -> bool:
     return method in contact_methods_allowed(adjustments)
+
+
+# The ways a contact step records or sends contact (a complaint's `RecordContact.method`, an
+# enquiry's `ReplyVia` and `UpdatePreference`), as the contact method each is. Social media is
+# none of them, so any "only by" rules it out; in person is never ruled out (the resident came
+# to us, or agreed the visit).
+STEP_WAYS: dict[str, ContactMethod | None] = {
+    "phone": ContactMethod.phone,
+    "video": ContactMethod.phone,
+    "email": ContactMethod.email,
+    "letter": ContactMethod.post,
+    "social_media": None,
+}
+
+
+def contact_step_allowed(adjustments: Adjustments | None, way: str) -> bool:
+    """Whether a contact step may offer `way` (a key of STEP_WAYS, or "in_person")."""
+    if way == "in_person":
+        return True
+    method = STEP_WAYS.get(way)
+    if method is None:
+        return adjustments is None or adjustments.contact_only_by is None
+    return contact_allowed(adjustments, method)
 
 
 def contact_only_problem(

@@ -14,6 +14,7 @@ from domain.adjustments import (
     contact_allowed,
     contact_methods_allowed,
     contact_only_problem,
+    contact_step_allowed,
     contact_step_notes,
     for_letters,
     interpreter_language,
@@ -51,6 +52,20 @@ def test_contact_only_by_one_method_rules_out_the_others() -> None:
     for anyone in (None, Adjustments(large_print=True)):
         assert contact_methods_allowed(anyone) == set(ContactMethod)
         assert contact_allowed(anyone, ContactMethod.phone)
+
+
+def test_contact_steps_offer_only_the_ways_allowed() -> None:
+    email_only = Adjustments(contact_only_by=ContactMethod.email)
+    for way in ("phone", "video", "letter", "social_media"):
+        assert not contact_step_allowed(email_only, way), way
+    assert contact_step_allowed(email_only, "email")
+    assert contact_step_allowed(email_only, "in_person")
+    phone_only = Adjustments(contact_only_by=ContactMethod.phone)
+    assert contact_step_allowed(phone_only, "video") and contact_step_allowed(phone_only, "phone")
+    assert not contact_step_allowed(phone_only, "email")
+    for way in ("phone", "video", "email", "letter", "social_media", "in_person"):
+        assert contact_step_allowed(None, way)
+        assert contact_step_allowed(Adjustments(interpreter_language="Polish"), way)
 
 
 def test_contact_only_needs_the_means() -> None:
