@@ -1,5 +1,6 @@
 """What every public page that only shows something shares: a view counted against the client
-address's allowance (PUBLIC_PAGE_LIMIT_PER_ADDRESS), and the 429 page once it is used up."""
+address's allowance (PUBLIC_PAGE_LIMIT_PER_ADDRESS), the 429 page once it is used up, and the
+page for a resident's link that opens nothing."""
 
 from __future__ import annotations
 
@@ -39,3 +40,10 @@ async def too_many_views(request: Request) -> Response | None:
     )
     page.headers.update(refused.headers)
     return page
+
+
+def link_not_valid(request: Request, message: str) -> Response:
+    """The page for a resident's link that opens nothing (a survey or case link we did not sign,
+    or one no longer valid): 404, and the same page whatever the reason, so it tells a stranger
+    nothing."""
+    return render(request, "error.html", 404, title="This link is not valid", message=message)

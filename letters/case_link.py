@@ -9,12 +9,11 @@ records are gone, or whose generation is not the current one, opens nothing."""
 
 from __future__ import annotations
 
-from itsdangerous import BadData, URLSafeSerializer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from config import Settings
 from domain.references import PATTERN as REFERENCE_PATTERN
-from letters.survey import SurveySecretUnset
+from letters.signed_links import sign, unsign
 
 SALT = "resident-case-link"
 PATH = "/your-case"
@@ -27,23 +26,17 @@ class CaseLink(BaseModel):
     generation: int = Field(ge=0)
 
 
-def _serializer(settings: Settings) -> URLSafeSerializer:
-    if not settings.survey_secret:
-        raise SurveySecretUnset("SURVEY_SECRET is not set: case links cannot be made or checked")
-    return URLSafeSerializer(settings.survey_secret, salt=SALT)
-
-
 def make_token(settings: Settings, reference: str, generation: int) -> str:
     link = CaseLink(reference=reference, generation=generation)
-    return _serializer(settings).dumps([link.reference, link.generation])
+    return sign(settings, SALT, [link.reference, link.generation])
 
 
 def read_token(settings: Settings, token: str) -> CaseLink | None:
     """The link's reference and generation, or None when it is not one we signed."""
     try:
-        reference, generation = _serializer(settings).loads(token)
+        reference, generation = unsign(settings, SALT, token)
         return CaseLink(reference=reference, generation=generation)
-    except (BadData, ValueError, TypeError, ValidationError, SurveySecretUnset):
+    except (ValueError, TypeError, ValidationError):
         return None
 
 

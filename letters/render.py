@@ -96,7 +96,8 @@ from domain.letters import (
 )
 from domain.satisfaction import QUESTION
 from letters.case_link import case_url
-from letters.survey import SurveySecretUnset, survey_url
+from letters.signed_links import SurveySecretUnset
+from letters.survey import survey_url
 
 LONDON = ZoneInfo("Europe/London")
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

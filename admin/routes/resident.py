@@ -29,7 +29,7 @@ from admin.app import render, templates
 from admin.case_kinds import COMPLAINT, ENQUIRY, CaseKind, kind_of
 from admin.forms import SUBMISSION, new_submission, submission_key
 from admin.off_loop import off_loop
-from admin.public_pages import too_many_views
+from admin.public_pages import link_not_valid, too_many_views
 from admin.queues import now_for
 from admin.routes.cases import _recorded
 from admin.temporal import (
@@ -82,16 +82,11 @@ def _links(request: Request) -> CaseLinks:
 
 
 def _not_valid(request: Request) -> Response:
-    return render(
+    return link_not_valid(
         request,
-        "error.html",
-        404,
-        title="This link is not valid",
-        message=(
-            "Check that you copied the whole link from our most recent letter. Links in older "
-            "letters may have been replaced. If it still does not work, call us and give your "
-            "reference number."
-        ),
+        "Check that you copied the whole link from our most recent letter. Links in older "
+        "letters may have been replaced. If it still does not work, call us and give your "
+        "reference number.",
     )
 
 
@@ -219,25 +214,33 @@ def _problems(form: Stage2Form, late: bool) -> dict[str, str]:
     return errors
 
 
-@router.get(PATH + "/{token}/stage-2", include_in_schema=False)
-async def stage2_form(request: Request, token: str) -> Response:
+async def stage2_case(request: Request, token: str) -> tuple[OpenCase, Stage2Request] | Response:
+    """The complaint the link opens and how it may ask for stage 2 now; else the page to answer
+    with (the case page when it takes no request now)."""
     case = await open_case(request, token)
     if isinstance(case, Response):
         return case
     how = view_of(case, request).stage2
     if case.kind is not COMPLAINT or how is None:
         return RedirectResponse(case.home, status_code=303)
+    return case, how
+
+
+@router.get(PATH + "/{token}/stage-2", include_in_schema=False)
+async def stage2_form(request: Request, token: str) -> Response:
+    found = await stage2_case(request, token)
+    if isinstance(found, Response):
+        return found
+    case, how = found
     return _stage2_page(request, case, how, Stage2Form(), {})
 
 
 @router.post(PATH + "/{token}/stage-2", include_in_schema=False)
 async def ask_for_stage2(request: Request, token: str) -> Response:
-    case = await open_case(request, token)
-    if isinstance(case, Response):
-        return case
-    how = view_of(case, request).stage2
-    if case.kind is not COMPLAINT or how is None:
-        return RedirectResponse(case.home, status_code=303)
+    found = await stage2_case(request, token)
+    if isinstance(found, Response):
+        return found
+    case, how = found
     posted = await request.form()
     form = Stage2Form(**{name: str(posted.get(name) or "") for name in FIELDS})
     late = how is Stage2Request.late
@@ -408,25 +411,35 @@ def _enquiry_from(
     )
 
 
-@router.get(PATH + "/{token}/{slug}", include_in_schema=False)
-async def contact_form(request: Request, token: str, slug: str) -> Response:
+async def contact_case(
+    request: Request, token: str, slug: str
+) -> tuple[OpenCase, ContactForm] | Response:
+    """The case the link opens and the contact form asked for; else the page to answer with
+    (the case page when its kind has no such form)."""
     case = await open_case(request, token)
     if isinstance(case, Response):
         return case
     form = _contact_form(case, slug)
     if form is None:
         return RedirectResponse(case.home, status_code=303)
+    return case, form
+
+
+@router.get(PATH + "/{token}/{slug}", include_in_schema=False)
+async def contact_form(request: Request, token: str, slug: str) -> Response:
+    found = await contact_case(request, token, slug)
+    if isinstance(found, Response):
+        return found
+    case, form = found
     return _contact_page(request, case, form, {}, {})
 
 
 @router.post(PATH + "/{token}/{slug}", include_in_schema=False)
 async def send_contact(request: Request, token: str, slug: str) -> Response:
-    case = await open_case(request, token)
-    if isinstance(case, Response):
-        return case
-    form = _contact_form(case, slug)
-    if form is None:
-        return RedirectResponse(case.home, status_code=303)
+    found = await contact_case(request, token, slug)
+    if isinstance(found, Response):
+        return found
+    case, form = found
     posted = await request.form()
     values = {name: str(posted.get(name) or "") for name in [*form.fields, SUBMISSION]}
     errors = _contact_problems(form, values)

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from admin.app import render
 from admin.off_loop import off_loop
-from admin.public_pages import too_many_views
+from admin.public_pages import link_not_valid, too_many_views
 from admin.queues import now_for
 from domain.satisfaction import MAX_COMMENT, QUESTION, RATING_LABELS, Rating
 from letters.survey import SurveyToken, read_token
@@ -39,15 +39,10 @@ def _replies(request: Request) -> SatisfactionReplies:
 
 
 def _not_valid(request: Request) -> Response:
-    return render(
+    return link_not_valid(
         request,
-        "error.html",
-        404,
-        title="This link is not valid",
-        message=(
-            "Check that you copied the whole link from our letter. If it still does not work, "
-            "call us and tell us your answer instead."
-        ),
+        "Check that you copied the whole link from our letter. If it still does not work, "
+        "call us and tell us your answer instead.",
     )
 
 

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import os
 import shutil
 import uuid
@@ -151,3 +153,21 @@ async def reload_until_visible(
             if loop.time() > deadline:
                 raise
             await page.reload()
+
+
+async def outbox_letter(folder: Path, key: str, timeout: float = 30.0) -> str:
+    """The plain text of the letter `key` once the worker has put it in its case's outbox
+    folder (bounded by `timeout` seconds)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        found = sorted(folder.glob(f"{key}.*")) if folder.exists() else []
+        if found:
+            raw = found[0].read_bytes()
+            if found[0].suffix == ".eml":
+                message = email.message_from_bytes(raw, policy=email.policy.default)
+                return message.get_body(("plain",)).get_content()
+            return raw.decode("utf-8")
+        if loop.time() > deadline:
+            raise AssertionError(f"no letter {key} in {folder}")
+        await asyncio.sleep(0.2)  # a file the worker writes, not a timer

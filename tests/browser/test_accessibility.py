@@ -18,8 +18,7 @@ from letters.survey import make_token as survey_token
 from records.learning import LearningLog, NewLesson
 from tests.admin.test_security import every_route
 from tests.browser.accessibility import violations
-from tests.browser.conftest import sign_in
-from tests.browser.test_resident_journey import outbox_letter
+from tests.browser.conftest import outbox_letter, sign_in
 from tests.support import (
     CATEGORY,
     SURVEY_SECRET,

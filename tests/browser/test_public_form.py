@@ -6,17 +6,14 @@ axe-core checks every page on the way."""
 
 from __future__ import annotations
 
-import asyncio
-import email
 import re
-from email import policy
-from pathlib import Path
 
 from playwright.async_api import Locator, Page, expect
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.complaint import workflow_id
 from tests.browser.accessibility import assert_accessible
+from tests.browser.conftest import outbox_letter
 from workflows.cases import new_complaint_reference
 
 WAIT = 15_000
@@ -27,23 +24,6 @@ FOR = "Rita Resident"
 DESCRIPTION = "My mother's boiler has been broken since March.\nTwo repair visits were missed."
 POINT = "The repair visits were missed twice"
 OUTCOME = "Fix the boiler"
-
-
-async def receipt(folder: Path, timeout: float = 30.0) -> str:
-    """The text of the complaint's receipt once the worker has put it in the outbox."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        found = sorted(folder.glob("complaint_received.*")) if folder.exists() else []
-        if found:
-            raw = found[0].read_bytes()
-            if found[0].suffix == ".eml":
-                message = email.message_from_bytes(raw, policy=policy.default)
-                return message.get_body(("plain",)).get_content()
-            return raw.decode("utf-8")
-        if loop.time() > deadline:
-            raise AssertionError(f"no receipt in {folder}")
-        await asyncio.sleep(0.2)  # a file the worker writes, not a timer
 
 
 async def text_width(box: Locator, text: str) -> float:
@@ -225,5 +205,5 @@ async def test_check_your_answers_then_change_one_then_send(stack, new_page):
     await assert_accessible(page)
     assert (await page.locator("#reference").inner_text()).strip() == reference
     assert REFERENCE.match(reference) and await lodged(stack, reference)
-    letter = await receipt(stack.outbox / reference)
+    letter = await outbox_letter(stack.outbox / reference, "complaint_received")
     assert reference in letter and "Sam Q Helper" in letter

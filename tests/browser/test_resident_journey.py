@@ -11,39 +11,19 @@ own); the letters and the records arrive a moment after each step, so they are w
 
 from __future__ import annotations
 
-import asyncio
-import email
 import re
 from datetime import UTC, datetime
-from email import policy
 
 from playwright.async_api import expect
 
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import reload_until_visible, sign_in
+from tests.browser.conftest import outbox_letter, reload_until_visible, sign_in
 from tests.support import CATEGORY, complaint, decided, start, step
 
 WAIT = 15_000
 LINK = re.compile(r"https?://[^\s\"<>]+/your-case/[A-Za-z0-9_.\-]+")
 REASONS = "The boiler is still not fixed and nobody has called."
 OUTCOME = "A firm date for the repair"
-
-
-async def outbox_letter(folder, key: str, timeout: float = 30.0) -> str:
-    """The text of the letter `key` once it is in the outbox folder of its case."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        found = sorted(folder.glob(f"{key}.*")) if folder.exists() else []
-        if found:
-            raw = found[0].read_bytes()
-            if found[0].suffix == ".eml":
-                message = email.message_from_bytes(raw, policy=policy.default)
-                return message.get_body(("plain",)).get_content()
-            return raw.decode("utf-8")
-        if loop.time() > deadline:
-            raise AssertionError(f"no letter {key} in {folder}")
-        await asyncio.sleep(0.2)  # a file the worker writes, not a timer
 
 
 async def test_a_resident_follows_their_complaint_and_asks_for_stage_2_online(
