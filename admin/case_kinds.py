@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from activities.deadlines import calendar_from_settings
 from admin import complaint_forms, enquiry_forms, temporal
+from admin.adjustment_forms import CONTACT_ONLY_CHOICES, FORMAT_CHOICES
 from admin.forms import LONDON, PREFERRED_CONTACT, ParsedForm, StepParser, owner_choices
 from admin.temporal import Client
 from config import Settings
@@ -399,6 +400,8 @@ COMPLAINT = CaseKind(
         "preferred_contact": PREFERRED_CONTACT,
         "point_boxes": complaint_forms.NEW_POINTS,
         "owner_choices": owner_choices,
+        "need_formats": FORMAT_CHOICES,
+        "contact_only_choices": CONTACT_ONLY_CHOICES,
     },
 )
 
@@ -509,6 +512,8 @@ ENQUIRY = CaseKind(
         "channels": enquiry_forms.ENQUIRY_CHANNELS,
         "preferred_contact": PREFERRED_CONTACT,
         "owner_choices": owner_choices,
+        "need_formats": FORMAT_CHOICES,
+        "contact_only_choices": CONTACT_ONLY_CHOICES,
     },
 )
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from admin.accounts import ROLE_LABELS, Account
+from admin.adjustment_forms import THROUGH_BOXES
 from admin.forms import (
     FieldFor,
     FieldInfo,
@@ -29,6 +30,7 @@ from admin.forms import (
     moment,
     new_case_parser,
     one,
+    only_way_rule,
     optional,
     person,
     person_fields,
@@ -37,7 +39,7 @@ from admin.forms import (
     text_parser,
 )
 from admin.naming import Named
-from domain.adjustments import contact_step_allowed, needs_of
+from domain.adjustments import Adjustments, ContactThrough, contact_step_allowed, needs_of
 from domain.complaint import (
     DECLINE_REASON_TEXT,
     STEP_MODELS,
@@ -553,6 +555,8 @@ _intake = intake_field("complaint")
 
 def _resident_rule(message: str) -> FieldInfo:
     """Which field a rule about the whole resident is about, from what it says."""
+    if only := only_way_rule("complaint", message):
+        return only
     if "third_party" in message or "third party" in message:
         return _intake("third_party_consent", "the resident's consent", "check")
     if "is post but" in message:
@@ -618,3 +622,5 @@ register_limits(Step.respond.value, Remedies)
 register_limits(Step.respond.value, RemedyAction, {"action": "action", "owner": "action_owner"})
 register_limits("complaint", LodgeComplaint)
 register_limits("complaint", Resident)
+register_limits("complaint", Adjustments, {n: n for n in ("interpreter_language", "contact_times")})
+register_limits("complaint", ContactThrough, THROUGH_BOXES)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from admin.accounts import Account
+from admin.adjustment_forms import THROUGH_BOXES
 from admin.forms import (
     FieldFor,
     FieldInfo,
@@ -26,6 +27,7 @@ from admin.forms import (
     lines,
     new_case_parser,
     one,
+    only_way_rule,
     optional,
     person,
     person_fields,
@@ -34,7 +36,7 @@ from admin.forms import (
     text_parser,
 )
 from admin.naming import Named
-from domain.adjustments import contact_step_allowed, needs_of
+from domain.adjustments import Adjustments, ContactThrough, contact_step_allowed, needs_of
 from domain.enquiry import (
     CHANNEL_LABELS,
     ENQUIRY_STEP_MODELS,
@@ -237,6 +239,9 @@ def _contact(
         "address": postal,
         "preferred_contact": "email" if email else "post",
         "reasonable_adjustments": enquirer.reasonable_adjustments,
+        "adjustments": (
+            enquirer.adjustments.model_dump(mode="json") if enquirer.adjustments else None
+        ),
     }
     return contact, fields
 
@@ -296,6 +301,8 @@ def _rule(name: str, rule: str) -> FieldInfo:
 def _enquirer_rule(message: str) -> FieldInfo:
     """Which field a rule about the whole enquirer is about, from what it says, and what to
     tell staff."""
+    if only := only_way_rule("enquiry", message):
+        return only
     if "is post but" in message:
         return _rule(
             "address_lines", "Enter a postal address, or choose another way to contact them"
@@ -378,3 +385,5 @@ for _step, _model in ENQUIRY_STEP_MODELS.items():
     register_limits(_step.value, _model)
 register_limits("enquiry", LodgeEnquiry)
 register_limits("enquiry", Enquirer)
+register_limits("enquiry", Adjustments, {n: n for n in ("interpreter_language", "contact_times")})
+register_limits("enquiry", ContactThrough, THROUGH_BOXES)

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from admin.accounts import ROLE_LABELS, Account, NewAccount
+from admin.adjustment_forms import adjustments_payload, error_box
 from admin.naming import Named, name_staff
 from domain.intake import ReceivedInFuture, check_received_at
 from domain.people import ContactMethod
@@ -537,7 +538,8 @@ def person(v: FormValues) -> dict[str, Any]:
         "phone": optional(v, "phone"),
         "address": address(v),
         "preferred_contact": one(v, "preferred_contact") or None,
-        "reasonable_adjustments": optional(v, "reasonable_adjustments"),
+        # the needs ticked and the note (admin/adjustment_forms.py)
+        "adjustments": adjustments_payload(lambda name: one(v, name)),
     }
 
 
@@ -558,7 +560,56 @@ def person_fields(
         (key, "reasonable_adjustments"): field(
             "reasonable_adjustments", "the reasonable adjustments"
         ),
+        **adjustment_fields(field, key),
     }
+
+
+# What each of the reasonable adjustments boxes is called in a message, by its name.
+_NEED_NOUNS: dict[str, tuple[str, str]] = {
+    "format": ("the format they need", "choice"),
+    "interpreter_language": ("the language they need", "text"),
+    "contact_only_by": ("the only way to contact them", "choice"),
+    "contact_times": ("when we can contact them", "text"),
+    "through_name": ("the name of the person to contact them through", "text"),
+    "through_relationship": ("who that person is to them", "text"),
+    "through_phone": ("the phone number of the person to contact them through", "text"),
+    "through_email": ("the email address of the person to contact them through", "email"),
+    "reasonable_adjustments": ("the note", "text"),
+}
+_NEED_RULES = {
+    ("contact_through",): "Enter a phone number or an email address for the person to contact "
+    "them through",
+    (): "Say which format they need in the note",
+}
+
+
+def only_way_rule(kind: str, message: str) -> FieldInfo | None:
+    """The field a "contact is by ... only but no ..." rule (domain/adjustments.py) is about,
+    with what to tell staff; None for another rule."""
+    for means, name, noun in (
+        ("email address", "email", "an email address"),
+        ("postal address", "address_lines", "a postal address"),
+        ("phone number", "phone", "a phone number"),
+    ):
+        if f"only but no {means}" in message:
+            rule = f"Enter {noun}: they asked us to contact them this way only"
+            return FieldInfo(id=f"{kind}-{name}", noun=noun, rule=rule)
+    return None
+
+
+def adjustment_fields(field: Callable[..., FieldInfo], key: str) -> dict[tuple[Any, ...], FieldFor]:
+    """Where the errors of the reasonable adjustments go, under the payload's `key`."""
+    out: dict[tuple[Any, ...], FieldFor] = {}
+    paths = [(), ("preferred_format",), ("interpreter_language",), ("contact_only_by",)]
+    paths += [("contact_times",), ("contact_through",), ("note",)]
+    paths += [("contact_through", part) for part in ("name", "relationship", "phone", "email")]
+    for path in paths:
+        box = error_box(path)
+        noun, kind = _NEED_NOUNS[box]
+        made = field(box, noun, kind)
+        rule = _NEED_RULES.get(path)
+        out[(key, "adjustments", *path)] = FieldInfo(made.id, noun, kind, rule) if rule else made
+    return out
 
 
 NewCaseParser = Callable[..., ParsedForm]

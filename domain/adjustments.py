@@ -105,7 +105,7 @@ class Adjustments(_Model):
     # an interpreter or translation is needed, in this language
     interpreter_language: str | None = Field(default=None, min_length=1, max_length=60)
     contact_only_by: ContactMethod | None = None
-    contact_times: str | None = Field(default=None, max_length=200)  # "after 10am, weekdays"
+    contact_times: str | None = Field(default=None, min_length=1, max_length=200)  # "after 10am"
     contact_through: ContactThrough | None = None
     note: str | None = Field(default=None, max_length=2000)
 

@@ -15,6 +15,8 @@ from records.store import RecordsStore
 from tests.admin.conftest import admin_http, admin_sign_in
 from tests.admin.test_enquiry_pages import lodged as lodged_enquiry
 from tests.admin.test_enquiry_pages import settled as enquiry_settled
+from tests.admin.test_one_way_in import NOW as INTAKE_NOW
+from tests.admin.test_one_way_in import hidden, staff_complaint
 from tests.admin.test_pages import JO, MO, error_summary, lodge, post, settled, staff, text, travel
 from tests.support import CATEGORY, london, step
 
@@ -157,3 +159,65 @@ async def test_an_enquiry_reply_offers_only_the_way_allowed(
         reply = re.search(r'id="step-reply".*?</section>', page, re.S)
         assert reply and "Interpreter needed: Polish" in text(reply.group(0))
         assert radios(page, "method") == ["email"]  # how they want updates: email only
+
+
+async def test_staff_record_the_needs_when_they_log_a_complaint(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings, store: RecordsStore
+) -> None:
+    app = live_admin_app
+    await travel(env, app, INTAKE_NOW)
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        form = await http.get("/complaints/new")
+        page = form.text
+        for box in (
+            "complaint-need_large_print",
+            "complaint-need_interpreter",
+            "complaint-interpreter_language",
+            "complaint-contact_only_by",
+            "complaint-through_name",
+        ):
+            assert f'id="{box}"' in page, box
+        assert 'class="checkboxes__conditional" id="complaint-conditional-interpreter"' in page
+        # ticked, but what it asks for left blank: every problem at once, beside its box
+        data = staff_complaint(
+            submission=hidden(page, "submission"),
+            need_interpreter="yes",
+            interpreter_language="",
+            need_contact_through="yes",
+            through_name="Sam Example",
+        )
+        refused = await post(http, "/complaints/new", page, data)
+        assert refused.status_code == 400
+        problems = dict(error_summary(refused.text))
+        assert problems["#complaint-interpreter_language"] == "Enter the language they need"
+        assert problems["#complaint-through_phone"] == (
+            "Enter a phone number or an email address for the person to contact them through"
+        )
+        assert 'id="complaint-need_interpreter" name="need_interpreter" value="yes" checked' in (
+            refused.text
+        )
+        data.update(
+            interpreter_language="Polish",
+            through_phone="07700 900000",
+            through_relationship="daughter",
+            need_large_print="yes",
+            need_contact_only="yes",
+            contact_only_by="email",
+            reasonable_adjustments="Hard of hearing",
+        )
+        lodged = await post(http, "/complaints/new", page, data)
+        assert lodged.status_code == 303, lodged.text
+        ref = lodged.headers["location"].removeprefix("/cases/")
+        await settled(env, ref)
+        shown = banner((await http.get(f"/cases/{ref}")).text)
+        for need in (
+            "Large print letters (16 pt)",
+            "Interpreter: Polish",
+            "Contact by email only",
+            "Contact through: Sam Example (daughter), 07700 900000",
+            "Note: Hard of hearing",
+        ):
+            assert need in shown, need
+    html = store.get_letter(ref, "complaint_received").body_html or ""
+    assert "font-size: 16pt" in html and "this letter in Polish" in html
