@@ -30,10 +30,13 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from admin import adjustment_forms
+from admin.adjustment_forms import adjustments_payload, error_box
 from admin.app import LONDON, render
 from admin.forms import (
     DATE_PARTS,
     SUBMISSION,
+    FormState,
     max_length,
     new_submission,
     read_date,
@@ -51,6 +54,7 @@ from admin.temporal import (
     require_temporal,
     when_temporal_down,
 )
+from domain.adjustments import Adjustments, needs_in_words
 from domain.complaint import LodgeComplaint
 from domain.intake import ReceivedInFuture
 from domain.letters import MAX_POINT_LENGTH
@@ -101,7 +105,7 @@ FIELD_ORDER = (
     "outcome_sought",
     "incident_date",
     "became_aware_date",
-    "reasonable_adjustments",
+    *adjustment_forms.FIELDS,  # the needs' checkboxes, what each reveals, and the note
     "form",
 )
 # The free-text answers, read from the post as they are: every question but the checkbox and the
@@ -125,6 +129,12 @@ FIELD_NOUN = {
     "description": "What your complaint is about",
     "outcome_sought": "What you would like us to do",
     "reasonable_adjustments": "The support you need",
+    "interpreter_language": "The language you need",
+    "contact_times": "When we can contact you",
+    "through_name": "Their name",
+    "through_relationship": "Who they are to you",
+    "through_phone": "Their phone number",
+    "through_email": "Their email address",
     "incident_date": "When it happened",
     "became_aware_date": "When you found out about it",
     **{f: f"Point {n}" for n, f in enumerate(POINT_FIELDS, start=1)},
@@ -141,6 +151,17 @@ REQUIRED = {
     "point_1": "Tell us at least one thing that went wrong",
 }
 EMAIL_FORMAT = "Enter your email address in the correct format, like name@example.com"
+# What to say when a need is ticked and what it asks for is missing or wrong.
+NEEDS_MESSAGES = {
+    "format": "Select the format you need",
+    "interpreter_language": "Enter the language you need",
+    "contact_only_by": "Select how we should contact you",
+    "contact_times": "Enter when we can contact you",
+    "through_name": "Enter the name of the person we should contact",
+    "through_phone": "Enter a phone number or an email address for the person we should contact",
+    "through_email": "Enter their email address in the correct format, like name@example.com",
+}
+OTHER_FORMAT = "Tell us which format you need in the box below"
 EMAIL_OR_ADDRESS = "Enter an email address or a postal address, so we can write to you"
 NEED_EMAIL = "Enter your email address, or choose another way for us to contact you"
 NEED_ADDRESS = "Enter your postal address, or choose another way for us to contact you"
@@ -400,9 +421,18 @@ def _answers(values: dict[str, str]) -> list[tuple[str, list[Answer]]]:
             "became_aware_date",
             _date_as_typed(values, "became_aware_date"),
         ),
-        *given("Support or changes you need", "reasonable_adjustments"),
+        *given("Do you need any of these?", "need_large_print", "\n".join(_needs_as_given(values))),
+        *given("Anything else about the support or changes you need?", "reasonable_adjustments"),
     ]
     return [("About you", about_you), ("Your complaint", complaint)]
+
+
+def _needs_as_given(values: dict[str, str]) -> list[str]:
+    """The needs the resident ticked, in plain words (domain/adjustments.py), one a line."""
+    payload = adjustments_payload(lambda name: values.get(name, ""))
+    if not payload:
+        return []
+    return needs_in_words(Adjustments.model_validate(payload))  # checked before this page
 
 
 def _date_as_typed(values: dict[str, str], name: str) -> str:
@@ -449,6 +479,13 @@ def _form_page(
         submission_field=SUBMISSION,
         submission=submission_key(values.get(SUBMISSION)) or new_submission(),
         limits=LIMITS,
+        # the needs' boxes (admin/templates/_adjustments_fields.html), as the staff forms have them
+        needs_form=FormState(
+            values={k: [v] for k, v in values.items() if v} if values else None,
+            errors=problems.messages,
+        ),
+        need_formats=adjustment_forms.FORMAT_CHOICES,
+        contact_only_choices=adjustment_forms.CONTACT_ONLY_CHOICES,
     )
     response.headers["Cache-Control"] = "no-store"  # the page holds the resident's answers
     return response
@@ -499,7 +536,8 @@ def _complaint(
             "complainant_type": values["complainant_type"] or ComplainantType.resident.value,
             "third_party_consent": third_party and values["third_party_consent"] == "yes",
             "acting_for": (values["acting_for"] or None) if third_party else None,
-            "reasonable_adjustments": values["reasonable_adjustments"] or None,
+            # the needs ticked, what each asks for, and the note (admin/adjustment_forms.py)
+            "adjustments": adjustments_payload(lambda name: values[name]),
         },
         "channel": Channel.online_form,
         "received_at": now,
@@ -534,9 +572,13 @@ def _check_contact(values: dict[str, str], problems: FormProblems) -> None:
     if not email and not has_address:
         problems.add("email", EMAIL_OR_ADDRESS)
     method = values["preferred_contact"]
+    only = values["contact_only_by"] if values["need_contact_only"] == "yes" else ""
     if method not in {value for value, _ in CONTACT_CHOICES}:
         problems.add("preferred_contact", REQUIRED["preferred_contact"])
-    elif method == ContactMethod.email and not email:
+        return
+    if only in {value for value, _ in CONTACT_CHOICES}:
+        method = only  # the only way they want is how we contact them
+    if method == ContactMethod.email and not email:
         problems.add("email", NEED_EMAIL)
     elif method == ContactMethod.post and not has_address:
         problems.add("address_line_1", NEED_ADDRESS)
@@ -580,8 +622,19 @@ def _plain(error: Any, point_fields: list[str]) -> tuple[str, str]:
     loc = tuple(error["loc"])
     kind = error["type"]
     name = _field_for(loc, point_fields)
+    if name in NEEDS_MESSAGES and kind != "string_too_long":
+        return name, NEEDS_MESSAGES[name]
+    if name == "reasonable_adjustments" and kind == "value_error":
+        return name, OTHER_FORMAT
     if name == "resident":  # the resident model's own checks, across fields
         text = str(error.get("msg", ""))
+        for means, field_name, message in (
+            ("email address", "email", NEED_EMAIL),
+            ("postal address", "address_line_1", NEED_ADDRESS),
+            ("phone number", "phone", NEED_PHONE),
+        ):
+            if f"only but no {means}" in text:
+                return field_name, message
         if "third_party_consent" in text:
             return "third_party_consent", REQUIRED["third_party_consent"]
         if "preferred_contact is post" in text:
@@ -608,6 +661,8 @@ def _field_for(loc: tuple[Any, ...], point_fields: list[str]) -> str:
     match loc:
         case ("resident",):
             return "resident"
+        case ("resident", "adjustments", *rest):
+            return error_box(tuple(rest))
         case ("resident", "address", "lines", *_):
             return "address_line_1"
         case ("resident", "address", "postcode"):

@@ -51,7 +51,7 @@ async def test_the_check_page_shows_what_was_given_and_lodges_nothing(
         "Point 2": "Nobody called back when I rang",
         "What would you like us to do to put it right?": "Fix the boiler and apologise",
         "When did it happen?": "3 March 2025",
-        "Support or changes you need": "Large print letters, please",
+        "Anything else about the support or changes you need?": "Large print letters, please",
     }, "only what the resident gave, as they gave it"
     carried = hidden_fields(check.text)
     assert carried["description"] == answers["description"]

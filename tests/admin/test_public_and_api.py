@@ -144,7 +144,9 @@ async def test_a_resident_complains_online_and_gets_the_reference_on_screen_and_
     assert resident.address.postcode == "TN13 1AA"
     assert resident.preferred_contact is ContactMethod.email
     assert resident.complainant_type is ComplainantType.resident
-    assert resident.reasonable_adjustments == "Large print letters, please"
+    # the free text is the note of the resident's needs (domain/adjustments.py)
+    assert resident.adjustments is not None
+    assert resident.adjustments.note == "Large print letters, please"
     assert case.points == ["The engineer did not come on 3 March", "Nobody called back when I rang"]
     assert case.outcome_sought == "Fix the boiler and apologise"
 
