@@ -31,6 +31,7 @@ from admin.security import (
     csrf_protect,
     csrf_token,
 )
+from admin.step_results import StepResults
 from admin.temporal import (
     TEMPORAL_DOWN,
     CaseSystem,
@@ -184,6 +185,8 @@ def create_app(
     app.state.accounts = AccountStore(web_store)
     # Temporal, through admin/temporal.py: routes that need it depend on `require_temporal`
     app.state.case_system = CaseSystem(settings, client=client, connect=connect)
+    # what a step's Update returned, for the case page the browser is sent to next
+    app.state.step_results = StepResults()
     # the Web UI's codec endpoint (admin/routes/codec.py) uses the same keys as our client
     app.state.codec = codec_from_settings(settings)
     # sign-in and the public form (admin/rate_limits.py): counters shared by every process

@@ -191,7 +191,12 @@ def temporal_url(request: Request, wid: str) -> str:
 
 
 async def active_staff(request: Request) -> list[Account]:
-    return [a for a in await off_loop(request.app.state.accounts.all) if a.active]
+    """The active staff accounts, read once per request however many parts of the page ask."""
+    found: list[Account] | None = getattr(request.state, "active_staff", None)
+    if found is None:
+        found = [a for a in await off_loop(request.app.state.accounts.all) if a.active]
+        request.state.active_staff = found
+    return found
 
 
 async def recorded(request: Request, kind: CaseKind, ref: str) -> BaseModel | None:
@@ -199,13 +204,15 @@ async def recorded(request: Request, kind: CaseKind, ref: str) -> BaseModel | No
     return await off_loop(_recorded, request.app.state.store, kind, ref)
 
 
-def _recorded(store: RecordsStore, kind: CaseKind, ref: str) -> BaseModel | None:
+def _recorded(
+    store: RecordsStore, kind: CaseKind, ref: str, with_timeline: bool = True
+) -> BaseModel | None:
     snapshot = store.get_case(ref)
     if snapshot is None or not snapshot.data:
         return None
+    events = store.events(ref) if with_timeline else []
     timeline = [
-        TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary)
-        for e in store.events(ref)
+        TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary) for e in events
     ]
     try:
         return kind.status_model.model_validate({**snapshot.data, "timeline": timeline})
@@ -248,9 +255,12 @@ async def build_view(
 async def live_view(
     request: Request, kind: CaseKind, ref: str, account: Account, client: Client
 ) -> CaseView:
-    """The case from its workflow; if the workflow is no longer kept, its last record."""
+    """The case from its workflow (or as this person's step on it just returned it); if the
+    workflow is no longer kept, its last record."""
     try:
-        case = await kind.status(client, ref)
+        case = request.app.state.step_results.take(account.id, ref)
+        if case is None:
+            case = await kind.status(client, ref)
     except CaseNotFound:
         case = await recorded(request, kind, ref)
         if case is None:
@@ -497,12 +507,19 @@ async def perform_from_form(
     request: Request, kind: CaseKind, ref: str, step: Any, account: Account, client: Client
 ) -> Response:
     """Send the step's form to the case's workflow; the case page again if anything was
-    wrong, else to the case page with what the step did."""
+    wrong, else to the case page with what the step did.
+
+    The form is read against the case as last recorded (one indexed row, no workflow query):
+    what the form needs of the case (the person, the owner, who took part in stage 1) is in the
+    record, and the workflow checks the step against the case as it is now anyway. A case not
+    yet recorded is asked of its workflow."""
     values = form_values(await request.form())
-    try:
-        case = await kind.status(client, ref)
-    except CaseNotFound as err:
-        raise HTTPException(404, f"{err} It may have closed; search for it.") from err
+    case = await off_loop(_recorded, request.app.state.store, kind, ref, False)
+    if case is None:
+        try:
+            case = await kind.status(client, ref)
+        except CaseNotFound as err:
+            raise HTTPException(404, f"{err} It may have closed; search for it.") from err
     ctx = StepContext(
         account=account,
         accounts={a.id: a for a in await active_staff(request)},
@@ -530,6 +547,7 @@ async def perform_from_form(
     except TemporalDown as err:
         raise TemporalDown(NO_ANSWER) from err
     await off_loop(FormDrafts(request.app.state.store).clear, account.id, kind.page_url(ref))
+    request.app.state.step_results.put(account.id, ref, result)  # the page after the redirect
     taken = step == kind.assign and case.owner is None and owner_of(result) == account.id
     flash(request, TAKEN if taken else kind.success(step, result))
     return RedirectResponse(kind.page_url(ref), status_code=303)

@@ -5,10 +5,13 @@ the letters activity has not yet claimed shows on the timeline as "Being sent"."
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
+from admin.case_kinds import COMPLAINT
 from admin.routes.cases import TimelineRow, timeline_rows
 from config import Settings
 from domain.complaint import Status, TimelineItem
@@ -85,3 +88,43 @@ def test_a_queued_letter_shows_as_being_sent_until_the_ledger_has_it() -> None:
         at=None, what="s1_acknowledgement", pending_key="s1_acknowledgement"
     )
     assert timeline_rows(items, [], []) == rows[:1]
+
+
+async def test_the_page_after_a_step_shows_what_the_update_returned_without_asking_again(
+    live_admin_app: FastAPI,
+    env: WorkflowEnvironment,
+    settings: Settings,
+) -> None:
+    """The Update returns the whole case; the case page the browser is sent to shows it without
+    querying the workflow a second time (the next page, or another person's, queries)."""
+    app = live_admin_app
+    ref = await lodge(env, settings, london(2027, 3, 1, 10))
+    await step(env.client, ref, "accept", by=JO)
+    queries: list[str] = []
+    status = COMPLAINT.status
+
+    async def counted(client: Any, reference: str) -> Any:
+        queries.append(reference)
+        return await status(client, reference)
+
+    object.__setattr__(COMPLAINT, "status", counted)  # a frozen dataclass, put back below
+    try:
+        await _step_then_page(app, ref, queries)
+    finally:
+        object.__setattr__(COMPLAINT, "status", status)
+
+
+async def _step_then_page(app: FastAPI, ref: str, queries: list[str]) -> None:
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        page = await http.get(f"/cases/{ref}")
+        queries.clear()
+        form = {"csrf_token": csrf_in(page.text), "method": "phone", "notes": "Rang them"}
+        done = await http.post(f"/cases/{ref}/steps/record_contact", data=form)
+        assert done.status_code == 303
+        assert queries == [], "the form is read against the case as recorded"
+        shown = await http.get(done.headers["location"])
+        assert "Rang them" in shown.text, "the step shows on the page"
+        assert queries == [], "the page after the step asked the workflow nothing"
+        await http.get(done.headers["location"])
+        assert queries == [ref], "a later visit asks as usual"

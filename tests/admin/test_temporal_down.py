@@ -107,6 +107,8 @@ def sample(path: str) -> str:
         "name": "team",
         "account_id": "jo.officer",
         "token": "not-a-survey-token",
+        "slug": "call-back",
+        "file_id": "1",
         "year_label": "2026-27",
     }
     return re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
