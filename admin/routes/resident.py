@@ -398,6 +398,7 @@ def _enquiry_from(
         address=person.address,
         preferred_contact=ContactMethod.phone if form is CALL_BACK else person.preferred_contact,
         reasonable_adjustments=person.reasonable_adjustments,
+        adjustments=person.adjustments,
     )
     return LodgeEnquiry(
         reference=reference,

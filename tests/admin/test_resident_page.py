@@ -225,7 +225,9 @@ async def test_a_resident_asks_for_a_call_back_from_their_complaint_page(
 ) -> None:
     app = live_admin_app
     await travel(env, app, MONDAY)
-    ref = await lodge(env, settings, MONDAY)
+    needs = {"large_print": True, "interpreter_language": "Polish"}
+    resident = {"name": "Ann Example", "email": "ann@example.org", "adjustments": needs}
+    ref = await lodge(env, settings, MONDAY, resident=resident)
     await step(env.client, ref, "accept", by=JO, category=CATEGORY)
     await step(env.client, ref, "assign", by=JO, owner=staff(app, JO))
     await settled(env, ref)
@@ -257,6 +259,9 @@ async def test_a_resident_asks_for_a_call_back_from_their_complaint_page(
     assert enquiry.enquirer.phone == "07700 900999"
     assert enquiry.enquirer.preferred_contact == "phone"
     assert "Best time to call: Mornings" in enquiry.message
+    adjustments = enquiry.enquirer.adjustments
+    assert adjustments is not None and adjustments.large_print, "the needs go with it"
+    assert adjustments.interpreter_language == "Polish"
     recorded = store.get_case(enquiry.reference)
     assert recorded is not None and recorded.owner_id == JO
     assert CaseLinks(store).use(ref).counts[LinkEvent.asked_for_call_back] == 1
