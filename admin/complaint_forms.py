@@ -553,12 +553,24 @@ STEP_PARSERS: dict[Step, StepParser] = {
 _intake = intake_field("complaint")
 
 
+# The domain's rule names its field for the API; the form says it with the box's own words.
+THIRD_PARTY_CONSENT = (
+    "A third party can complain for a resident only with their consent: tick that the resident "
+    "has given consent once they have"
+)
+
+
 def _resident_rule(message: str) -> FieldInfo:
     """Which field a rule about the whole resident is about, from what it says."""
     if only := only_way_rule("complaint", message):
         return only
     if "third_party" in message or "third party" in message:
-        return _intake("third_party_consent", "the resident's consent", "check")
+        return FieldInfo(
+            id="complaint-third_party_consent",
+            noun="the resident's consent",
+            kind="check",
+            rule=THIRD_PARTY_CONSENT,
+        )
     if "is post but" in message:
         return _intake("address_lines", "the postal address")
     return _intake("email", "an email address", "email")

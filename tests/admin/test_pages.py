@@ -635,7 +635,10 @@ async def test_a_complaint_logged_on_friday_evening_counts_from_monday(
         assert consent.status_code == 400
         ((href, message),) = error_summary(consent.text)
         assert href == "#complaint-third_party_consent"
-        assert "third party may complain only with the resident's consent" in message
+        assert message == (
+            "A third party can complain for a resident only with their consent: tick that the "
+            "resident has given consent once they have"
+        ), "the box's own words, no field names"
 
         logged = await post(http, "/complaints/new", form.text, _new_complaint(owner=JO))
         assert logged.status_code == 303, logged.text
