@@ -41,6 +41,7 @@ from domain.enquiry import (
     CHANNEL_LABELS,
     ENQUIRY_STEP_MODELS,
     Enquirer,
+    EnquiryChannel,
     EnquiryStatus,
     EnquiryStep,
     LodgeEnquiry,
@@ -85,11 +86,20 @@ def allowed_ways(enquiry: EnquiryStatus) -> list[ReplyVia]:
 
 
 def via_options(enquiry: EnquiryStatus) -> list[tuple[str, str]]:
-    """The "how it goes" radios: the case's own choice first, then each way that reaches them
-    and that the resident's needs allow."""
-    usual = VIA_LABELS[default_via(enquiry)].split(" (")[0].lower()
-    options = [("", f"The resident's usual way: {usual}")]
-    return options + [(via.value, VIA_LABELS[via]) for via in allowed_ways(enquiry)]
+    """The "how it goes" radios: each way that reaches the resident and that their needs allow,
+    the case's own way first and marked as their usual way (chosen unless staff choose another;
+    its value is blank, so the case decides as it would for the API). Social media only for
+    someone who got in touch that way or gave a handle: a letter writer is not offered it."""
+    usual = default_via(enquiry)
+    social = enquiry.channel is EnquiryChannel.social_media or bool(enquiry.enquirer.social_handle)
+    ways = [
+        via
+        for via in allowed_ways(enquiry)
+        if via is not usual and (via is not ReplyVia.social_media or social)
+    ]
+    return [("", f"{VIA_LABELS[usual]}: their usual way")] + [
+        (via.value, VIA_LABELS[via]) for via in ways
+    ]
 
 
 def update_preference_options(enquiry: EnquiryStatus) -> list[tuple[str, str]]:

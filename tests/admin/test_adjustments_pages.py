@@ -155,7 +155,9 @@ async def test_an_enquiry_reply_offers_only_the_way_allowed(
         page = (await http.get(f"/enquiries/{ref}")).text
         assert "Interpreter: Polish" in banner(page)
         assert radios(page, "via") and set(radios(page, "via")) <= {"", "email"}
-        assert "email" in radios(page, "via")
+        assert set(radios(page, "via")) == {""}, "the usual way only: email"
+        assert "Email (we send it): their usual way" in text(page)
+        assert "Phone (you have called them)" not in text(page)
         reply = re.search(r'id="step-reply".*?</section>', page, re.S)
         assert reply and "Interpreter needed: Polish" in text(reply.group(0))
         assert radios(page, "method") == ["email"]  # how they want updates: email only
@@ -221,3 +223,32 @@ async def test_staff_record_the_needs_when_they_log_a_complaint(
             assert need in shown, need
     html = store.get_letter(ref, "complaint_received").body_html or ""
     assert "font-size: 16pt" in html and "this letter in Polish" in html
+
+
+async def test_a_letter_writer_is_offered_their_usual_way_once_and_no_social_media(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings, store: RecordsStore
+) -> None:
+    app = live_admin_app
+    await travel(env, app, london(2027, 3, 8, 10))
+    ref = await lodged_enquiry(
+        env,
+        settings,
+        channel="letter",
+        enquirer={
+            "name": "Lee Letter",
+            "email": "lee@example.org",
+            "address": {"lines": ["2 High Street"], "postcode": "TN13 1AA"},
+            "preferred_contact": "post",
+        },
+    )
+    await enquiry_settled(env, ref)
+    async with admin_http(app) as http:
+        await admin_sign_in(http, JO)
+        page = (await http.get(f"/enquiries/{ref}")).text
+        reply = re.search(r'id="step-reply".*?</section>', page, re.S)
+        assert reply
+        shown = text(reply.group(0))
+        assert "Letter by post (we send it): their usual way" in shown
+        assert shown.count("Letter by post") == 1, "the usual way is offered once"
+        assert "Social media" not in shown
+        assert radios(reply.group(0), "via") == ["", "email"]

@@ -380,8 +380,8 @@ async def test_a_public_social_media_post_shows_the_reply_to_post(
         assert "post this reply under their post on the platform (to @sidsocial)" in body
         assert "How Social media: a public post" in body
         vias = re.findall(r'id="reply-via[^"]*" name="via" value="([^"]*)"', page.text)
-        assert vias == ["", "social_media"], "only ways that reach them"
-        assert "The resident's usual way: social media" in body
+        assert vias == [""], "only ways that reach them, the usual one once"
+        assert "Social media (you have replied on the platform): their usual way" in body
 
         recorded = await post(
             http,
