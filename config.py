@@ -137,6 +137,14 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, repr=False)  # may hold a password
     # X-Forwarded-For is read only from these proxies (addresses or networks, comma-separated)
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
+    # evidence on cases (records/storage.py): files in this folder, or in an S3-compatible bucket
+    # when EVIDENCE_S3_BUCKET is set; each file at most EVIDENCE_MAX_BYTES (domain/evidence.py)
+    evidence_dir: Path = REPO_ROOT / "var" / "evidence"
+    evidence_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1, le=1024 * 1024 * 1024)
+    evidence_s3_bucket: str | None = None
+    evidence_s3_endpoint_url: str | None = None  # an S3-compatible service; unset: AWS
+    evidence_s3_region: str | None = None
+    evidence_s3_prefix: str = "evidence/"
 
     @property
     def production(self) -> bool:

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import records.annual_reports
+import records.evidence
 import records.self_assessment  # noqa: F401
 from domain.letters import Delivery, LetterKind, LetterRequest
 from domain.records import (

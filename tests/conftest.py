@@ -48,6 +48,7 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(
         database_url=f"sqlite:///{tmp_path / 'records.db'}",
         outbox_dir=tmp_path / "outbox",
+        evidence_dir=tmp_path / "evidence",
         task_queue=f"complaints-{uuid.uuid4().hex[:8]}",
         survey_secret=SURVEY_SECRET,
     )

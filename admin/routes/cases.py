@@ -65,6 +65,7 @@ from domain.offered import AssignRefused, assign_payload, may_ask, may_take, off
 from domain.references import PATTERN
 from domain.urgency import COLOURS, PROMISE_LABELS, Urgency, UrgencyWindow, deadline_urgency
 from records.case_links import CaseLinks, LinkUse
+from records.evidence import CaseEvidence, EvidenceStore, TimelineLine
 from records.form_drafts import Draft, FormDrafts
 from records.learning import LearningLog, LessonView
 from records.store import LetterRow, RecordsStore
@@ -129,6 +130,7 @@ class CaseView:
     staff: list[Account] = field(default_factory=list)
     lessons: list[LessonView] = field(default_factory=list)  # the learning log's, complaints only
     link: LinkUse | None = None  # the resident's personal link: its use, and revocation
+    evidence: CaseEvidence | None = None  # its files and what was done with them (evidence.py)
 
     def staff_choices(self, stage1_note: bool = False) -> list[tuple[str, str]]:
         """The staff to choose from (an owner, a reviewer) as (id, label); with `stage1_note`,
@@ -145,12 +147,17 @@ class CaseView:
 
 
 def timeline_rows(
-    items: list[TimelineItem], letters: list[LetterRow], queued: list[str] = ()
+    items: list[TimelineItem],
+    letters: list[LetterRow],
+    queued: list[str] = (),
+    evidence: list[TimelineLine] = (),
 ) -> list[TimelineRow]:
-    """The case's timeline with its letters in among the steps, oldest first, then the letters
-    the case has queued (`queued`: its letter keys) that the ledger has not got yet: a step's
-    letters are sent a moment after the step, and the page says they are on their way."""
+    """The case's timeline with its letters and its evidence's events (records/evidence.py) in
+    among the steps, oldest first, then the letters the case has queued (`queued`: its letter
+    keys) that the ledger has not got yet: a step's letters are sent a moment after the step,
+    and the page says they are on their way."""
     rows = [TimelineRow(at=i.at, what=i.summary, who=i.actor) for i in items]
+    rows += [TimelineRow(at=e.at, what=e.what, who=e.who) for e in evidence]
     for letter in letters:
         when = letter.sent_at or letter.claimed_at
         rows.append(TimelineRow(at=when, what=letter.subject, letter=letter))
@@ -235,12 +242,17 @@ async def build_view(
         if kind.name == "complaint"
         else []
     )
+    evidence = await off_loop(
+        EvidenceStore(request.app.state.store).for_case, case.reference, case.linked_references
+    )
     return CaseView(
         kind=kind,
         case=case,
         live=live,
         notice=notice,
-        timeline=timeline_rows(case.timeline, letters, getattr(case, "letters", [])),
+        timeline=timeline_rows(
+            case.timeline, letters, getattr(case, "letters", []), evidence.timeline()
+        ),
         deadlines=[deadline_row(c, window) for c in case.clocks],
         steps=[s for s in kind.step_order if s in offered],
         others=[s for s in kind.step_order if s in allowed - offered],
@@ -249,6 +261,7 @@ async def build_view(
         staff=await active_staff(request),
         lessons=lessons,
         link=await off_loop(CaseLinks(request.app.state.store).use, case.reference),
+        evidence=evidence,
     )
 
 

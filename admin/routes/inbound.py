@@ -44,8 +44,17 @@ shows the path as /inbound/sendgrid/<secret>. (A reverse proxy in front logs its
 lines: keep the path out of those too, or rotate the secret if they leak.)
 
 The email's text is the `text` field, else the `html` field as plain text; an email with
-neither is still lodged (staff read it in the mailbox). Attachments stay in the mailbox: the
-enquiry's message says how many there were.
+neither is still lodged (staff read it in the mailbox).
+
+Attachments are kept on the enquiry as evidence (records/evidence.py), checked as a staff upload
+is (domain/evidence.py: by content, EVIDENCE_MAX_BYTES): each one kept is a file on the enquiry,
+and on the complaint it may become; each one refused is a line on the enquiry's timeline naming
+it and why, and stays in the mailbox. A refused attachment never stops the enquiry being lodged.
+The enquiry's message says how many there were and what became of them. They are kept after the
+enquiry is lodged (its reference is known then), once: a retry of the post finds the same bytes
+already on the enquiry (one row per enquiry and SHA-256), and notes a refusal only once (keyed
+by the email and the attachment's place in it). Should keeping them fail (the evidence storage
+down), the post answers 500 and SendGrid's retry keeps them.
 """
 
 from __future__ import annotations
@@ -65,12 +74,14 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError, field_validator
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 from admin.queues import now_for
+from admin.routes.evidence import evidence_storage
 from admin.temporal import (
     Client,
     ReferencesTaken,
@@ -82,8 +93,10 @@ from admin.temporal import (
 )
 from config import Settings
 from domain.enquiry import EnquiryChannel, LodgeEnquiry
+from domain.evidence import CheckedFile, EvidenceRefused, check_file
 from domain.people import ContactMethod
 from letters.render import html_to_text
+from records.evidence import EvidenceEvent, EvidenceSource, EvidenceStore
 
 router = APIRouter(prefix="/inbound", include_in_schema=False)
 log = logging.getLogger(__name__)
@@ -113,6 +126,20 @@ MAX_MESSAGE_ID = 998
 # SendGrid's limit for a whole email; text fields are read into memory up to this size
 MAX_PART_BYTES = 30 * 1024 * 1024
 TEXT_FIELDS = ("from", "to", "cc", "subject", "text", "html", "headers")
+
+
+class Attachment:
+    """An attachment of the post, checked: kept (`checked` and its bytes) or refused (why)."""
+
+    def __init__(self, place: int, filename: str | None, data: bytes, max_bytes: int) -> None:
+        self.place = place  # 1 for the first file part of the post
+        self.data = data
+        self.checked: CheckedFile | None = None
+        self.refusal: EvidenceRefused | None = None
+        try:
+            self.checked = check_file(filename, data, max_bytes)
+        except EvidenceRefused as refused:
+            self.refusal = refused
 
 
 class Refused(Exception):
@@ -173,7 +200,7 @@ async def sendgrid_inbound_parse(
 ) -> Response:
     settings: Settings = request.app.state.settings
     try:
-        post, files = await _read_post(request)
+        post, files = await _read_post(request, settings.evidence_max_bytes)
         if (auto := _automatic(post)) is not None:
             log.info("inbound email not lodged: an automatic message (Auto-Submitted: %s)", auto)
             return JSONResponse(
@@ -182,6 +209,8 @@ async def sendgrid_inbound_parse(
         now = now_for(request.app.state)  # posted as it arrives: received now
         enquiry, seed = build_enquiry(post, settings, files, now)
         reference = await _lodge(client, enquiry, seed, settings, now)
+        if files:
+            await run_in_threadpool(_keep_attachments, request, reference, seed, files, now)
     except Refused as refused:
         log.warning("inbound email refused (%s): %s", refused.status, refused.detail)
         return JSONResponse(
@@ -227,8 +256,8 @@ def _basic_auth_matches(request: Request, user: str, password: str) -> bool:
 # --------------------------------------------------------------------------------- post
 
 
-async def _read_post(request: Request) -> tuple[InboundParsePost, int]:
-    """The post's fields, and how many files (attachments) it carried."""
+async def _read_post(request: Request, max_bytes: int) -> tuple[InboundParsePost, list[Attachment]]:
+    """The post's fields, and its files (attachments), each checked."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         raise Refused(
@@ -240,9 +269,25 @@ async def _read_post(request: Request) -> tuple[InboundParsePost, int]:
     except HTTPException as err:  # Starlette's answer to a broken multipart body
         raise Refused(400, f"body: not a readable multipart/form-data post ({err.detail})") from err
     try:
-        return parse_post(form), sum(isinstance(v, UploadFile) for _, v in form.multi_items())
+        post = parse_post(form)
+        files = [v for _, v in form.multi_items() if isinstance(v, UploadFile)]
+        attachments = []
+        for place, upload in enumerate(files, start=1):
+            data = await upload.read(max_bytes + 1)
+            attachments.append(Attachment(place, upload.filename, data, max_bytes))
+            if upload.size and upload.size > max_bytes:  # read only as far as the limit
+                attachments[-1].refusal = _too_big(upload.filename, upload.size, max_bytes)
+        return post, attachments
     finally:
-        await form.close()  # attachments are not kept: their temporary files go now
+        await form.close()  # their temporary files go now: what is kept is in `attachments`
+
+
+def _too_big(filename: str | None, size: int, max_bytes: int) -> EvidenceRefused | None:
+    try:
+        check_file(filename, b"", max_bytes, size=size)
+    except EvidenceRefused as refused:
+        return refused
+    return None  # pragma: no cover - a size over the limit is always refused
 
 
 def parse_post(form: FormData) -> InboundParsePost:
@@ -309,7 +354,7 @@ def _decoded(value: str) -> str:
 
 
 def build_enquiry(
-    post: InboundParsePost, settings: Settings, files: int, received_at: datetime
+    post: InboundParsePost, settings: Settings, files: list[Attachment], received_at: datetime
 ) -> tuple[LodgeEnquiry, str]:
     """The enquiry an email makes, and the seed its reference is derived from."""
     name, address = parseaddr(post.from_)
@@ -352,19 +397,28 @@ def build_enquiry(
         raise Refused(400, f"{field}: {first['msg']}") from err
 
 
-def _message(post: InboundParsePost, files: int) -> str:
+def _message(post: InboundParsePost, files: list[Attachment]) -> str:
     body = post.text.strip()
     if not body and post.html:
         body = html_to_text(post.html).strip()
     body = body or "(The email had no message text.)"
-    count = post.attachments if post.attachments is not None else files
+    count = post.attachments if post.attachments is not None else len(files)  # SendGrid's
     note = ""
     if count:
         noun = "attachment" if count == 1 else "attachments"
-        note = (
-            f"\n\n[This email had {count} {noun}. They are in the mailbox it was sent to; "
-            "they are not stored with the enquiry.]"
-        )
+        kept = sum(1 for f in files if f.refusal is None)
+        refused = len(files) - kept
+        said = [f"This email had {count} {noun}."]
+        if kept:
+            said.append(f"{kept} kept with the enquiry as evidence.")
+        if refused:
+            said.append(
+                f"{refused} not kept (a type or size we do not keep: see the timeline); "
+                f"{'it is' if refused == 1 else 'they are'} still in the mailbox it was sent to."
+            )
+        if not files:  # counted by SendGrid, but not posted to us
+            said.append("They are in the mailbox it was sent to.")
+        note = "\n\n[" + " ".join(said) + "]"
     return body[: MAX_MESSAGE - len(note)] + note
 
 
@@ -424,3 +478,40 @@ async def _lodge(
     else:
         log.info("inbound email already lodged as enquiry %s", result.reference)
     return result.reference
+
+
+# ---------------------------------------------------------------------------- attachments
+
+
+def _keep_attachments(
+    request: Request, reference: str, seed: str, files: list[Attachment], now: datetime
+) -> None:
+    """Keep each attachment on the enquiry, or note why not (blocking: storage and SQL). Run on
+    every post of the email: the same bytes are one row, a refusal is noted once."""
+    storage = evidence_storage(request)
+    evidence = EvidenceStore(request.app.state.store)
+    email_key = hashlib.sha256(seed.encode()).hexdigest()[:32]  # the Message-ID: not stored
+    kept = refused = 0
+    for attachment in files:
+        if attachment.checked is not None and attachment.refusal is None:
+            storage.put(attachment.data)
+            evidence.add(
+                reference,
+                attachment.checked,
+                note="Attached to the email",
+                source=EvidenceSource.email,
+                by=None,
+                now=now,
+            )
+            kept += 1
+        elif attachment.refusal is not None:
+            evidence.log(
+                reference,
+                EvidenceEvent.refused,
+                by=None,
+                now=now,
+                detail=attachment.refusal.message,
+                key=f"email:{email_key}:{attachment.place}",
+            )
+            refused += 1
+    log.info("inbound email %s: %d attachments kept, %d refused", reference, kept, refused)
