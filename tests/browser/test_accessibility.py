@@ -30,7 +30,7 @@ from tests.support import (
 )
 
 NOT_PAGES = ("/api/", "/healthz")
-NOT_PAGE_SUFFIXES = (".csv", ".pdf")
+NOT_PAGE_SUFFIXES = (".csv", ".pdf", ".zip", "/evidence/{file_id}")  # downloads
 QUEUES = ("mine", "team", "due-today", "due-soon", "overdue")
 PUBLIC = ("/complain", "/performance", "/you-said-we-did", "/annual-reports", "/login")
 RESIDENT = ("/your-case/", "/survey/", "/complain/done/")
