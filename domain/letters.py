@@ -38,12 +38,20 @@ class LetterKind(StrEnum):
     enquiry_passed_to_team = "enquiry_passed_to_team"
     enquiry_update = "enquiry_update"
     enquiry_service_request = "enquiry_service_request"
+    # to the resident, about their person record (domain/persons.py)
+    contact_restriction = "contact_restriction"
     # to staff
     deadline_reminder = "deadline_reminder"
     deadline_breach = "deadline_breach"
+    person_review = "person_review"  # an item on a person record is due for review
 
 
-STAFF_LETTERS = frozenset({LetterKind.deadline_reminder, LetterKind.deadline_breach})
+STAFF_LETTERS = frozenset(
+    {LetterKind.deadline_reminder, LetterKind.deadline_breach, LetterKind.person_review}
+)
+# Letters about a person record, not a case: their reference is the person's (PER-...), and a
+# letter to the resident carries no link to a case page.
+PERSON_LETTERS = frozenset({LetterKind.contact_restriction, LetterKind.person_review})
 # Signed by customer services rather than the complaints team (an enquiry routed to the
 # resolution team is answered by them).
 SERVICES_LETTERS = frozenset(
@@ -247,6 +255,15 @@ class _StaffNotice(_Due):
     clock_label: str = Field(min_length=1)
 
 
+class _Restriction(_Due):
+    """A contact restriction: what it means for them (`explanation`), exactly what
+    (`message`), why (`reasons`), and its review date (`due`)."""
+
+    explanation: str = Field(min_length=1)
+    message: str = Field(min_length=1)
+    reasons: str = Field(min_length=1)
+
+
 class _Routed(_Due):
     team: str = Field(min_length=1)
 
@@ -293,6 +310,8 @@ LETTER_MODELS: dict[LetterKind, type[_Letter]] = {
     LetterKind.enquiry_passed_to_team: _PassedToTeam,
     LetterKind.enquiry_update: _Message,
     LetterKind.enquiry_service_request: _ServiceRequestReply,
+    LetterKind.contact_restriction: _Restriction,
+    LetterKind.person_review: _StaffNotice,
 }
 
 # How the letter checks name what is missing, for staff.

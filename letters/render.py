@@ -24,6 +24,8 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 | satisfaction_survey | survey_nonce (signed into the survey link with SURVEY_SECRET) | — |
 | actions_completed | completed_actions (each action and the day it was done) | — |
 | deadline_reminder / deadline_breach (staff) | clock_label, due | — |
+| person_review (staff; reference: a person record) | clock_label, due (the review date) | — |
+| contact_restriction (reference: a person record) | explanation, message, reasons, due (review) | signer |
 | enquiry_received | due (the reply date) | — |
 | enquiry_routed | team, due | addressed_to |
 | enquiry_reply | message | signer |
@@ -85,6 +87,7 @@ from pydantic import BaseModel, ConfigDict
 from config import Settings
 from domain.adjustments import interpreter_language, letter_font_size
 from domain.letters import (
+    PERSON_LETTERS,
     SERVICES_LETTERS,
     STAFF_LETTERS,
     Decision,
@@ -373,6 +376,8 @@ _TITLES: dict[LetterKind, Callable[[LetterContext], str]] = {
     ),
     LetterKind.enquiry_update: lambda c: "An update on your enquiry",
     LetterKind.enquiry_service_request: lambda c: "We have logged your service request",
+    LetterKind.contact_restriction: lambda c: "How you can contact us for now",
+    LetterKind.person_review: lambda c: f"Review due {longdate(c.due)}: {c.clock_label}",
 }
 
 
@@ -383,6 +388,8 @@ def title_for(kind: LetterKind, context: LetterContext) -> str:
 
 def subject_for(kind: LetterKind, context: LetterContext) -> str:
     where = "case" if kind in STAFF_LETTERS else "reference"
+    if kind is LetterKind.person_review:
+        where = "person record"
     return " ".join(f"{title_for(kind, context)} – {where} {context.reference}".split())
 
 
@@ -473,7 +480,8 @@ def render_letter(
         "font_pt": None if staff else letter_font_size(context.adjustments),
         "interpreter_language": None if staff else interpreter_language(context.adjustments),
     }
-    if case_link is not None and not staff and settings.survey_secret:
+    linkable = not staff and kind not in PERSON_LETTERS  # a person record has no case page
+    if case_link is not None and linkable and settings.survey_secret:
         variables["case_url"] = case_url(settings, request.reference, case_link)
     else:
         variables["case_url"] = None

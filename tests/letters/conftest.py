@@ -182,6 +182,17 @@ def context_for(kind: LetterKind, **overrides: Any) -> LetterContext:
         | {"message": "The surveyor's report is back.", "team": "Repairs", "due": enquiry_due},
         LetterKind.enquiry_service_request: enquiry
         | {"message": "We will replace the broken fence panel.", "due": enquiry_due},
+        # about a person record (domain/persons.py)
+        LetterKind.contact_restriction: {
+            "explanation": "Please contact us only by email.",
+            "message": "Email complaints@wkha.example; we will reply within 5 working days.",
+            "reasons": "On 4 January you shouted at our receptionist and threatened her.",
+            "due": datetime(2027, 4, 5, 12, 0, tzinfo=UTC),
+        },
+        LetterKind.person_review: {
+            "due": datetime(2027, 4, 5, 12, 0, tzinfo=UTC),
+            "clock_label": "Review of the contact restriction recorded on the person record",
+        },
     }
     return LetterContext(**(base | per_kind[kind] | overrides))
 

@@ -17,6 +17,7 @@ RESIDENT_KINDS = [k for k in LetterKind if k not in STAFF_LETTERS]
 # The kinds that show text staff typed (a reply, a summary, reasons, an explanation, an apology, or
 # the resident's words as staff recorded them).
 SHOWS_TYPED_TEXT = {
+    LetterKind.contact_restriction,
     LetterKind.enquiry_reply,
     LetterKind.enquiry_update,
     LetterKind.enquiry_service_request,

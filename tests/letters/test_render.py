@@ -294,9 +294,10 @@ def test_resident_letters_greet_and_sign_off(render, case):
 def test_staff_letters_carry_reference_clock_and_due_but_no_resident_data(render, case, kind):
     letter = render(kind)
     html, text = both(letter)
+    review = kind is LetterKind.person_review  # a person record's item, due on a day
     for part in (html, text, letter.subject):
         assert case.reference in part
-        assert "Stage 1: response" in part
+        assert ("Review of the contact restriction" if review else "Stage 1: response") in part
         assert case.resident_name not in part
         assert case.resident_name.split()[0] not in part
         assert case.resident_email not in part
@@ -304,7 +305,7 @@ def test_staff_letters_carry_reference_clock_and_due_but_no_resident_data(render
         assert case.outcome_sought not in part
         for point in case.points:
             assert point not in part
-    assert "5:15pm on Tuesday 29 December 2026" in text
+    assert ("Monday 5 April 2027" if review else "5:15pm on Tuesday 29 December 2026") in text
     assert "Dear" not in text and "Yours sincerely" not in text
 
 
