@@ -327,3 +327,74 @@ class FormDraft(Base):
     values: Mapped[dict[str, Any]] = mapped_column(JSON)
     problems: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# -- people known across cases (records/persons.py, migration 0017)
+
+
+class PersonRow(Base):
+    """A person: one resident's complaints and enquiries linked by staff (never automatically).
+    `id` is an opaque reference (PER-XXXX-XXXX), safe in URLs; the match keys are the contact
+    details normalised as suggestions compare them (domain/persons.py)."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)  # domain.persons.PersonDetails
+    email_key: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone_key: Mapped[str | None] = mapped_column(String(40), index=True)
+    postcode_key: Mapped[str | None] = mapped_column(String(16), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(80))  # a staff id
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PersonCase(Base):
+    """A case linked to a person: at most one person a case. Unlinking deletes the row and
+    logs it (`person_events`)."""
+
+    __tablename__ = "person_cases"
+
+    reference: Mapped[str] = mapped_column(String(40), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(40), ForeignKey("persons.id"), index=True)
+    linked_by: Mapped[str] = mapped_column(String(80))
+    linked_at: Mapped[datetime]
+
+
+class PersonItem(Base):
+    """Something every case of the person must know: reasonable adjustments, a vulnerability or
+    a contact restriction (`kind`, domain.persons.ItemKind; `data` its model), with its review
+    date and who is reminded when it falls due."""
+
+    __tablename__ = "person_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(40), ForeignKey("persons.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    review_on: Mapped[date] = mapped_column(Date, index=True)
+    review_owner: Mapped[str] = mapped_column(String(20))  # domain.persons.ReviewOwner
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime]
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(80))
+    ended_at: Mapped[datetime | None] = mapped_column(index=True)
+    ended_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class PersonEvent(Base):
+    """The append-only log of a person record: created, each case linked and unlinked, each
+    item recorded, reviewed and ended, the owner changed. Rows are never changed."""
+
+    __tablename__ = "person_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[str] = mapped_column(String(40), ForeignKey("persons.id"), index=True)
+    at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(40))
+    by: Mapped[str] = mapped_column(String(80))  # a staff id
+    reference: Mapped[str | None] = mapped_column(String(40), index=True)  # a case, if any
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
