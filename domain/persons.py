@@ -341,3 +341,24 @@ def review_letter(
             due=review_moment(review_on),
         ),
     )
+
+
+# ------------------------------------------------------------- the daily reviews workflow
+
+
+class PersonReviews(Strict):
+    """The reviews workflow's input. The schedule passes none: the day is today in London.
+    `day` reminds as of a given day (by hand, or in tests)."""
+
+    day: date | None = None
+
+
+class PersonReviewsRequest(Strict):
+    day: date | None = None
+    at: datetime  # when the day is not given: the London day of this moment
+
+
+class PersonReviewsDone(Strict):
+    day: date
+    due: int  # items whose review date is the day or before
+    started: list[str] = Field(default_factory=list)  # the letter workflows started now

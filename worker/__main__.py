@@ -22,6 +22,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.deadlines import DeadlineActivities
 from activities.letters import LetterActivities
+from activities.persons import PersonActivities
 from activities.records import RecordActivities
 from activities.sweep import SweepActivities
 from config import ConfigError, Settings
@@ -34,10 +35,11 @@ from worker.client import (
     with_survey_secret,
 )
 from worker.observability import configure_logging, runtime
-from worker.setup import ensure_daily_sweep_schedule
+from worker.setup import ensure_daily_sweep_schedule, ensure_person_reviews_schedule
 from workflows.case import DEADLINES_TIMEOUT, LETTER_TIMEOUT, RECORD_TIMEOUT
 from workflows.complaint import ComplaintWorkflow
 from workflows.enquiry import EnquiryWorkflow
+from workflows.persons import REVIEWS_TIMEOUT, PersonLetterWorkflow, PersonReviewsWorkflow
 from workflows.sweep import EMAIL_TIMEOUT, QUICK_TIMEOUT, SWEEP_TIMEOUT, DailySweepWorkflow
 
 log = logging.getLogger("worker")
@@ -54,6 +56,7 @@ LONGEST_ACTIVITY = max(
     QUICK_TIMEOUT,
     SWEEP_TIMEOUT,
     EMAIL_TIMEOUT,
+    REVIEWS_TIMEOUT,
 )
 GRACEFUL_SHUTDOWN_TIMEOUT = LONGEST_ACTIVITY + timedelta(seconds=15)
 
@@ -64,10 +67,17 @@ def build_worker(
     letters = LetterActivities(settings, store)
     records = RecordActivities(store)
     sweep = SweepActivities(client, settings, store)
+    persons = PersonActivities(client, settings, store)
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ComplaintWorkflow, EnquiryWorkflow, DailySweepWorkflow],
+        workflows=[
+            ComplaintWorkflow,
+            EnquiryWorkflow,
+            DailySweepWorkflow,
+            PersonLetterWorkflow,
+            PersonReviewsWorkflow,
+        ],
         activities=[
             DeadlineActivities(settings).plan_deadlines,
             records.record_case,
@@ -75,6 +85,7 @@ def build_worker(
             sweep.is_working_day,
             sweep.run_sweep,
             sweep.email_sweep_report,
+            persons.remind_person_reviews,
         ],
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN_TIMEOUT,
@@ -98,6 +109,8 @@ async def main(settings: Settings) -> None:
         log.info("metrics at http://%s/metrics", settings.metrics_address)
     if await ensure_daily_sweep_schedule(client, settings):
         log.info("created the daily-sweep schedule")
+    if await ensure_person_reviews_schedule(client, settings):
+        log.info("created the person-reviews schedule")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 

@@ -1,6 +1,6 @@
 """Set up a Temporal namespace: register the search attributes (`make run`'s dev server registers
 them with --search-attribute flags; tests and production clusters use this), and create the
-daily sweep's Schedule (the worker does at every start)."""
+daily sweep's and the person reviews' Schedules (the worker does at every start)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
+from domain.persons import PersonReviews
 from domain.sweep import DailySweep
+from workflows import persons
 from workflows.search_attributes import ALL
 from workflows.sweep import SCHEDULE_ID, DailySweepWorkflow
 
@@ -66,6 +68,30 @@ async def ensure_daily_sweep_schedule(client: Client, settings: Settings) -> boo
     restart the worker)."""
     try:
         await client.create_schedule(SCHEDULE_ID, daily_sweep_schedule(settings))
+    except ScheduleAlreadyRunningError:
+        return False
+    return True
+
+
+def person_reviews_schedule(settings: Settings) -> Schedule:
+    """The person records' reviews (workflows/persons.py): working mornings at the sweep's time."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            persons.PersonReviewsWorkflow.run,
+            PersonReviews(),
+            id=persons.SCHEDULE_ID,
+            task_queue=settings.task_queue,
+            execution_timeout=persons.REVIEWS_GIVE_UP_AFTER,
+        ),
+        spec=ScheduleSpec(cron_expressions=[SWEEP_CRON], time_zone_name=SWEEP_TIME_ZONE),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_person_reviews_schedule(client: Client, settings: Settings) -> bool:
+    """Create the `person-reviews` Schedule unless it exists; True if it was created."""
+    try:
+        await client.create_schedule(persons.SCHEDULE_ID, person_reviews_schedule(settings))
     except ScheduleAlreadyRunningError:
         return False
     return True
