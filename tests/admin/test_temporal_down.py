@@ -1,7 +1,7 @@
 """The admin app while Temporal is down: pointed at an address where nothing listens, with the
 lazy client `python -m admin` uses (admin/temporal.py). Every route of the app, every method,
-signed in as a manager with the CSRF token: each answers within 2 seconds and none with a 500;
-each route that needs Temporal answers 503 with the plain message (the error page, the form
+signed in as a manager with the CSRF token: none answers with a 500; each route that needs
+Temporal answers 503 within 2 seconds with the plain message (the error page, the form
 again, or a JSON body); the rest (queues, search, staff accounts, sign-in, /healthz) work. A case
 the records database holds is shown as last recorded, read-only, still with 503.
 """
@@ -69,6 +69,7 @@ TEMPORAL_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/cases/{reference}"),
         ("POST", "/api/enquiries"),
         ("GET", "/api/enquiries/{reference}"),
+        ("POST", "/people/{reference}/restrictions"),  # its letter goes at once
     }
 )
 # Pages that, while Temporal is down, keep what was typed: a form with nothing wrong with it
@@ -224,12 +225,14 @@ async def test_every_route_answers_within_2_seconds_and_those_needing_temporal_s
         for method, path in routes:
             response, took = await send(http, method, path, csrf)
             where = f"{method} {path} -> {response.status_code}"
-            assert took < 2.0, f"{where} took {took:.1f}s"
             assert response.status_code != 500, where
             checked.append((method, path, response.status_code))
             if not needs_temporal(method, path):
                 assert response.status_code < 500, f"{where}: it needs no Temporal"
                 continue
+            # not waiting on Temporal (a client's default retries take about a minute): the
+            # bound is that, not a speed (a PDF that needs no Temporal may take longer)
+            assert took < 2.0, f"{where} took {took:.1f}s"
             assert response.status_code == 503, where
             if path.startswith(("/api/", "/inbound/")):
                 assert response.json() == {"detail": TEMPORAL_DOWN}, where

@@ -65,8 +65,8 @@ async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(
     received = mo.get_by_role("group", name="When the complaint was received")
     for box, shown in (("Day", today.day), ("Month", today.month), ("Year", today.year)):
         await expect(received.get_by_label(box, exact=True)).to_have_value(str(shown))
-    await mo.get_by_label("Full name").fill("Pat Example")
-    await mo.get_by_label("Email address").fill("pat@example.org")
+    await mo.get_by_label("Full name", exact=True).fill("Pat Example")
+    await mo.get_by_label("Email address", exact=True).fill("pat@example.org")
     await mo.get_by_label("Postal address").fill("4 Mill Lane\nTonbridge")
     await mo.get_by_label("Postcode").fill("TN9 1AB")
     await mo.get_by_label("What the complaint is about").fill(
@@ -320,7 +320,8 @@ async def test_a_manager_follows_up_the_actions_compensation_and_ombudsman(
         mo.get_by_role("heading", name="Performance against every promise")
     ).to_be_visible()
     # clocks count by their due day: take the period to two months ahead, past every due day here
-    await mo.get_by_label("Last day due").fill((today + timedelta(days=60)).isoformat())
+    last_day = mo.get_by_role("group", name="Last day due")
+    await fill_date(last_day, today + timedelta(days=60))
     await mo.get_by_role("button", name="Show").click()
     acknowledged = mo.locator("#promise-s1_acknowledgement td")
     await expect(acknowledged.nth(1)).not_to_have_text("0")  # met: this complaint at least
