@@ -47,6 +47,7 @@ bench: venv
 	$(BIN)/python bench/temporal_down.py --repeat 2
 	$(BIN)/python bench/attack.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/case_file.py --repeat 3
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
