@@ -144,7 +144,7 @@ class Person(_View):
         return [i for i in self.items if i.active]
 
     def active(self, kind: ItemKind) -> list[Item]:
-        return [i for i in self.items if i.active and i.kind is kind]
+        return [i for i in self.items if i.active and i.kind == kind]
 
     def needs(self) -> list[Adjustments]:
         return [a for i in self.active(ItemKind.adjustments) if (a := i.adjustments)]

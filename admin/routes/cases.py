@@ -41,6 +41,7 @@ from admin.forms import (
     submission_key,
 )
 from admin.off_loop import off_loop
+from admin.person_panel import PersonPanel, person_panel
 from admin.queues import now_for, window_for
 from admin.security import Forbidden, current_account, require_step
 from admin.temporal import (
@@ -131,6 +132,7 @@ class CaseView:
     lessons: list[LessonView] = field(default_factory=list)  # the learning log's, complaints only
     link: LinkUse | None = None  # the resident's personal link: its use, and revocation
     evidence: CaseEvidence | None = None  # its files and what was done with them (evidence.py)
+    person: PersonPanel | None = None  # its person record, or who it may be (person_panel.py)
 
     def staff_choices(self, stage1_note: bool = False) -> list[tuple[str, str]]:
         """The staff to choose from (an owner, a reviewer) as (id, label); with `stage1_note`,
@@ -262,6 +264,7 @@ async def build_view(
         lessons=lessons,
         link=await off_loop(CaseLinks(request.app.state.store).use, case.reference),
         evidence=evidence,
+        person=await person_panel(request, case.reference),
     )
 
 
