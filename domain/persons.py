@@ -139,12 +139,13 @@ def email_key(email: str | None) -> str | None:
 
 def phone_key(phone: str | None) -> str | None:
     """A phone number as matching compares it: its digits, a UK +44 or 0044 made 0
-    ("+44 7700 900123" and "07700 900123" -> "07700900123"); None for fewer than 6 digits."""
+    ("+44 (0)7700 900123" and "07700 900123" -> "07700900123"); None for fewer than 6
+    digits."""
     digits = re.sub(r"\D", "", phone or "")
     if digits.startswith("0044"):
-        digits = "0" + digits[4:]
+        digits = "0" + digits[4:].lstrip("0")  # "+44 (0)7700 ..." too
     elif digits.startswith("44") and (phone or "").strip().startswith("+"):
-        digits = "0" + digits[2:]
+        digits = "0" + digits[2:].lstrip("0")
     return digits if len(digits) >= 6 else None
 
 

@@ -424,6 +424,8 @@ async def review_item(
     request: Request, reference: str, item_id: int, account: Account = Depends(current_account)
 ) -> Response:
     reference = _reference(reference)
+    if await _is_restriction(request, reference, item_id) and account.role not in RESTRICTS:
+        raise Forbidden("Only a manager can review a contact restriction.")
     values = form_values(await request.form())
     problems: list[Problem] = []
     review_on = _review_date(request, values, f"item-{item_id}", problems)

@@ -183,6 +183,15 @@ async def test_a_restriction_is_a_managers_and_writes_to_the_resident_who_can_st
         assert "never stops a complaint being accepted" in shown
         assert "How you can contact us for now" in text((await http.get(f"/people/{ann}")).text)
 
+    async with admin_http(app) as http:  # a case officer sees it, and cannot review or end it
+        await admin_sign_in(http, JO)
+        page = (await http.get(f"/people/{ann}")).text
+        assert "Contact only by email" in text(page)
+        assert f"/people/{ann}/items/{item.id}/end" not in page
+        for action in ("review", "end"):
+            tried = await post(http, f"/people/{ann}/items/{item.id}/{action}", page, REVIEW)
+            assert tried.status_code == 403
+
     # the restriction does not touch the complaint: it is accepted as any other
     accepted = await step(env.client, ref, "accept", by=JO, category=CATEGORY)
     assert accepted.stage == "stage1"
