@@ -25,7 +25,7 @@ What each kind needs from `LetterContext` (`domain.letters.LETTER_MODELS`, check
 | actions_completed | completed_actions (each action and the day it was done) | — |
 | deadline_reminder / deadline_breach (staff) | clock_label, due | — |
 | person_review (staff; reference: a person record) | clock_label, due (the review date) | — |
-| contact_restriction (reference: a person record) | explanation, message, reasons, due (review) | signer |
+| contact_restriction (to a person record) | explanation, message, reasons, due | signer |
 | enquiry_received | due (the reply date) | — |
 | enquiry_routed | team, due | addressed_to |
 | enquiry_reply | message | signer |
