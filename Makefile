@@ -48,6 +48,7 @@ bench: venv
 	$(BIN)/python bench/attack.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/case_file.py --repeat 3
+	$(BIN)/python bench/scale.py --sizes 10000 --repeat 10
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

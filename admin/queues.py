@@ -32,6 +32,7 @@ from domain.urgency import (
     COLOURS,
     FOLLOW_UP_KEYS,
     LABELS,
+    WAITING_FROM,
     WAITING_STATUSES,
     Colour,
     Urgency,
@@ -157,13 +158,16 @@ def _colour_rank(window: UrgencyWindow) -> Any:
 
 
 def _in_queue(queue: Queue, window: UrgencyWindow) -> list[Any]:
-    """A "due" queue's conditions: its urgencies, plus the deadline bounds they imply (which
-    let the database use its indexes)."""
+    """A "due" queue's conditions: its urgencies, plus the bounds they imply on `queue_due`
+    (a deadline due from staff is its own `queue_due`; the resident's sort after WAITING_FROM),
+    which the database answers from its index."""
     held = urgency_sql(window).in_(sorted(u.value for u in QUEUE_URGENCIES[queue]))
     if queue is Queue.overdue:
-        return [held, _late(window)]
+        # A case flagged overdue has an open clock of staff's past its due time, so its next
+        # deadline (the earliest open one, its `queue_due`) is past too: the bound loses nothing.
+        return [held, Case.queue_due < window.now]
     ends = window.today_ends if queue is Queue.due_today else window.soon_ends
-    return [held, Case.next_deadline >= window.now, Case.next_deadline <= ends]
+    return [held, Case.queue_due >= window.now, Case.queue_due <= ends]
 
 
 _STAGE_RANK = case(
@@ -272,7 +276,7 @@ class QueuePage:
 def conditions(request: QueueRequest, window: UrgencyWindow, account_id: str) -> list[Any]:
     """SQL conditions on `Case` for the queue and its filters."""
     # open cases, and closed ones with a promise still on a clock (an action, the Ombudsman's)
-    where: list[Any] = [or_(Case.stage != CLOSED_STAGE, Case.next_deadline.is_not(None))]
+    where: list[Any] = [Case.in_queue.is_(True)]
     queue = request.queue
     if queue is Queue.mine:
         where.append(Case.owner_id == account_id)
@@ -291,10 +295,14 @@ def conditions(request: QueueRequest, window: UrgencyWindow, account_id: str) ->
 
 def ordering(request: QueueRequest, window: UrgencyWindow) -> list[Any]:
     """ORDER BY for the chosen column, ties broken by due date, then reference. Cases with no
-    deadline due from staff come last whichever way the due date is sorted."""
-    no_deadline = or_(Case.next_deadline.is_(None), _waiting())
+    deadline due from staff come last whichever way the due date is sorted. The default, due
+    soonest first, is `queue_due` then reference: the order of the queue indexes, so a page is
+    read straight from an index."""
+    if request.sort == "due" and not request.descending:
+        return [Case.queue_due, Case.reference]
+    no_deadline = Case.queue_due >= WAITING_FROM
     keys: dict[str, Any] = {
-        "due": Case.next_deadline,
+        "due": Case.queue_due,
         "reference": Case.reference,
         "stage": _STAGE_RANK,
         "status": _colour_rank(window),
@@ -304,7 +312,7 @@ def ordering(request: QueueRequest, window: UrgencyWindow) -> list[Any]:
     chosen = chosen.desc() if request.descending else chosen.asc()
     if request.sort == "due":
         return [no_deadline, chosen, Case.reference]
-    return [chosen, no_deadline, Case.next_deadline, Case.reference]
+    return [chosen, Case.queue_due, Case.reference]
 
 
 def next_step(snapshot: CaseSnapshot) -> str:

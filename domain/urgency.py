@@ -151,6 +151,25 @@ def owed_by_staff(stage: str, status: str, next_deadline_key: str | None) -> boo
     return stage != CLOSED_STAGE and status not in WAITING_STATUSES
 
 
+# The queues' "due" order in one indexed column (records: `cases.queue_due`), so a queue page is
+# an index range scan: a deadline due from staff sorts as itself; a case whose deadline is not
+# staff's (the resident has the clock) sorts after every such deadline, in its own deadline's
+# order (moved on to the year 5000 and beyond); a case with no deadline sorts last.
+WAITING_FROM = datetime(5000, 1, 1, tzinfo=UTC)
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def queue_due(
+    stage: str, status: str, next_deadline: datetime | None, next_deadline_key: str | None
+) -> datetime:
+    if next_deadline is None:
+        return NO_DEADLINE
+    if owed_by_staff(stage, status, next_deadline_key):
+        return next_deadline
+    return WAITING_FROM + (next_deadline - _EPOCH)
+
+
 def urgency(
     stage: str,
     status: str,

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -115,6 +117,34 @@ class Case(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # What the work queues read (migration 0018): whether the case is in them (open, or closed
+    # with something it promised still on a clock), and its place in the "due" order as one
+    # indexed column (domain.urgency.queue_due). Each queue page is then one index range scan.
+    in_queue: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    queue_due: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_cases_queue", "in_queue", "queue_due", "reference"),
+        Index("ix_cases_kind_queue", "kind", "in_queue", "queue_due", "reference"),
+        Index("ix_cases_owner_queue", "owner_id", "in_queue", "queue_due", "reference"),
+        # search lists the newest first: read backwards until it has a page of matches
+        Index("ix_cases_received_at", "received_at", "reference"),
+    )
+
+
+class CaseSearchWord(Base):
+    """Each word of a case's resident's name, lower case (migration 0018): search by name is an
+    index range scan on `word` (a word that starts with what was typed), in both databases,
+    never a scan of every case."""
+
+    __tablename__ = "case_search_words"
+
+    reference: Mapped[str] = mapped_column(
+        String(40), ForeignKey("cases.reference"), primary_key=True
+    )
+    word: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+    __table_args__ = (Index("ix_case_search_words_word", "word", "reference"),)
 
 
 class CaseEvent(Base):

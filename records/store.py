@@ -13,6 +13,7 @@ with SELECT ... FOR UPDATE and a lost insert race is retried once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 from alembic import command
 from alembic.config import Config
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, create_engine, event, or_, select
+from sqlalchemy import Engine, and_, create_engine, event, select, union
 from sqlalchemy import text as sql
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,7 @@ from domain.records import (
     TimelineEntry,
 )
 from domain.sweep import SweepReport
+from domain.urgency import CLOSED_STAGE, queue_due
 from domain.working_days import WorkingCalendar
 from records.clocks import CaseClock, clock_rows, fill_working_days
 from records.outcomes import CasePointOutcome
@@ -55,6 +57,7 @@ from records.schema import (
     Base,
     Case,
     CaseEvent,
+    CaseSearchWord,
     Letter,
     StaffAccount,
     SweepReportRow,
@@ -121,7 +124,10 @@ TRACKING = (
     CaseRows(OmbudsmanOrder, "ombudsman_orders", OmbudsmanOrderRow, ("n",)),
 )
 CLOCKS = CaseRows(CaseClock, "clocks", ClockRow, ("clock",), clock_rows)
-CASE_ROWS = (POINT_OUTCOMES, *TRACKING, CLOCKS)
+SEARCH_WORDS = CaseRows(
+    CaseSearchWord, "search_words", BaseModel, ("word",), lambda s, c: search_word_rows(s, c)
+)
+CASE_ROWS = (POINT_OUTCOMES, *TRACKING, CLOCKS, SEARCH_WORDS)
 
 
 class LetterNotClaimed(LookupError):
@@ -329,20 +335,34 @@ class RecordsStore:
             return [_entry(row) for row in session.scalars(query)]
 
     def search_cases(self, text: str, limit: int = 50) -> list[CaseSnapshot]:
-        """Cases whose reference starts with `text`, whose resident's name contains it, or whose
-        postcode starts with it (ignoring case and spaces); newest first. Blank text lists the
-        newest cases."""
+        """Cases whose reference starts with `text`, whose resident's name has words starting
+        with each word of it ("ann exa" finds Ann Example), or whose postcode starts with it
+        (ignoring case and spaces); newest first. Blank text lists the newest cases. Each test
+        is an index range scan (the reference's key, `case_search_words`, `postcode_key`),
+        never a scan of every case's name."""
         query = select(Case).order_by(Case.received_at.desc(), Case.reference).limit(limit)
         text = text.strip()
         if text:
-            matches = [
-                Case.reference.istartswith(text, autoescape=True),
-                Case.resident_name.icontains(text, autoescape=True),
-            ]
+            # each test is its own indexed query; the cases are the union of their answers
+            found = [select(Case.reference).where(_starts_with(Case.reference, text.upper()))]
             key = postcode_key(text)
             if key:
-                matches.append(Case.postcode_key.startswith(key, autoescape=True))
-            query = query.where(or_(*matches))
+                found.append(select(Case.reference).where(_starts_with(Case.postcode_key, key)))
+            words = search_words(text)
+            if words:
+                named = select(CaseSearchWord.reference).where(
+                    _starts_with(CaseSearchWord.word, words[0])
+                )
+                for word in words[1:]:
+                    named = named.where(
+                        CaseSearchWord.reference.in_(
+                            select(CaseSearchWord.reference).where(
+                                _starts_with(CaseSearchWord.word, word)
+                            )
+                        )
+                    )
+                found.append(named)
+            query = query.where(Case.reference.in_(union(*found)))
         with Session(self.engine) as session:
             return [_snapshot(row) for row in session.scalars(query)]
 
@@ -605,7 +625,35 @@ def _case_values(snapshot: CaseSnapshot) -> dict[str, Any]:
         "actions_outstanding": snapshot.actions_outstanding,
         "data": as_json["data"],
         "updated_at": utc(snapshot.updated_at),
+        **queue_columns(
+            snapshot.stage, snapshot.status, snapshot.next_deadline, snapshot.next_deadline_key
+        ),
     }
+
+
+def queue_columns(
+    stage: str, status: str, next_deadline: datetime | None, next_deadline_key: str | None
+) -> dict[str, Any]:
+    """`in_queue` and `queue_due` (records/schema.py Case): where the work queues find the case."""
+    due = _utc_or_none(next_deadline)
+    return {
+        "in_queue": stage != CLOSED_STAGE or due is not None,
+        "queue_due": queue_due(stage, status, due, next_deadline_key),
+    }
+
+
+def search_words(name: str | None) -> list[str]:
+    """The words search finds a name by: lower case, split at anything not a letter or digit
+    ("O'Brien-Smith" -> "o", "brien", "smith"), each once."""
+    return sorted({w for w in re.split(r"[^\w]+", (name or "").lower()) if w})[:20]
+
+
+def search_word_rows(snapshot: CaseSnapshot, calendar: WorkingCalendar | None) -> list[Any]:
+    return [SearchWordRow(word=w[:200]) for w in search_words(snapshot.resident_name)]
+
+
+class SearchWordRow(BaseModel):
+    word: str
 
 
 def _sync_case_rows(
@@ -710,3 +758,11 @@ def migrate(database_url: str) -> None:
         store.migrate()
     finally:
         store.dispose()
+
+
+def _starts_with(column: Any, prefix: str) -> Any:
+    """`column` starts with `prefix`: a range the index answers (LIKE 'x%' uses no index in
+    SQLite, nor in PostgreSQL under most collations), its upper end `prefix` with its last
+    character moved on by one, and the LIKE itself to be exact under any collation."""
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return and_(column >= prefix, column < upper, column.startswith(prefix, autoescape=True))

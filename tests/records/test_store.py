@@ -279,7 +279,10 @@ def refs(found: list[CaseSnapshot]) -> list[str]:
         ("ME14 2LL", ["CMP-2025-0002"]),
         (" me 14 ", ["CMP-2025-0002"]),
         ("100%", ["ENQ-2025-0003"]),  # wildcards are literal
-        ("%", ["ENQ-2025-0003"]),
+        ("%", []),  # names match word by word: punctuation alone is no word
+        ("grace oko", ["ENQ-2025-0003"]),  # each word starts one of the name's
+        ("okoro grace", ["ENQ-2025-0003"]),  # in any order
+        ("race", []),  # the start of a word, not any part of it
         ("_", []),
         ("nobody", []),
     ],
