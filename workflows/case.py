@@ -443,6 +443,14 @@ class CaseWorkflow:
         log a failing letter while a step awaits an activity: that belongs to the case now)."""
         return self._step_task is not None and asyncio.current_task() is self._step_task
 
+    def _commit_lodged(self) -> None:
+        """The first commit, at lodging: its record goes before the letters lodging queued (the
+        receipt), so the case is in the queues without waiting on a letter. Cases lodged before
+        this change queued the receipt first, and their histories replay so."""
+        self._commit()
+        if workflow.patched("record-before-receipt"):
+            self._effects.rotate(1)  # nothing has started yet: the record, last, goes first
+
     def _commit(self) -> None:
         """After every change: queue the record of it and refresh the search attributes."""
         entries = self._timeline[self._recorded_upto :]

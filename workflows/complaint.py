@@ -161,7 +161,7 @@ class ComplaintWorkflow(CaseWorkflow):
         workflow.metric_meter().create_counter("complaints_opened", "Complaint cases opened").add(
             1, {"channel": lodge.channel.value}
         )
-        self._commit()
+        self._commit_lodged()
         await self._wait_until_done()
         return self._status_model()
 

@@ -120,7 +120,7 @@ class EnquiryWorkflow(CaseWorkflow):
         workflow.metric_meter().create_counter("enquiries_opened", "Enquiries opened").add(
             1, {"channel": lodge.channel.value}
         )
-        self._commit()
+        self._commit_lodged()
         await self._wait_until_done()
         return self._status_model()
 
