@@ -78,6 +78,23 @@ class Landlord(BaseModel):
     email: str = "help@wkha.org.uk"
 
 
+class WorkerTuning(BaseModel):
+    """How much the worker takes on at once (WORKER_MAX_CACHED_WORKFLOWS, ...; docs/operations.md,
+    "Worker tuning"). The defaults are the Temporal Python SDK's own, but for the activities,
+    which are as many as the worker's thread pool (16, as before this was configurable)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    # cases kept in memory between steps (a cached complaint is about 300 KiB); a step on a case
+    # not cached replays its history first
+    max_cached_workflows: int = Field(default=1000, ge=0)
+    workflow_pollers: int = Field(default=5, ge=1, le=100)  # concurrent workflow task polls
+    activity_pollers: int = Field(default=5, ge=1, le=100)  # concurrent activity task polls
+    max_concurrent_workflow_tasks: int | None = Field(default=None, ge=1)  # None: the SDK's
+    # activities at once, each on a thread of the worker's pool (letters, records: blocking I/O)
+    max_concurrent_activities: int = Field(default=16, ge=1, le=1000)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         frozen=True,
@@ -104,6 +121,7 @@ class Settings(BaseSettings):
     # the Complaint Handling Code's provisions, paraphrased, for the self-assessment
     code_provisions_file: Path = REPO_ROOT / "policy" / "code-provisions.toml"
     landlord: Landlord = Landlord()
+    worker: WorkerTuning = WorkerTuning()
     # admin web app
     app_env: str = Field(default="development", pattern="^(development|production)$")
     admin_secret_key: str | None = Field(default=None, repr=False)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.deadlines import DeadlineActivities
@@ -68,6 +68,7 @@ def build_worker(
     records = RecordActivities(store)
     sweep = SweepActivities(client, settings, store)
     persons = PersonActivities(client, settings, store)
+    tuning = settings.worker
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -89,6 +90,11 @@ def build_worker(
         ],
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN_TIMEOUT,
+        max_cached_workflows=tuning.max_cached_workflows,
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(tuning.workflow_pollers),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(tuning.activity_pollers),
+        max_concurrent_workflow_tasks=tuning.max_concurrent_workflow_tasks,
+        max_concurrent_activities=tuning.max_concurrent_activities,
         workflow_runner=SandboxedWorkflowRunner(
             restrictions=SandboxRestrictions.default.with_passthrough_modules(
                 # pydantic imports these lazily when it first validates an email address
@@ -125,7 +131,7 @@ async def main(settings: Settings) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_on, sig)
-    with ThreadPoolExecutor(max_workers=16) as executor:
+    with ThreadPoolExecutor(max_workers=settings.worker.max_concurrent_activities) as executor:
         worker = build_worker(client, settings, store, executor)
         log.info("polling task queue %s on %s", settings.task_queue, settings.temporal_address)
         run = asyncio.create_task(worker.run())
