@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from config import Landlord, Settings
+from config import Landlord, Settings, WorkerTuning
 from workflows.search_attributes import ALL
 
 REPO = Path(__file__).resolve().parent.parent
@@ -33,7 +33,10 @@ SERVICES = {
 }
 # Read by the admin app only; the worker need not have them.
 ADMIN_ONLY = {"ADMIN_SECRET_KEY", "ADMIN_HOST", "ADMIN_PORT"}
-WORKER_ONLY = {"METRICS_ADDRESS"}  # the worker's Prometheus endpoint (and health check)
+WORKER_ONLY = {  # the worker's Prometheus endpoint (and health check), and its tuning
+    "METRICS_ADDRESS",
+    *(f"WORKER_{field.upper()}" for field in WorkerTuning.model_fields),
+}
 # Read by the app's codec too (the payload keys).
 EXTRA_APP_ENV = {"PAYLOAD_KEYS"}
 # published on ${BIND_ADDRESS} (loopback by default) at a port from a variable
@@ -75,8 +78,10 @@ def depends(service: dict[str, Any]) -> dict[str, str]:
 def app_env_vars() -> set[str]:
     """Every variable the settings read (one a field, so a new setting shows up here), and the
     landlord's details."""
-    names = {field.upper() for field in Settings.model_fields if field != "landlord"}
+    nested = ("landlord", "worker")
+    names = {field.upper() for field in Settings.model_fields if field not in nested}
     names |= {f"LANDLORD_{field.upper()}" for field in Landlord.model_fields}
+    names |= {f"WORKER_{field.upper()}" for field in WorkerTuning.model_fields}
     assert {"TEMPORAL_ADDRESS", "DATABASE_URL", "ADMIN_SECRET_KEY"} <= names
     return names | EXTRA_APP_ENV
 
