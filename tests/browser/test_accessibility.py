@@ -16,6 +16,7 @@ from admin.routes import register
 from letters.case_link import make_token as link_token
 from letters.survey import make_token as survey_token
 from records.learning import LearningLog, NewLesson
+from records.persons import PersonRecords
 from tests.admin.test_security import every_route
 from tests.browser.accessibility import violations
 from tests.browser.conftest import outbox_letter, sign_in
@@ -65,6 +66,7 @@ async def test_every_page_has_no_wcag_a_or_aa_violation(stack, new_page):
         by="mo.manager",
         now=datetime.now(UTC),
     )
+    person = PersonRecords(stack.store).create_from_case(ref, "mo.manager", datetime.now(UTC))
     fill = {
         "{reference}": ref,
         "{key}": "s1_acknowledgement",
@@ -83,6 +85,8 @@ async def test_every_page_has_no_wcag_a_or_aa_violation(stack, new_page):
             url = url.replace("{token}", link_token(Settings, ref, 0))
         elif route.startswith("/survey/"):
             url = url.replace("{token}", survey_token(Settings, ref, "0" * 32))
+        elif route.startswith("/people/{reference}"):
+            url = url.replace("{reference}", person)
         elif route.startswith("/enquiries/{reference}"):
             url = url.replace("{reference}", query.reference).replace("{key}", "enquiry_received")
         for name, value in fill.items():
