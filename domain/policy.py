@@ -154,6 +154,17 @@ class OmbudsmanPolicy(_Section):
     )
 
 
+class RetentionPolicy(_Section):
+    """How long a closed case's personal data is kept before the retention job anonymises it
+    (domain/retention.py): whole years after the day it closed."""
+
+    complaint_years: int = Field(ge=1, le=100, description="years after a complaint closes")
+    enquiry_years: int = Field(ge=1, le=100, description="years after an enquiry closes")
+
+    def years(self, kind: str) -> int:
+        return self.enquiry_years if kind == "enquiry" else self.complaint_years
+
+
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,59}$"
 
 
@@ -179,7 +190,7 @@ def _check_labels(value: dict[str, str] | None) -> dict[str, str] | None:
 # Sections added after cases began carrying their policy. A case lodged under a policy without
 # them keeps working as it was (nothing required); they are left out of the content hash while
 # unset, so such a policy's hash is what it always was.
-LATER_SECTIONS = ("categories", "root_causes", "ombudsman")
+LATER_SECTIONS = ("categories", "root_causes", "ombudsman", "retention")
 
 
 class Policy(_Section):
@@ -200,6 +211,8 @@ class Policy(_Section):
     # With it, a closed complaint is kept (its workflow runs on) for the referral window, so a
     # referral to the Ombudsman and its requests and orders are recorded on the case itself.
     ombudsman: OmbudsmanPolicy | None = None
+    # How long closed cases keep their personal data (the retention job, workflows/retention.py).
+    retention: RetentionPolicy | None = None
 
     @field_validator("categories", "root_causes")
     @classmethod

@@ -24,6 +24,7 @@ from activities.deadlines import DeadlineActivities
 from activities.letters import LetterActivities
 from activities.persons import PersonActivities
 from activities.records import RecordActivities
+from activities.retention import RetentionActivities
 from activities.sweep import SweepActivities
 from config import ConfigError, Settings
 from records.store import RecordsStore
@@ -35,11 +36,16 @@ from worker.client import (
     with_survey_secret,
 )
 from worker.observability import configure_logging, runtime
-from worker.setup import ensure_daily_sweep_schedule, ensure_person_reviews_schedule
+from worker.setup import (
+    ensure_daily_sweep_schedule,
+    ensure_person_reviews_schedule,
+    ensure_retention_schedule,
+)
 from workflows.case import DEADLINES_TIMEOUT, LETTER_TIMEOUT, RECORD_TIMEOUT
 from workflows.complaint import ComplaintWorkflow
 from workflows.enquiry import EnquiryWorkflow
 from workflows.persons import REVIEWS_TIMEOUT, PersonLetterWorkflow, PersonReviewsWorkflow
+from workflows.retention import BATCH_TIMEOUT, RetentionWorkflow
 from workflows.sweep import EMAIL_TIMEOUT, QUICK_TIMEOUT, SWEEP_TIMEOUT, DailySweepWorkflow
 
 log = logging.getLogger("worker")
@@ -57,6 +63,7 @@ LONGEST_ACTIVITY = max(
     SWEEP_TIMEOUT,
     EMAIL_TIMEOUT,
     REVIEWS_TIMEOUT,
+    BATCH_TIMEOUT,
 )
 GRACEFUL_SHUTDOWN_TIMEOUT = LONGEST_ACTIVITY + timedelta(seconds=15)
 
@@ -68,6 +75,7 @@ def build_worker(
     records = RecordActivities(store)
     sweep = SweepActivities(client, settings, store)
     persons = PersonActivities(client, settings, store)
+    retention = RetentionActivities(client, settings, store)
     tuning = settings.worker
     return Worker(
         client,
@@ -78,6 +86,7 @@ def build_worker(
             DailySweepWorkflow,
             PersonLetterWorkflow,
             PersonReviewsWorkflow,
+            RetentionWorkflow,
         ],
         activities=[
             DeadlineActivities(settings).plan_deadlines,
@@ -87,6 +96,8 @@ def build_worker(
             sweep.run_sweep,
             sweep.email_sweep_report,
             persons.remind_person_reviews,
+            retention.finish_anonymisations,
+            retention.anonymise_due_batch,
         ],
         activity_executor=executor,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN_TIMEOUT,
@@ -117,6 +128,8 @@ async def main(settings: Settings) -> None:
         log.info("created the daily-sweep schedule")
     if await ensure_person_reviews_schedule(client, settings):
         log.info("created the person-reviews schedule")
+    if await ensure_retention_schedule(client, settings):
+        log.info("created the retention schedule")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 

@@ -1,6 +1,7 @@
 """Set up a Temporal namespace: register the search attributes (`make run`'s dev server registers
 them with --search-attribute flags; tests and production clusters use this), and create the
-daily sweep's and the person reviews' Schedules (the worker does at every start)."""
+daily sweep's, the person reviews' and the retention job's Schedules (the worker does at every
+start)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
 from domain.persons import PersonReviews
+from domain.retention import RetentionSweep
 from domain.sweep import DailySweep
-from workflows import persons
+from workflows import persons, retention
 from workflows.search_attributes import ALL
 from workflows.sweep import SCHEDULE_ID, DailySweepWorkflow
 
@@ -92,6 +94,36 @@ async def ensure_person_reviews_schedule(client: Client, settings: Settings) -> 
     """Create the `person-reviews` Schedule unless it exists; True if it was created."""
     try:
         await client.create_schedule(persons.SCHEDULE_ID, person_reviews_schedule(settings))
+    except ScheduleAlreadyRunningError:
+        return False
+    return True
+
+
+RETENTION_CRON = "30 1 * * *"  # 01:30 every night, in the landlord's time zone
+
+
+def retention_schedule(settings: Settings) -> Schedule:
+    """The retention job (workflows/retention.py): every night, in the policy's time zone."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            retention.RetentionWorkflow.run,
+            RetentionSweep(),
+            id=retention.SCHEDULE_ID,
+            task_queue=settings.task_queue,
+            execution_timeout=retention.GIVE_UP_AFTER,
+        ),
+        spec=ScheduleSpec(
+            cron_expressions=[RETENTION_CRON],
+            time_zone_name=settings.policy.calendar.timezone,
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+
+
+async def ensure_retention_schedule(client: Client, settings: Settings) -> bool:
+    """Create the `retention` Schedule unless it exists; True if it was created."""
+    try:
+        await client.create_schedule(retention.SCHEDULE_ID, retention_schedule(settings))
     except ScheduleAlreadyRunningError:
         return False
     return True

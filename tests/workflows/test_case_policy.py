@@ -69,7 +69,7 @@ async def test_editing_the_policy_file_never_moves_a_running_case(env, worker, s
     # The landlord's annual review: quicker acknowledgements and responses, a new version.
     edited = (
         WEST_KENT.read_text()
-        .replace('version = "2026-12"', 'version = "2027-03"')
+        .replace('version = "2027-01"', 'version = "2027-03"')
         .replace("stage1_acknowledgement = 5", "stage1_acknowledgement = 2")
         .replace("stage1_response = 10", "stage1_response = 4")
     )
@@ -85,7 +85,7 @@ async def test_editing_the_policy_file_never_moves_a_running_case(env, worker, s
     after = await step(
         env.client, ref, "acknowledge", by=JO.id, points=first.points, outcome_sought="x"
     )
-    assert after.policy == before.policy and after.policy.version == "2026-12"
+    assert after.policy == before.policy and after.policy.version == "2027-01"
     assert clock(after, "s1_acknowledgement").due == clock(before, "s1_acknowledgement").due
     assert clock(after, "s1_response").due_day == date(2027, 3, 15)  # 10 working days, not 4
     extended = await step(
