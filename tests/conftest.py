@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from config import Settings
 from records.store import RecordsStore
+from tests.replay_all import StartedWorkflows, replay_all
 from tests.support import SURVEY_SECRET
 from worker.__main__ import build_worker
 from worker.codec import data_converter, new_key_line
@@ -64,22 +65,29 @@ def store(settings: Settings) -> RecordsStore:
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A fresh time-skipping server per test: its clock only moves forward, so tests that
-    travel to different dates must not share one."""
+    travel to different dates must not share one. When the test ends, every workflow it ran is
+    replayed from its history (tests/replay_all.py)."""
     assert TEST_SERVER.exists(), f"{TEST_SERVER} missing: run `make venv`"
+    started = StartedWorkflows()
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER),
         data_converter=pydantic_data_converter,
+        interceptors=[started],
     )
     await register_search_attributes(env.client)
     yield env
+    # every history the test made must replay with today's code (tests/replay_all.py)
+    failures = await replay_all(env.client, started.ids)
     await env.shutdown()
+    assert not failures, "histories that do not replay:\n" + "\n".join(failures)
 
 
 @pytest.fixture
 async def worker(
     env: WorkflowEnvironment, settings: Settings, store: RecordsStore
 ) -> AsyncIterator[Worker]:
-    with ThreadPoolExecutor(max_workers=8) as executor:
+    threads = settings.worker.max_concurrent_activities
+    with ThreadPoolExecutor(max_workers=threads) as executor:
         w = build_worker(env.client, settings, store, executor)
         async with w:
             yield w

@@ -111,6 +111,7 @@ class CaseWorkflow:
         self._effects: deque[LetterRequest | RecordRequest] = deque()
         self._ready = False
         self._changed = False
+        self._clocks_kept = False  # the clocks loop has ended (the case is finished)
         self._closed_at: datetime | None = None
         self._lock = asyncio.Lock()
         # While a step runs, what it logs and the letters it makes wait here, so a step refused
@@ -181,6 +182,7 @@ class CaseWorkflow:
         be done before the workflow completes: nothing lost."""
         effects = asyncio.create_task(self._perform_effects())
         await self._keep_clocks()
+        self._clocks_kept = True  # the effects task no longer waits for the clocks to re-arm
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and not self._effects
         )
@@ -516,8 +518,21 @@ class CaseWorkflow:
         self._changed = True
 
     async def _perform_effects(self) -> None:
+        # A change (a step's commit) wakes both the clocks loop (to re-arm its timer) and this
+        # task (to record the case): which runs first must not depend on when each last began
+        # to wait, or a case handled by a worker that had to replay it first (not cached) can
+        # write its timer and its activity in an order that its own replay does not
+        # (temporalio/sdk-python#1591's shape, reproduced by tests/workflows/test_cold_cases.py).
+        # So the clocks go first: effects wait until the clocks loop has taken the change in.
+        # Cases started before this run as they did, so their histories replay.
+        clocks_first = workflow.patched("effects-after-clocks")
         while True:
-            await workflow.wait_condition(lambda: bool(self._effects))
+            if clocks_first:
+                await workflow.wait_condition(
+                    lambda: bool(self._effects) and (not self._changed or self._clocks_kept)
+                )
+            else:
+                await workflow.wait_condition(lambda: bool(self._effects))
             effect = self._effects[0]
             try:
                 if isinstance(effect, LetterRequest):
