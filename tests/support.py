@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -237,3 +239,27 @@ def postgres_schema(base_url: str, prefix: str = "records_test") -> Iterator[str
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def records_on(database: str, folder: Path, name: str) -> Iterator[RecordsStore]:
+    """A migrated records store on `database` ("sqlite": a file in `folder`; "postgresql": a
+    schema of its own on TEST_DATABASE_URL, skipping the test when that is not set)."""
+    if database == "sqlite":
+        found = RecordsStore(f"sqlite:///{folder / f'{name}.db'}")
+        found.migrate()
+        try:
+            yield found
+        finally:
+            found.dispose()
+        return
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    with postgres_schema(base, prefix=f"{name}_test") as url:
+        found = RecordsStore(url)
+        found.migrate()
+        try:
+            yield found
+        finally:
+            found.dispose()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from records.schema import SatisfactionReply
 from records.store import RecordsStore
 from tests.admin.conftest import admin_http, csrf_in
 from tests.records.test_store import T0, snapshot
-from tests.support import postgres_schema
+from tests.support import records_on
 
 REF = "CMP-2025-0001"
 NONCE = "0123456789abcdef0123456789abcdef"
@@ -41,21 +40,8 @@ def text(page: str) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RecordsStore]:
     """The records on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'survey.db'}"
-        store = RecordsStore(url)
-        store.migrate()
-        yield store
-        store.dispose()
-        return
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    with postgres_schema(base, prefix="survey_test") as url:
-        store = RecordsStore(url)
-        store.migrate()
-        yield store
-        store.dispose()
+    with records_on(request.param, tmp_path, "survey") as found:
+        yield found
 
 
 @pytest.fixture

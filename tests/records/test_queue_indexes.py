@@ -5,7 +5,6 @@ cases is bench/scale.py's; this holds the plan that makes it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,27 +19,16 @@ from config import Settings
 from domain.records import RecordRequest
 from records.store import RecordsStore
 from tests.records.test_store import snapshot
-from tests.support import postgres_schema
+from tests.support import records_on
 
 NOW = datetime(2027, 3, 10, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RecordsStore]:
-    if request.param == "sqlite":
-        found = RecordsStore(f"sqlite:///{tmp_path / 'plans.db'}")
-        found.migrate()
+    """The records on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set."""
+    with records_on(request.param, tmp_path, "plans") as found:
         yield found
-        found.dispose()
-        return
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("TEST_DATABASE_URL is not set")
-    with postgres_schema(base, prefix="plans_test") as url:
-        found = RecordsStore(url)
-        found.migrate()
-        yield found
-        found.dispose()
 
 
 def statements(store: RecordsStore, work: Any) -> list[tuple[str, Any]]:
