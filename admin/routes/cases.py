@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from admin.access_log import logged
 from admin.accounts import ROLE_LABELS, Account
 from admin.app import render
 from admin.case_kinds import KINDS, CaseKind, kind_of
@@ -65,6 +66,7 @@ from domain.intake import ReceivedInFuture
 from domain.offered import AssignRefused, assign_payload, may_ask, may_take, offered_steps
 from domain.references import PATTERN
 from domain.urgency import COLOURS, PROMISE_LABELS, Urgency, UrgencyWindow, deadline_urgency
+from records.access_log import Access
 from records.case_links import CaseLinks, LinkUse
 from records.evidence import CaseEvidence, EvidenceStore, TimelineLine
 from records.form_drafts import Draft, FormDrafts
@@ -451,6 +453,7 @@ def add_case_pages(kind: CaseKind) -> None:
         client: Client = Depends(require_temporal),
     ) -> Response:
         view = await live_view(request, kind, ref, account, client)
+        await logged(request, Access.case_viewed, reference=ref, staff_id=account.id)
         key = request.query_params.get(DRAFT)
         if key and (shown := await draft_page(request, kind, view, account, key)) is not None:
             return shown
@@ -470,6 +473,7 @@ def add_case_pages(kind: CaseKind) -> None:
         letter = await off_loop(request.app.state.store.get_letter, ref, key)
         if letter is None:
             raise HTTPException(404, f"{kind.label} {ref} has no letter '{key}'.")
+        await logged(request, Access.letter_viewed, reference=ref)
         return render(request, "letter.html", title=letter.subject, ref=ref, letter=letter)
 
     async def revoke_link(

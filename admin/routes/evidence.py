@@ -31,6 +31,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
+from admin.access_log import logged
 from admin.accounts import Account
 from admin.app import templates
 from admin.case_file import (
@@ -60,6 +61,7 @@ from admin.security import Forbidden, current_account
 from admin.temporal import RECORDED_NOTICE, CaseNotFound, TemporalDown
 from domain.evidence import MAX_NOTE, EvidenceRefused, check_file, size_in_words
 from domain.roles import Role
+from records.access_log import Access
 from records.evidence import EvidenceEvent, EvidenceSource, EvidenceStore
 from records.storage import EvidenceMissing, EvidenceStorage, storage_from_settings
 
@@ -216,6 +218,7 @@ async def download(
         evidence.log, ref, EvidenceEvent.downloaded, by=account.id, now=now, file_id=item.id
     )
     log.info("evidence %s on %s downloaded by %s", item.id, ref, account.id)
+    await logged(request, Access.evidence_downloaded, reference=ref, staff_id=account.id)
     return Response(
         data, media_type=item.content_type, headers=download_headers(item.download_name)
     )
@@ -356,6 +359,7 @@ async def _logged(request: Request, ref: str, event: EvidenceEvent, account: Acc
     now = now_for(request.app.state)
     await off_loop(EvidenceStore(request.app.state.store).log, ref, event, by=account.id, now=now)
     log.info("case file of %s built (%s) by %s", ref, event.value, account.id)
+    await logged(request, Access.case_file_built, reference=ref, staff_id=account.id)
 
 
 # ------------------------------------------------------------------------------- routes

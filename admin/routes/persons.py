@@ -25,6 +25,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
+from admin.access_log import logged
 from admin.accounts import Account, Role
 from admin.adjustment_forms import (
     CONTACT_ONLY_CHOICES,
@@ -61,6 +62,7 @@ from domain.persons import (
     review_date_problem,
 )
 from domain.references import PATTERN
+from records.access_log import Access
 from records.persons import PersonRecords, PersonRefused
 from workflows.persons import start_person_letter
 
@@ -197,7 +199,10 @@ async def _page(
 async def person_page(
     request: Request, reference: str, account: Account = Depends(current_account)
 ) -> Response:
-    return await _page(request, account, _reference(reference))
+    person = _reference(reference)
+    response = await _page(request, account, person)
+    await logged(request, Access.person_viewed, person=person, staff_id=account.id)
+    return response
 
 
 def _review_date(
