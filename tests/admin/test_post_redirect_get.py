@@ -5,6 +5,7 @@ the letters activity has not yet claimed shows on the timeline as "Being sent"."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from admin.case_kinds import COMPLAINT
 from admin.routes.cases import TimelineRow, timeline_rows
 from config import Settings
 from domain.complaint import Status, TimelineItem
+from records.form_drafts import Draft, FormDrafts
 from records.schema import FormDraft
 from records.store import RecordsStore
 from tests.admin.conftest import admin_http, admin_sign_in, csrf_in
@@ -128,3 +130,13 @@ async def _step_then_page(app: FastAPI, ref: str, queries: list[str]) -> None:
         assert queries == [], "the page after the step asked the workflow nothing"
         await http.get(done.headers["location"])
         assert queries == [ref], "a later visit asks as usual"
+
+
+def test_kept_forms_go_an_hour_after_they_were_made_whoever_made_them(store: RecordsStore) -> None:
+    drafts_of = FormDrafts(store)
+    at = london(2027, 3, 1, 10)
+    draft = Draft(step="extend", status_code=409, values={"reasons": ["x"]}, problems=[])
+    old = drafts_of.save("jo.officer", "/cases/CMP-2027-0001", draft, at)
+    assert drafts_of.load(old, "jo.officer", "/cases/CMP-2027-0001", at) is not None
+    drafts_of.save("mo.manager", "/cases/CMP-2027-0002", draft, at + timedelta(hours=2))
+    assert drafts(store) == 1, "Jo's form, past its hour, went when Mo's was kept"
