@@ -79,6 +79,15 @@ REVIEWS_STAGE2: frozenset[Role] = frozenset({Role.reviewer, Role.manager})
 NAMES_OWNERS: frozenset[Role] = frozenset({Role.manager})
 
 
+# Who may build a case's file (every word held on it, for the Ombudsman) besides its owner: the
+# roles that record the Ombudsman's case and its requests for evidence, which the file answers.
+CASE_FILE_ROLES: frozenset[Role] = frozenset({Role.reviewer, Role.manager})
+
+
+def may_build_case_file(role: Role, staff_id: str, owner_id: str | None) -> bool:
+    return role in CASE_FILE_ROLES or (owner_id is not None and owner_id == staff_id)
+
+
 def role_may(role: Role, step: Step | EnquiryStep) -> bool:
     # by type, not by name: both kinds have steps called "assign" and "record_service_request",
     # and StrEnum members equal their names

@@ -60,7 +60,7 @@ from admin.routes.cases import (
 from admin.security import Forbidden, current_account
 from admin.temporal import RECORDED_NOTICE, CaseNotFound, TemporalDown
 from domain.evidence import MAX_NOTE, EvidenceRefused, check_file, size_in_words
-from domain.roles import Role
+from domain.roles import may_build_case_file as may_build
 from records.access_log import Access
 from records.evidence import EvidenceEvent, EvidenceSource, EvidenceStore
 from records.storage import EvidenceMissing, EvidenceStorage, storage_from_settings
@@ -68,20 +68,17 @@ from records.storage import EvidenceMissing, EvidenceStorage, storage_from_setti
 router = APIRouter(dependencies=[Depends(current_account)])
 log = logging.getLogger(__name__)
 
-# Who may build a case file besides the case's owner: the roles that record the Housing
-# Ombudsman's case and its requests for evidence (domain/roles.py _OMBUDSMAN_RECORDERS), which
-# the case file answers. It is every word held on the case, so not every advisor's to export.
-CASE_FILE_ROLES = frozenset({Role.reviewer, Role.manager})
 NO_FILE = "Choose a file to upload"
 NO_NOTE = "Enter a note saying what the file is"
 LONG_NOTE = f"The note must be {MAX_NOTE:,} characters or fewer"
 
 
 def may_build_case_file(account: Account | None, case: Any) -> bool:
+    """domain.roles.may_build_case_file for the signed-in person and the case."""
     if account is None:
         return False
     owner = getattr(case, "owner", None)
-    return account.role in CASE_FILE_ROLES or (owner is not None and owner.id == account.id)
+    return may_build(account.role, account.id, owner.id if owner else None)
 
 
 templates.env.globals["may_build_case_file"] = may_build_case_file
