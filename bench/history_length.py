@@ -51,11 +51,13 @@ async def main() -> None:
         data_converter=pydantic_data_converter,
     )
     await register_search_attributes(env.client)
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(8) as executor:
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(16) as executor:
         settings = Settings(
             database_url=f"sqlite:///{tmp}/records.db",
             outbox_dir=Path(tmp) / "outbox",
             task_queue=f"bench-{uuid.uuid4().hex[:6]}",
+            evidence_dir=Path(tmp) / "evidence",
+            survey_secret="bench-survey-secret",  # the closing survey letter signs its link
         )
         store = RecordsStore.from_settings(settings)
         store.migrate()
