@@ -95,6 +95,26 @@ def _case_page(reference: str) -> str:
 # ------------------------------------------------------------------------ from a case page
 
 
+async def _again(
+    request: Request,
+    account: Account,
+    reference: str,
+    values: FormValues,
+    problems: list[Problem],
+    form_for: str,
+) -> Response:
+    """The person's page again (400) with the form `form_for` as posted and its problems."""
+    return await _page(
+        request,
+        account,
+        reference,
+        form=_state(values, problems),
+        form_for=form_for,
+        problems=problems,
+        status_code=400,
+    )
+
+
 @router.post("/people", include_in_schema=False)
 async def create_person(request: Request, account: Account = Depends(current_account)) -> Response:
     """A new person from a case's details, with the case linked to them."""
@@ -283,15 +303,7 @@ async def record_adjustments(
                     0, Problem(f"#{NEEDS_PREFIX}{box}", message[:1].upper() + message[1:])
                 )
     if problems or adjustments is None or review_on is None:
-        return await _page(
-            request,
-            account,
-            reference,
-            form=_state(values, problems),
-            form_for="adjustments",
-            problems=problems,
-            status_code=400,
-        )
+        return await _again(request, account, reference, values, problems, "adjustments")
     await _record(
         request,
         account,
@@ -326,15 +338,7 @@ async def record_vulnerability(
         )
     review_on = _review_date(request, values, "vulnerability", problems)
     if problems or kind is None or review_on is None:
-        return await _page(
-            request,
-            account,
-            reference,
-            form=_state(values, problems),
-            form_for="vulnerability",
-            problems=problems,
-            status_code=400,
-        )
+        return await _again(request, account, reference, values, problems, "vulnerability")
     await _record(
         request,
         account,
@@ -393,15 +397,7 @@ async def record_restriction(
             )
         )
     if problems or new is None or review_on is None:
-        return await _page(
-            request,
-            account,
-            reference,
-            form=_state(values, problems),
-            form_for="restriction",
-            problems=problems,
-            status_code=400,
-        )
+        return await _again(request, account, reference, values, problems, "restriction")
     item = await _record(
         request,
         account,
@@ -436,15 +432,7 @@ async def review_item(
     review_on = _review_date(request, values, f"item-{item_id}", problems)
     note = one(values, "note") or None
     if problems or review_on is None:
-        return await _page(
-            request,
-            account,
-            reference,
-            form=_state(values, problems),
-            form_for=f"item-{item_id}",
-            problems=problems,
-            status_code=400,
-        )
+        return await _again(request, account, reference, values, problems, f"item-{item_id}")
     try:
         await off_loop(
             _people(request).review,
