@@ -61,9 +61,6 @@ class CaseLinks:
         record, when nobody can have revoked anything)."""
         return self.current(reference) or 0
 
-    def opens(self, reference: str, generation: int) -> bool:
-        return self.current(reference) == generation
-
     def revoke(self, reference: str, by: str, now: datetime) -> int | None:
         """Move the case on to its next generation; the new generation, or None when the case is
         not recorded."""
