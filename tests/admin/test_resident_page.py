@@ -298,3 +298,18 @@ async def test_an_enquirer_replies_from_their_page(
     assert reply.linked_references == [first.reference]
     assert "It is the 2025-26 statement I need." in reply.message
     assert reply.enquirer.email == "ann@example.org"
+
+
+async def test_asking_for_stage_2_in_time_needs_no_reasons(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings, store: RecordsStore
+) -> None:
+    """The policy: "You do not need to give reasons" to ask for stage 2 within the window."""
+    app = live_admin_app
+    await travel(env, app, MONDAY)
+    ref = await responded(env, settings)
+    link = link_in(store, ref, "s1_response")
+    async with admin_http(app) as resident:
+        form = await resident.get(f"{link}/stage-2")
+        sent = await post(resident, f"{link}/stage-2", form.text, {})
+        assert sent.status_code == 303 and sent.headers["location"] == link
+    assert (await settled(env, ref)).stage == "stage2"
