@@ -127,6 +127,9 @@ class Case(Base):
         Index("ix_cases_queue", "in_queue", "queue_due", "reference"),
         Index("ix_cases_kind_queue", "kind", "in_queue", "queue_due", "reference"),
         Index("ix_cases_owner_queue", "owner_id", "in_queue", "queue_due", "reference"),
+        # the queues sorted by reference or date received, read in order (migration 0020)
+        Index("ix_cases_queue_reference", "in_queue", "reference"),
+        Index("ix_cases_queue_received", "in_queue", "received_at", "reference"),
         # search lists the newest first: read backwards until it has a page of matches
         Index("ix_cases_received_at", "received_at", "reference"),
     )
