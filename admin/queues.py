@@ -10,18 +10,28 @@ how a queue page is sorted, filtered and split into pages. Read from the records
 A case waiting for the resident (stage 1's escalation window, or an enquiry we replied to asking
 for something) is grey and in no "due" queue. Closed cases are in no queue (search finds them).
 Complaints and enquiries share the queues; the `kind` filter shows one or the other.
+
+Pages are read by keyset, never by OFFSET: "Next page" and "Previous page" carry a cursor (the
+sort keys of the last, or first, case shown: its `queue_due` and reference for the default order,
+base64 JSON, no personal data), and each page is one indexed statement reading from there, with
+the cases before and after it counted only up to COUNT_UP_TO. So a page costs the same at any
+depth and any size of queue, and a case added or closed between two pages never shows twice or
+pushes another out of sight. A cursor that cannot be read gives the first page.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import and_, case, or_
+from sqlalchemy import DateTime, Integer, String, and_, case, or_
 
 from activities.deadlines import calendar_from_settings
 from config import Settings
@@ -42,7 +52,7 @@ from domain.urgency import (
 )
 from domain.working_days import WorkingCalendar
 from records.schema import Case
-from records.store import RecordsStore
+from records.store import COUNT_UP_TO, CasePage, RecordsStore, SortKey
 
 PAGE_SIZE = 25
 UNASSIGNED = "unassigned"  # the owner filter's value for cases nobody owns
@@ -187,8 +197,9 @@ class QueueRequest:
     descending: bool = False
     stage: str | None = None
     owner: str | None = None
-    page: int = 1
+    page: int = 1  # an old page number (an OFFSET): still honoured, no longer linked to
     kind: str | None = None  # "complaint", "enquiry", or None for both
+    cursor: str | None = None  # "Next page" / "Previous page" (Cursor), as the link gives it
 
     @classmethod
     def parse(
@@ -200,6 +211,7 @@ class QueueRequest:
         owner: str | None,
         page: str | None,
         kind: str | None = None,
+        cursor: str | None = None,
     ) -> QueueRequest:
         try:
             number = max(1, int(page or 1))
@@ -213,20 +225,26 @@ class QueueRequest:
             owner=(owner or "").strip() or None,
             page=number,
             kind=kind if kind in KINDS else None,
+            cursor=(cursor or "").strip() or None,
         )
 
+    @property
+    def order_name(self) -> str:
+        """The order a cursor belongs to: one read in another order would mean nothing."""
+        return f"{self.sort}.{'desc' if self.descending else 'asc'}"
+
     def params(self, **changes: Any) -> dict[str, str]:
-        """Query parameters for a link to this queue with some of them changed."""
+        """Query parameters for a link to this queue with some of them changed: a link to
+        another page gives its `cursor`; any other change starts again from the first page."""
         values: dict[str, Any] = {
             "sort": self.sort,
             "dir": "desc" if self.descending else "asc",
             "stage": self.stage,
             "owner": self.owner,
             "kind": self.kind,
-            "page": self.page,
         }
         values.update(changes)
-        return {k: str(v) for k, v in values.items() if v not in (None, "", 1) or k == "sort"}
+        return {k: str(v) for k, v in values.items() if v not in (None, "") or k == "sort"}
 
 
 @dataclass(frozen=True)
@@ -257,20 +275,110 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """Where a page starts: after the case whose sort keys are `keys` ("Next page"), or before it
+    ("Previous page"); `position` is how many cases came before that edge when the link was made
+    (for "Showing 51 to 75", as near as it can be once cases have come and gone). In a link it
+    is base64url JSON: the order's name, the sort keys, the direction, the position."""
+
+    after: bool
+    keys: tuple[Any, ...]
+    position: int
+
+    def encode(self, order_name: str) -> str:
+        keys = [k.isoformat() if isinstance(k, datetime) else k for k in self.keys]
+        text = json.dumps([1, order_name, "a" if self.after else "b", self.position, keys])
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, order_name: str, order: Sequence[SortKey]) -> Cursor | None:
+        """The cursor `text` encodes for this order, or None when it is not one (garbled, cut
+        short, for another order, or its keys not of the order's types)."""
+        if len(text) > MAX_CURSOR:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            version, name, direction, position, keys = json.loads(raw)
+            if (version, name) != (1, order_name) or direction not in ("a", "b"):
+                return None
+            if type(position) is not int or not 0 <= position <= 10**9:
+                return None
+            if not isinstance(keys, list) or len(keys) != len(order):
+                return None
+            values = tuple(_key_value(key, value) for key, value in zip(order, keys, strict=True))
+        except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+            return None
+        return cls(after=direction == "a", keys=values, position=position)
+
+
+MAX_CURSOR = 600  # characters: a cursor is about a hundred
+
+
+def _key_value(key: SortKey, value: Any) -> Any:
+    """A sort key's value from a cursor, as its column's type (anything else: ValueError)."""
+    kind = key.expression.type
+    kind = getattr(kind, "impl", kind)
+    if isinstance(kind, DateTime) and isinstance(value, str):
+        found = datetime.fromisoformat(value)
+        if found.tzinfo is None:
+            raise ValueError("a time without its zone")
+        return found
+    if isinstance(kind, Integer) and type(value) is int:
+        return value
+    if isinstance(kind, String) and isinstance(value, str) and len(value) <= 200:
+        return value
+    raise ValueError(f"{value!r} is not a {kind}")
+
+
+@dataclass(frozen=True)
 class QueuePage:
+    """One page of a queue. `position` is how many cases come before it and `total` how many
+    there are; each exact while within COUNT_UP_TO of the page (`position_exact`,
+    `total_exact`), else as near as the cursor knew (position) or at least (total)."""
+
     request: QueueRequest
     rows: list[Row]
-    total: int
     window: UrgencyWindow
-    pages: int = field(default=1)
+    position: int = 0
+    position_exact: bool = True
+    total: int = 0
+    total_at_least: bool = False  # more cases than COUNT_UP_TO from the page on: `total` or more
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+    cursor_ignored: bool = False  # the link's cursor could not be read: this is the first page
+
+    @property
+    def total_exact(self) -> bool:
+        return self.position_exact and not self.total_at_least
 
     @property
     def first(self) -> int:
-        return 0 if not self.total else (self.request.page - 1) * PAGE_SIZE + 1
+        return self.position + 1 if self.rows else 0
 
     @property
     def last(self) -> int:
-        return self.first + len(self.rows) - 1 if self.rows else 0
+        return self.position + len(self.rows)
+
+    @property
+    def page(self) -> int:
+        """The page's number, counted in pages of PAGE_SIZE (as near as `position` is)."""
+        return self.position // PAGE_SIZE + 1
+
+    @property
+    def pages(self) -> int:
+        """How many pages (at least, when the total is not exact)."""
+        return max(self.page, math.ceil(self.total / PAGE_SIZE), 1)
+
+    @property
+    def showing(self) -> str:
+        """Which cases these are, in words: "Showing 51 to 75 of 230 cases.", with "about"
+        where a count is the cursor's (beyond COUNT_UP_TO), "more than" where it stopped."""
+        if not self.rows:
+            return "No cases here."
+        about = "" if self.position_exact else "about "
+        of = "more than " if self.total_at_least else about
+        cases = "case" if self.total == 1 and not of else "cases"
+        return f"Showing {about}{self.first:,} to {self.last:,} of {of}{self.total:,} {cases}."
 
 
 def conditions(request: QueueRequest, window: UrgencyWindow, account_id: str) -> list[Any]:
@@ -293,26 +401,27 @@ def conditions(request: QueueRequest, window: UrgencyWindow, account_id: str) ->
     return where
 
 
-def ordering(request: QueueRequest, window: UrgencyWindow) -> list[Any]:
-    """ORDER BY for the chosen column, ties broken by due date, then reference. Cases with no
-    deadline due from staff come last whichever way the due date is sorted. The default, due
-    soonest first, is `queue_due` then reference: the order of the queue indexes, so a page is
-    read straight from an index."""
-    if request.sort == "due" and not request.descending:
-        return [Case.queue_due, Case.reference]
-    no_deadline = Case.queue_due >= WAITING_FROM
-    keys: dict[str, Any] = {
-        "due": Case.queue_due,
-        "reference": Case.reference,
-        "stage": _STAGE_RANK,
-        "status": _colour_rank(window),
-        "received": Case.received_at,
-    }
-    chosen = keys[request.sort]
-    chosen = chosen.desc() if request.descending else chosen.asc()
+def ordering(request: QueueRequest, window: UrgencyWindow) -> list[SortKey]:
+    """The sort keys for the chosen column, each order ending in the reference (unique, so a
+    cursor marks one place). The default, due soonest first, is `queue_due` then reference: the
+    order of the queue indexes, so a page is read straight from one. So are the reference and
+    received orders, either way (ix_cases_queue_reference, ix_cases_queue_received; migration
+    0020). Due latest first puts the cases with no deadline due from staff last still; stage
+    and status are computed, ties broken by due date then reference, and have no index: their
+    pages sort the queue (in one statement still)."""
+    due, reference = SortKey(Case.queue_due), SortKey(Case.reference)
+    desc = request.descending
+    if request.sort == "due" and not desc:
+        return [due, reference]
     if request.sort == "due":
-        return [no_deadline, chosen, Case.reference]
-    return [chosen, Case.queue_due, Case.reference]
+        no_deadline = case((Case.queue_due >= WAITING_FROM, 1), else_=0)
+        return [SortKey(no_deadline), SortKey(Case.queue_due, True), reference]
+    if request.sort == "reference":
+        return [SortKey(Case.reference, desc)]
+    if request.sort == "received":
+        return [SortKey(Case.received_at, desc), SortKey(Case.reference, desc)]
+    keys: dict[str, Any] = {"stage": _STAGE_RANK, "status": _colour_rank(window)}
+    return [SortKey(keys[request.sort], desc), due, reference]
 
 
 def next_step(snapshot: CaseSnapshot) -> str:
@@ -334,19 +443,70 @@ def load(
     calendar: WorkingCalendar,
     due_soon_working_days: int,
 ) -> QueuePage:
-    """One page of a queue. A page past the end shows the last page."""
+    """One page of a queue, in one statement: from the request's cursor, or its old page number
+    (an OFFSET, for links and API callers from before cursors), or the first page. A page past
+    the end (everything after the cursor gone, or a page number too high) shows the last page,
+    which takes a second statement."""
     window = UrgencyWindow.at(now, calendar, due_soon_working_days)
     where = conditions(request, window, account_id)
     order = ordering(request, window)
-    offset = (request.page - 1) * PAGE_SIZE
-    cases, total = store.list_cases(where, order, offset=offset, limit=PAGE_SIZE)
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    if request.page > pages:
-        request = QueueRequest(**{**request.__dict__, "page": pages})
-        offset = (pages - 1) * PAGE_SIZE
-        cases, total = store.list_cases(where, order, offset=offset, limit=PAGE_SIZE)
-    rows = [Row(case=c, next_step=next_step(c), urgency=case_urgency(c, window)) for c in cases]
-    return QueuePage(request=request, rows=rows, total=total, window=window, pages=pages)
+    cursor = None
+    if request.cursor:
+        cursor = Cursor.decode(request.cursor, request.order_name, order)
+    ignored = request.cursor is not None and cursor is None
+
+    def read(**how: Any) -> CasePage:
+        return store.list_cases(where, order, limit=PAGE_SIZE, count_up_to=COUNT_UP_TO, **how)
+
+    offset = 0 if cursor else (request.page - 1) * PAGE_SIZE
+    if cursor and not cursor.after:
+        found = read(before=cursor.keys)
+        guess = cursor.position - len(found.cases)
+        if not found.more and len(found.cases) < PAGE_SIZE:  # cases gone: the first page, full
+            found, guess = read(), 0
+    else:
+        found = read(after=cursor.keys, offset=offset) if cursor else read(offset=offset)
+        guess = cursor.position if cursor else offset
+        if not found.cases and guess:  # past the end: the last page
+            found = read(last=True)
+            guess = max(0, guess - len(found.cases))
+            if not cursor and found.before is not None:  # an old page number: on its boundary
+                total = found.before + len(found.cases)
+                keep = total - (math.ceil(total / PAGE_SIZE) - 1) * PAGE_SIZE
+                found = found._replace(
+                    cases=found.cases[-keep:],
+                    keys=found.keys[-keep:],
+                    before=total - keep,
+                    remaining=keep,
+                )
+    position = found.before if found.before is not None else max(guess, COUNT_UP_TO + 1)
+    position_exact = found.before is not None
+    at_least = found.remaining is None
+    total = position + (max(COUNT_UP_TO, len(found.cases)) if at_least else found.remaining or 0)
+    rows = [
+        Row(case=c, next_step=next_step(c), urgency=case_urgency(c, window)) for c in found.cases
+    ]
+    after_page = found.remaining is None or found.remaining > len(found.cases)
+    name = request.order_name
+    next_cursor = previous_cursor = None
+    if rows and after_page:
+        next_cursor = Cursor(True, found.keys[-1], position + len(rows)).encode(name)
+    if rows and position > 0:
+        previous_cursor = Cursor(False, found.keys[0], position).encode(name)
+    return QueuePage(
+        request=replace(
+            request, page=position // PAGE_SIZE + 1, cursor=None if ignored else request.cursor
+        ),
+        rows=rows,
+        window=window,
+        position=position,
+        position_exact=position_exact,
+        total=total,
+        total_at_least=at_least,
+        next_cursor=next_cursor,
+        previous_cursor=previous_cursor,
+        cursor_ignored=ignored,
+    )
 
 
 def now_for(state: Any) -> datetime:

@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 from alembic import command
 from alembic.config import Config
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, and_, create_engine, event, select, union
+from sqlalchemy import Engine, and_, create_engine, event, func, literal, or_, select, union
 from sqlalchemy import text as sql
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnClause
 
 import records.annual_reports
 import records.evidence
@@ -231,6 +232,27 @@ def alembic_config(connection: Any | None = None) -> Config:
     if connection is not None:
         config.attributes["connection"] = connection
     return config
+
+
+# A queue page counts the cases before and after it only up to this many (RecordsStore.list_cases)
+COUNT_UP_TO = 1000
+
+
+class SortKey(NamedTuple):
+    """One key of a list's order: a column or SQL expression on `Case`, and its direction."""
+
+    expression: Any
+    descending: bool = False
+
+
+class CasePage(NamedTuple):
+    """One page of a list of cases (RecordsStore.list_cases)."""
+
+    cases: list[CaseSnapshot]
+    keys: list[tuple[Any, ...]]  # each case's values of the order's keys: a cursor's contents
+    more: bool  # there are cases beyond the page, in the direction it was read
+    before: int | None  # cases before the page's first; None: more than COUNT_UP_TO
+    remaining: int | None  # cases from the page's first to the end; None: more than COUNT_UP_TO
 
 
 class RecordsStore:
@@ -502,21 +524,84 @@ class RecordsStore:
 
     def list_cases(
         self,
-        where: tuple[Any, ...] | list[Any] = (),
-        order_by: tuple[Any, ...] | list[Any] = (),
+        where: Sequence[Any],
+        order: Sequence[SortKey],
         *,
+        after: Sequence[Any] | None = None,
+        before: Sequence[Any] | None = None,
+        last: bool = False,
         offset: int = 0,
         limit: int = 25,
-    ) -> tuple[list[CaseSnapshot], int]:
-        """One page of cases: those meeting every SQLAlchemy condition in `where` (on
-        `records.schema.Case`), in `order_by` order; and how many meet them in all."""
-        from sqlalchemy import func
+        count_up_to: int | None = None,
+    ) -> CasePage:
+        """One page of the cases meeting every condition in `where` (SQLAlchemy conditions on
+        `records.schema.Case`) in `order`, read by keyset in ONE statement:
 
-        query = select(Case).where(*where).order_by(*order_by).offset(offset).limit(limit)
-        count = select(func.count()).select_from(Case).where(*where)
+        - the first `limit` cases after the case whose sort keys are `after` (from the start when
+          it is None; `offset` skips that many more, for callers that still send page numbers);
+        - with `before`, the last `limit` cases before the case whose sort keys those are;
+        - with `last`, the last `limit` cases.
+
+        The last key of `order` must be unique (the reference), so "after" and "before" are
+        exact and a page never repeats or skips a case, whatever changed since the keys were read.
+        Beside the page the statement counts the cases before it and those from its first to the
+        end, each only up to `count_up_to` (an index range read from the page's edge, stopped
+        there), so a page costs the same at any size of queue; None is "more than that"."""
+        if count_up_to is None:
+            count_up_to = COUNT_UP_TO
+        backward = before is not None or last
+        edge = before if backward else after
+        page: list[Any] = [] if edge is None else [_keyset(order, edge, after=not backward)]
+        # the cases on the other side of the page's edge; none at the start, all for the last page
+        other = [] if edge is None else [_keyset(order, edge, after=backward, inclusive=True)]
+        counts: dict[str, Any] = {}
+        if backward:
+            counts["below"] = _count_up_to(where, page, order, count_up_to, reverse=True)
+            if edge is not None:
+                counts["above"] = _count_up_to(where, other, order, count_up_to)
+        else:
+            counts["above"] = _count_up_to(where, page, order, count_up_to, offset=offset)
+            if edge is not None:
+                counts["below"] = _count_up_to(where, other, order, count_up_to, reverse=True)
+        query = (
+            select(
+                Case,
+                *(count.label(name) for name, count in counts.items()),
+                *(key.expression.label(f"key_{n}") for n, key in enumerate(order)),
+            )
+            .where(*where, *page)
+            .order_by(*_sort(order, reverse=backward))
+            .offset(None if backward or not offset else offset)
+            .limit(limit + 1)
+        )
         with Session(self.engine) as session:
-            total = session.scalar(count) or 0
-            return [_snapshot(row) for row in session.scalars(query)], total
+            found = list(session.execute(query))
+        more = len(found) > limit
+        found = found[:limit]
+        if backward:
+            found.reverse()
+        below = found[0].below if found and "below" in counts else 0
+        above = found[0].above if found and "above" in counts else 0
+
+        def upto(n: int) -> int | None:
+            return n if n <= count_up_to else None
+
+        if backward:  # `below` counted the page too; `above` did not
+            before_page = None if upto(below) is None else below - len(found)
+            from_page = None if upto(above) is None else above + len(found)
+        else:
+            before_page = None if upto(below) is None else below + offset
+            from_page = upto(above)
+        if not found and edge is not None:
+            before_page = None  # nothing on the page to count from
+        keys = len(order)
+        return CasePage(
+            cases=[_snapshot(row[0]) for row in found],
+            keys=[tuple(row[len(row) - keys :]) for row in found],
+            more=more,
+            before=before_page,
+            remaining=from_page,
+        )
 
     # -- the daily sweep's reports ----------------------------------------------------------
 
@@ -766,3 +851,59 @@ def _starts_with(column: Any, prefix: str) -> Any:
     character moved on by one, and the LIKE itself to be exact under any collation."""
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     return and_(column >= prefix, column < upper, column.startswith(prefix, autoescape=True))
+
+
+def _sort(order: Sequence[SortKey], *, reverse: bool = False) -> list[Any]:
+    """ORDER BY for `order`, or for its reverse (a page read backwards from its end)."""
+    return [
+        key.expression.desc() if key.descending != reverse else key.expression.asc()
+        for key in order
+    ]
+
+
+def _keyset(
+    order: Sequence[SortKey], values: Sequence[Any], *, after: bool, inclusive: bool = False
+) -> Any:
+    """The cases after (or before) the one whose keys in `order` are `values`, that one too
+    when `inclusive`. Written out key by key (k1 > v1 OR (k1 = v1 AND k2 > v2) ...) so keys may
+    run in different directions, with the first key's bound (k1 >= v1) on its own as well, the
+    range an index on the keys reads from."""
+    if len(values) != len(order):
+        raise ValueError(f"{len(order)} sort keys, {len(values)} values")
+
+    def beyond(key: SortKey, value: Any) -> Any:
+        forwards = after != key.descending
+        return key.expression > value if forwards else key.expression < value
+
+    terms = []
+    for n, (key, value) in enumerate(zip(order, values, strict=True)):
+        same = [k.expression == v for k, v in zip(order[:n], values[:n], strict=True)]
+        terms.append(and_(*same, beyond(key, value)))
+    if inclusive:
+        terms.append(and_(*(k.expression == v for k, v in zip(order, values, strict=True))))
+    first, value = order[0], values[0]
+    bound = first.expression >= value if after != first.descending else first.expression <= value
+    return and_(bound, or_(*terms))
+
+
+def _count_up_to(
+    where: Sequence[Any],
+    side: Sequence[Any],
+    order: Sequence[SortKey],
+    up_to: int,
+    *,
+    reverse: bool = False,
+    offset: int = 0,
+) -> Any:
+    """How many cases meet `where` and `side`, counted only up to `up_to` + 1: a scalar subquery
+    that stops there. When the order is of table columns it reads them in that order (or its
+    reverse, for the cases before the page) so the database reads the index the page reads, from
+    the page's edge: at most that many entries, wherever the cases lie in the table (a plain
+    scan "until enough" could read every closed case first). An order of computed keys (the
+    stage and status columns) has no index to read; there the count is not ordered, which would
+    only add a second sort of every case."""
+    found = select(literal(1).label("one")).select_from(Case).where(*where, *side)
+    if all(isinstance(getattr(k.expression, "expression", None), ColumnClause) for k in order):
+        found = found.order_by(*_sort(order, reverse=reverse))
+    found = found.offset(offset or None).limit(up_to + 1)
+    return select(func.count()).select_from(found.subquery()).scalar_subquery()

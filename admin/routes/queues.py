@@ -52,13 +52,14 @@ async def show_queue(
     owner: str | None = None,
     page: str | None = None,
     kind: str | None = None,
+    cursor: str | None = None,
     account: Account = Depends(current_account),
 ) -> Response:
     try:
         queue = Queue(name)
     except ValueError:
         raise HTTPException(404, f"There is no queue called '{name}'.") from None
-    wanted = QueueRequest.parse(queue, sort, direction, stage, owner, page, kind)
+    wanted = QueueRequest.parse(queue, sort, direction, stage, owner, page, kind, cursor)
     settings = request.app.state.settings
     due_soon = settings.policy.urgency.due_soon_working_days
     result = await off_loop(
