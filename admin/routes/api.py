@@ -121,9 +121,19 @@ class QueueCase(CaseSummary):
 
 class CaseList(BaseModel):
     queue: queues.Queue
-    page: int
-    pages: int
-    total: int
+    page: int = Field(description="This page's number (as near as `total_exact` says)")
+    pages: int = Field(description="How many pages: at least this many unless `total_exact`")
+    total: int = Field(
+        description="How many cases: exact when `total_exact`; otherwise more than this many, "
+        f"or about this many (counted only up to {queues.COUNT_UP_TO:,} either side of the page)"
+    )
+    total_exact: bool = True
+    next_cursor: str | None = Field(
+        None, description="Send as `cursor` for the next page; null on the last page"
+    )
+    previous_cursor: str | None = Field(
+        None, description="Send as `cursor` for the previous page; null on the first page"
+    )
     cases: list[QueueCase]
 
 
@@ -385,7 +395,19 @@ def _add_list_route(path: str, kind: CaseKind | None) -> None:
         direction: str | None = Query(None, alias="dir", pattern="^(asc|desc)$"),
         stage: str | None = Query(None, description="triage, stage1 or stage2"),
         owner: str | None = Query(None, description=f"A staff id, or '{queues.UNASSIGNED}'"),
-        page: int = Query(1, ge=1, le=MAX_PAGE),
+        page: int = Query(
+            1,
+            ge=1,
+            le=MAX_PAGE,
+            description="A page number (an offset: a deep one costs more); `cursor` is better",
+        ),
+        cursor: str | None = Query(
+            None,
+            max_length=queues.MAX_CURSOR,
+            description="`next_cursor` or `previous_cursor` from a page of this queue, in the "
+            "same order: that page, read from an index at the same cost at any depth, and "
+            "never repeating or missing a case as cases come and go (`page` is then ignored)",
+        ),
         of_kind: str | None = Query(
             kind.name if kind else None,
             alias="kind",
@@ -393,10 +415,12 @@ def _add_list_route(path: str, kind: CaseKind | None) -> None:
             include_in_schema=kind is None,
             description="complaint or enquiry: only that kind of case",
         ),
-    ) -> CaseList:
+    ) -> Any:
         settings = request.app.state.settings
         chosen = kind.name if kind else of_kind
-        asked = queues.QueueRequest.parse(queue, sort, direction, stage, owner, str(page), chosen)
+        asked = queues.QueueRequest.parse(
+            queue, sort, direction, stage, owner, str(page), chosen, cursor
+        )
         result = await off_loop(
             queues.load,
             request.app.state.store,
@@ -406,11 +430,20 @@ def _add_list_route(path: str, kind: CaseKind | None) -> None:
             calendar_from_settings(settings),
             settings.policy.urgency.due_soon_working_days,
         )
+        if result.cursor_ignored:
+            return _problems(
+                "cursor",
+                "Not a cursor from this queue in this order: send one "
+                "that a page gave, unchanged, or none for the first page",
+            )
         return CaseList(
             queue=queue,
-            page=result.request.page,
+            page=result.page,
             pages=result.pages,
             total=result.total,
+            total_exact=result.total_exact,
+            next_cursor=result.next_cursor,
+            previous_cursor=result.previous_cursor,
             cases=[
                 QueueCase(**row.case.summary().model_dump(), next_step=row.next_step, rag=row.rag)
                 for row in result.rows
@@ -426,7 +459,9 @@ def _add_list_route(path: str, kind: CaseKind | None) -> None:
         operation_id=f"list_{kind.name if kind else 'cases'}",
         summary=f"A work queue of {kind.noun + 's' if kind else 'cases'}",
         description=f"One page of a work queue of {what}cases (as on the queue pages), from the "
-        "records database: it works while Temporal is down.",
+        "records database: it works while Temporal is down. Walk the queue with `cursor` "
+        "(each page's `next_cursor`); `page` numbers still work, at a cost that grows with "
+        "the page number.",
         tags=[kind.name if kind else "cases"],
         responses=BAD_QUERY,
     )
