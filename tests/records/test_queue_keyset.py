@@ -217,6 +217,8 @@ def test_each_page_is_one_statement(store: RecordsStore) -> None:
     finally:
         event.remove(store.engine, "before_cursor_execute", capture)
     assert len(seen) == 5, seen
+    for statement in seen:  # the page, and each count stopping at COUNT_UP_TO + 1
+        assert statement.upper().count("LIMIT") == statement.lower().count("count(") + 1
     if store.engine.dialect.name == "postgresql":  # SQLite's dialect writes OFFSET 0 always
         assert not any("OFFSET" in statement.upper() for statement in seen), "keyset, no OFFSET"
 
