@@ -127,9 +127,10 @@ class Case(Base):
         Index("ix_cases_queue", "in_queue", "queue_due", "reference"),
         Index("ix_cases_kind_queue", "kind", "in_queue", "queue_due", "reference"),
         Index("ix_cases_owner_queue", "owner_id", "in_queue", "queue_due", "reference"),
-        # the queues sorted by reference or date received, read in order (migration 0020)
+        # the queues sorted by reference, date received or stage, read in order (migration 0020)
         Index("ix_cases_queue_reference", "in_queue", "reference"),
         Index("ix_cases_queue_received", "in_queue", "received_at", "reference"),
+        Index("ix_cases_queue_stage", "in_queue", "stage", "queue_due", "reference"),
         # search lists the newest first: read backwards until it has a page of matches
         Index("ix_cases_received_at", "received_at", "reference"),
     )
