@@ -162,11 +162,6 @@ def urgency_sql(window: UrgencyWindow) -> Any:
     )
 
 
-def _colour_rank(window: UrgencyWindow) -> Any:
-    ranks = {u.value: COLOUR_ORDER[COLOURS[u]] for u in Urgency}
-    return case(ranks, value=urgency_sql(window))
-
-
 def _in_queue(queue: Queue, window: UrgencyWindow) -> list[Any]:
     """A "due" queue's conditions: its urgencies, plus the bounds they imply on `queue_due`
     (a deadline due from staff is its own `queue_due`; the resident's sort after WAITING_FROM),
@@ -185,6 +180,13 @@ _STAGE_RANK = case(
     (Case.stage == "stage1", 1),
     (Case.stage == "stage2", 2),
     else_=3,
+)
+# Every stage a case's record can have (domain.complaint.Stage; an enquiry is "enquiry" until
+# closed), each read from ix_cases_queue_stage in due order: the stage column's parts. Enquiries
+# and closed cases share the last place, so they are two parts of one value.
+STAGE_PARTS = tuple(
+    (rank, Case.stage == stage)
+    for rank, stage in ((0, "triage"), (1, "stage1"), (2, "stage2"), (3, "enquiry"), (3, "closed"))
 )
 
 
@@ -306,6 +308,8 @@ class Cursor:
             if not isinstance(keys, list) or len(keys) != len(order):
                 return None
             values = tuple(_key_value(key, value) for key, value in zip(order, keys, strict=True))
+            if order[0].parts and values[0] not in {value for value, _ in order[0].parts}:
+                return None
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
             return None
         return cls(after=direction == "a", keys=values, position=position)
@@ -403,25 +407,63 @@ def conditions(request: QueueRequest, window: UrgencyWindow, account_id: str) ->
 
 def ordering(request: QueueRequest, window: UrgencyWindow) -> list[SortKey]:
     """The sort keys for the chosen column, each order ending in the reference (unique, so a
-    cursor marks one place). The default, due soonest first, is `queue_due` then reference: the
-    order of the queue indexes, so a page is read straight from one. So are the reference and
-    received orders, either way (ix_cases_queue_reference, ix_cases_queue_received; migration
-    0020). Due latest first puts the cases with no deadline due from staff last still; stage
-    and status are computed, ties broken by due date then reference, and have no index: their
-    pages sort the queue (in one statement still)."""
+    cursor marks one place), each page read from an index in that order from its cursor:
+
+    - due soonest first (the default): `queue_due`, reference: the queue indexes' order;
+    - due latest first: the cases with a deadline due from staff, latest first, then those with
+      none (waiting on the resident, or no deadline), likewise: two ranges of `queue_due`, each
+      read backwards;
+    - status: red, amber, green, grey (or the reverse), each by due date then reference. Each
+      colour is a range of `queue_due` (grey: at or after WAITING_FROM; red: before the end of
+      today, which holds the overdue too: a case flagged overdue has a past deadline, the
+      bound the overdue queue relies on too), so each is read as its own index range;
+    - stage: triage, stage 1, stage 2, then enquiries and closed cases (or the reverse), each by
+      due date then reference: each stage read from ix_cases_queue_stage (STAGE_PARTS);
+    - reference, date received: ix_cases_queue_reference, ix_cases_queue_received.
+
+    (The indexes other than ix_cases_queue are migration 0020's.)"""
     due, reference = SortKey(Case.queue_due), SortKey(Case.reference)
     desc = request.descending
     if request.sort == "due" and not desc:
         return [due, reference]
     if request.sort == "due":
-        no_deadline = case((Case.queue_due >= WAITING_FROM, 1), else_=0)
-        return [SortKey(no_deadline), SortKey(Case.queue_due, True), reference]
+        waiting = (0, Case.queue_due < WAITING_FROM), (1, Case.queue_due >= WAITING_FROM)
+        rank = case((Case.queue_due >= WAITING_FROM, 1), else_=0)
+        return [
+            SortKey(rank, parts=waiting),
+            SortKey(Case.queue_due, True),
+            SortKey(Case.reference, True),
+        ]
     if request.sort == "reference":
         return [SortKey(Case.reference, desc)]
     if request.sort == "received":
         return [SortKey(Case.received_at, desc), SortKey(Case.reference, desc)]
-    keys: dict[str, Any] = {"stage": _STAGE_RANK, "status": _colour_rank(window)}
-    return [SortKey(keys[request.sort], desc), due, reference]
+    if request.sort == "status":
+        rank, colours = _colour_ranges(window)
+        return [SortKey(rank, desc, colours), due, reference]
+    return [SortKey(_STAGE_RANK, desc, STAGE_PARTS), due, reference]
+
+
+def _colour_ranges(window: UrgencyWindow) -> tuple[Any, tuple[tuple[int, Any], ...]]:
+    """The status column's sort key (COLOUR_ORDER: red first) as ranges of `queue_due`: the
+    rank's SQL expression and each colour's range."""
+    due = Case.queue_due
+    red, amber, green, grey = (
+        COLOUR_ORDER[c] for c in (Colour.red, Colour.amber, Colour.green, Colour.grey)
+    )
+    rank = case(
+        (due < window.today_ends, red),
+        (due <= window.soon_ends, amber),
+        (due < WAITING_FROM, green),
+        else_=grey,
+    )
+    parts = (
+        (red, due < window.today_ends),
+        (amber, and_(due >= window.today_ends, due <= window.soon_ends)),
+        (green, and_(due > window.soon_ends, due < WAITING_FROM)),
+        (grey, due >= WAITING_FROM),
+    )
+    return rank, parts
 
 
 def next_step(snapshot: CaseSnapshot) -> str:

@@ -23,12 +23,22 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 from alembic import command
 from alembic.config import Config
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Engine, and_, create_engine, event, func, literal, or_, select, union
+from sqlalchemy import (
+    Engine,
+    and_,
+    create_engine,
+    event,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy import text as sql
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.orm import Session, aliased
 
 import records.annual_reports
 import records.evidence
@@ -239,10 +249,17 @@ COUNT_UP_TO = 1000
 
 
 class SortKey(NamedTuple):
-    """One key of a list's order: a column or SQL expression on `Case`, and its direction."""
+    """One key of a list's order: a column or SQL expression on `Case`, and its direction.
+
+    `parts`, for a first key of a few values each held by one range of the keys after it (the
+    status column's colours are ranges of `queue_due`): (value, condition) for each, covering
+    every case once. A page is then read part by part, each part from the index in the order of
+    the other keys (a UNION ALL of index range reads, each stopped at a page), and no sort of
+    the whole queue is needed."""
 
     expression: Any
     descending: bool = False
+    parts: tuple[tuple[int, Any], ...] = ()
 
 
 class CasePage(NamedTuple):
@@ -551,29 +568,64 @@ class RecordsStore:
             count_up_to = COUNT_UP_TO
         backward = before is not None or last
         edge = before if backward else after
-        page: list[Any] = [] if edge is None else [_keyset(order, edge, after=not backward)]
-        # the cases on the other side of the page's edge; none at the start, all for the last page
-        other = [] if edge is None else [_keyset(order, edge, after=backward, inclusive=True)]
+        # the page's side of its edge, and the other side (none at the start; for the last
+        # page, everything is on the page's side)
+        page = _sides(order, edge, after=not backward)
+        other = [] if edge is None else _sides(order, edge, after=backward, inclusive=True)
         counts: dict[str, Any] = {}
         if backward:
-            counts["below"] = _count_up_to(where, page, order, count_up_to, reverse=True)
+            counts["below"] = _count_up_to(where, page, count_up_to)
             if edge is not None:
-                counts["above"] = _count_up_to(where, other, order, count_up_to)
+                counts["above"] = _count_up_to(where, other, count_up_to)
         else:
-            counts["above"] = _count_up_to(where, page, order, count_up_to, offset=offset)
+            counts["above"] = _count_up_to(where, page, count_up_to, offset=offset)
             if edge is not None:
-                counts["below"] = _count_up_to(where, other, order, count_up_to, reverse=True)
-        query = (
-            select(
-                Case,
-                *(count.label(name) for name, count in counts.items()),
-                *(key.expression.label(f"key_{n}") for n, key in enumerate(order)),
+                counts["below"] = _count_up_to(where, other, count_up_to)
+        skip = None if backward or not offset else offset
+        if not order[0].parts:
+            query = (
+                select(
+                    Case,
+                    *(count.label(name) for name, count in counts.items()),
+                    *(key.expression.label(f"key_{n}") for n, key in enumerate(order)),
+                )
+                .where(*where, *page[0][1])
+                .order_by(*_sort(order, reverse=backward))
+                .offset(skip)
+                .limit(limit + 1)
             )
-            .where(*where, *page)
-            .order_by(*_sort(order, reverse=backward))
-            .offset(None if backward or not offset else offset)
-            .limit(limit + 1)
-        )
+        else:
+            # each part read in the order of the keys after the first, up to the page (and any
+            # offset), its value as the first key; the parts' pages merged in the whole order
+            rest = order[1:]
+            reads = [
+                select(
+                    Case,
+                    literal(value).label("key_0"),
+                    *(key.expression.label(f"key_{n}") for n, key in enumerate(rest, 1)),
+                )
+                .where(*where, *conditions)
+                .order_by(*_sort(rest, reverse=backward))
+                .limit(limit + 1 + (skip or 0))
+                for value, conditions in page
+            ]
+            pages = union_all(*map(_read, reads)).subquery()
+            merged = aliased(Case, pages)
+            keys = [pages.c[f"key_{n}"] for n in range(len(order))]
+            query = (
+                select(merged, *(count.label(name) for name, count in counts.items()), *keys)
+                .order_by(
+                    *_sort(
+                        [
+                            k._replace(expression=c, parts=())
+                            for k, c in zip(order, keys, strict=True)
+                        ],
+                        reverse=backward,
+                    )
+                )
+                .offset(skip)
+                .limit(limit + 1)
+            )
         with Session(self.engine) as session:
             found = list(session.execute(query))
         more = len(found) > limit
@@ -887,23 +939,61 @@ def _keyset(
 
 
 def _count_up_to(
-    where: Sequence[Any],
-    side: Sequence[Any],
-    order: Sequence[SortKey],
-    up_to: int,
-    *,
-    reverse: bool = False,
-    offset: int = 0,
+    where: Sequence[Any], sides: Sequence[tuple[Any, list[Any]]], up_to: int, offset: int = 0
 ) -> Any:
-    """How many cases meet `where` and `side`, counted only up to `up_to` + 1: a scalar subquery
-    that stops there. When the order is of table columns it reads them in that order (or its
-    reverse, for the cases before the page) so the database reads the index the page reads, from
-    the page's edge: at most that many entries, wherever the cases lie in the table (a plain
-    scan "until enough" could read every closed case first). An order of computed keys (the
-    stage and status columns) has no index to read; there the count is not ordered, which would
-    only add a second sort of every case."""
-    found = select(literal(1).label("one")).select_from(Case).where(*where, *side)
-    if all(isinstance(getattr(k.expression, "expression", None), ColumnClause) for k in order):
-        found = found.order_by(*_sort(order, reverse=reverse))
+    """How many cases meet `where` and one of `sides` (see _sides), counted only up to `up_to`
+    + 1: a scalar subquery that stops there, so it reads at most that many of the cases each
+    part's index range holds from the page's edge on. Not ordered: a count needs no order, and
+    asking for one makes PostgreSQL, which cannot estimate how many cases a queue's urgency rule
+    keeps, sort the whole range first (the overdue queue: 18,000 rows read for a count of
+    1,001), and makes SQLite sort where no index gives the order."""
+    reads = [
+        select(literal(1).label("one"))
+        .select_from(Case)
+        .where(*where, *conditions)
+        .limit(up_to + 1 + offset)
+        for _, conditions in sides
+    ]
+    if not reads:
+        return literal(0)
+    found = reads[0] if len(reads) == 1 else select(union_all(*map(_read, reads)).subquery())
     found = found.offset(offset or None).limit(up_to + 1)
     return select(func.count()).select_from(found.subquery()).scalar_subquery()
+
+
+def _read(query: Any) -> Any:
+    """`query` as a part of a UNION ALL (SQLite takes a LIMIT there only in a subquery)."""
+    return select(query.subquery())
+
+
+def _sides(
+    order: Sequence[SortKey],
+    edge: Sequence[Any] | None,
+    *,
+    after: bool,
+    inclusive: bool = False,
+) -> list[tuple[Any, list[Any]]]:
+    """The cases after (or before) `edge`, the sort keys of one case (none: all of them), as
+    the conditions of each part to read, in the order they are read: one part, unless the
+    order's first key has `parts`; then each part beyond the edge's value whole, and the parts
+    of the edge's value (there may be several) from the edge on."""
+    first = order[0]
+    if not first.parts:
+        return [
+            (None, [] if edge is None else [_keyset(order, edge, after=after, inclusive=inclusive)])
+        ]
+    parts = sorted(first.parts, key=lambda part: part[0], reverse=first.descending != (not after))
+    if edge is None:
+        return [(value, [condition]) for value, condition in parts]
+    if edge[0] not in {value for value, _ in parts}:
+        raise ValueError(f"{edge[0]!r} is not one of the first key's parts")
+    rest = _keyset(order[1:], edge[1:], after=after, inclusive=inclusive)
+    beyond = False
+    found = []
+    for value, condition in parts:
+        if value == edge[0]:
+            found.append((value, [condition, rest]))
+            beyond = True
+        elif beyond:
+            found.append((value, [condition]))
+    return found
