@@ -486,9 +486,10 @@ def load(
     due_soon_working_days: int,
 ) -> QueuePage:
     """One page of a queue, in one statement: from the request's cursor, or its old page number
-    (an OFFSET, for links and API callers from before cursors), or the first page. A page past
-    the end (everything after the cursor gone, or a page number too high) shows the last page,
-    which takes a second statement."""
+    (an OFFSET, for links and API callers from before cursors), or the first page. Two rare
+    cases take a second statement: a page past the end (everything after the cursor gone, or a
+    page number too high) shows the last page; "Previous page" with fewer than a page of cases
+    left before it (some closed since) shows the first page, full."""
     window = UrgencyWindow.at(now, calendar, due_soon_working_days)
     where = conditions(request, window, account_id)
     order = ordering(request, window)

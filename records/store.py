@@ -561,9 +561,11 @@ class RecordsStore:
 
         The last key of `order` must be unique (the reference), so "after" and "before" are
         exact and a page never repeats or skips a case, whatever changed since the keys were read.
-        Beside the page the statement counts the cases before it and those from its first to the
-        end, each only up to `count_up_to` (an index range read from the page's edge, stopped
-        there), so a page costs the same at any size of queue; None is "more than that"."""
+        When the first key has parts (SortKey.parts), each part is read from its own index range
+        and their pages merged: still one statement. Beside the page the statement counts the
+        cases before it and those from its first to the end, each only up to `count_up_to` (an
+        index range read from the page's edge, stopped there), so a page costs the same at any
+        size of queue; None is "more than that"."""
         if count_up_to is None:
             count_up_to = COUNT_UP_TO
         backward = before is not None or last
@@ -646,10 +648,10 @@ class RecordsStore:
             from_page = upto(above)
         if not found and edge is not None:
             before_page = None  # nothing on the page to count from
-        keys = len(order)
+        width = len(order)  # each row ends with its sort keys
         return CasePage(
             cases=[_snapshot(row[0]) for row in found],
-            keys=[tuple(row[len(row) - keys :]) for row in found],
+            keys=[tuple(row[len(row) - width :]) for row in found],
             more=more,
             before=before_page,
             remaining=from_page,
