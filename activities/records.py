@@ -8,9 +8,10 @@ worker runs it in its thread pool. The worker migrates the store before it start
 from __future__ import annotations
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from domain.records import RecordRequest
-from records.store import RecordsStore
+from records.store import RecordOutOfStep, RecordsStore
 
 
 class RecordActivities:
@@ -21,7 +22,12 @@ class RecordActivities:
     def record_case(self, request: RecordRequest) -> None:
         activity.logger.info(
             "Recording case %s (%d timeline entries)",
-            request.snapshot.reference,
+            request.case_reference,
             len(request.events),
         )
-        self.store.record(request)
+        try:
+            self.store.record(request)
+        except RecordOutOfStep as err:  # the workflow sends its whole record instead
+            raise ApplicationError(
+                str(err), type=RecordOutOfStep.__name__, non_retryable=True
+            ) from None

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from domain.adjustments import Adjustments, contact_only_problem
 from domain.channels import ContactMethod
@@ -14,6 +25,34 @@ class Strict(BaseModel):
     """Base for every boundary model: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+EMPTY: tuple[Any, ...] = (None, [], {})
+
+
+class Compact(Strict):
+    """A Strict model written as JSON without its empty fields (None, [] or {} where that is the
+    field's default), which come back as those defaults when read: for what workflows keep in
+    their histories by the thousand (letters, records, step results)."""
+
+    @model_serializer(mode="wrap")
+    def _without_empty_defaults(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
+        data = handler(self)
+        if info.mode != "json" or not isinstance(data, dict):
+            return data
+        empty = _empty_by_default(type(self))
+        return {k: v for k, v in data.items() if not (k in empty and v in EMPTY)}
+
+
+@cache
+def _empty_by_default(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if not field.is_required() and field.get_default(call_default_factory=True) in EMPTY
+    )
 
 
 class Channel(StrEnum):

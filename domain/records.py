@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import Field
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
-from domain.people import Strict
+from domain.letters import LetterRequest
+from domain.people import Compact, Strict
 
 
 class TimelineEntry(Strict):
@@ -162,11 +171,157 @@ class CaseSnapshot(CaseSummary):
     actions_outstanding: bool = False
     data: dict[str, Any] = Field(default_factory=dict)  # the full status, for the case page
     updated_at: datetime
+    # Which commit of the case this is (1 at lodging, one more each change); none for records
+    # written before cases counted them. A step's result names the revision it made, so a page
+    # can tell whether the row shows it yet.
+    revision: int | None = Field(default=None, ge=1)
 
     def summary(self) -> CaseSummary:
         return CaseSummary.model_validate(self.model_dump(include=set(CaseSummary.model_fields)))
 
 
-class RecordRequest(Strict):
-    snapshot: CaseSnapshot
+class DataChange(Strict):
+    """One change to a JSON document: the value now at `path` (keys and list indexes from the
+    top; an index equal to a list's length adds an item at its end). As JSON, the pair
+    `[path, value]`: a case's history keeps hundreds of them."""
+
+    # keys are kept exactly (a key may be text someone typed)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    path: list[str | int] = Field(min_length=1)
+    value: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, data: Any) -> Any:
+        if isinstance(data, list | tuple) and len(data) == 2:
+            return {"path": data[0], "value": data[1]}
+        return data
+
+    @model_serializer(mode="wrap")
+    def _as_pair(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        return [data["path"], data["value"]] if info.mode == "json" else data
+
+
+DIFF_DEPTH = 4  # deeper than this, a changed value is sent whole
+
+
+def json_changes(before: Any, after: Any, path: tuple[str | int, ...] = ()) -> list[DataChange]:
+    """What turns JSON `before` into `after`: only the leaves that changed, where the shape
+    allows (an object keeping its keys, a list keeping its earlier items' places), else the
+    changed value whole. In a stable order (the workflow computes it)."""
+    if before == after:
+        return []
+    if len(path) < DIFF_DEPTH:
+        if isinstance(before, dict) and isinstance(after, dict) and before.keys() <= after.keys():
+            return [
+                change
+                for key in sorted(after)
+                for change in json_changes(before.get(key, _ABSENT), after[key], (*path, key))
+            ]
+        if isinstance(before, list) and isinstance(after, list) and len(after) >= len(before):
+            return [
+                change
+                for i, item in enumerate(after)
+                for change in json_changes(
+                    before[i] if i < len(before) else _ABSENT, item, (*path, i)
+                )
+            ]
+    return [DataChange(path=list(path), value=after)]
+
+
+# The snapshot's fields the records keep as rows of their own tables (records/store.py CaseRows):
+# a change to one is sent whole, and the rows of those not changed are left as they are.
+CHILD_ROW_FIELDS = frozenset(
+    {
+        "point_outcomes",
+        "actions",
+        "compensation_offers",
+        "compensation_payments",
+        "ombudsman",
+        "ombudsman_requests",
+        "ombudsman_orders",
+    }
+)
+
+
+def record_changes(before: dict[str, Any], after: dict[str, Any]) -> list[DataChange]:
+    """What turns one snapshot (as JSON) into the next: leaves as `json_changes` finds them, and
+    each child-row field that changed whole."""
+    out: list[DataChange] = []
+    for key in sorted(after.keys() | before.keys()):
+        old, new = before.get(key, _ABSENT), after.get(key)
+        if key in CHILD_ROW_FIELDS:
+            if old != new:
+                out.append(DataChange(path=[key], value=new))
+        else:
+            out += json_changes(old, new, (key,))
+    return out
+
+
+class _Absent:
+    """A key or item `before` lacks (never equal to a JSON value, so it is sent)."""
+
+
+_ABSENT = _Absent()
+
+
+def apply_json_changes(document: Any, changes: list[DataChange]) -> Any:
+    """`document` (JSON: dicts and lists) with the changes made, in a copy; making the same
+    changes twice is harmless."""
+    out = copy.deepcopy(document)
+    for change in changes:
+        *parents, last = change.path
+        here = out
+        for step in parents:
+            here = here[step]
+        if isinstance(here, list):
+            if not isinstance(last, int) or last > len(here):
+                raise ValueError(f"{change.path}: past the end of a list of {len(here)}")
+            if last == len(here):
+                here.append(change.value)
+                continue
+        here[last] = change.value
+    return out
+
+
+class RecordRequest(Compact):
+    """A commit of the case for the records: the snapshot, and its new timeline entries. After
+    the first, a commit sends `changes` instead of the snapshot: what turns the snapshot of the
+    revision before (as JSON) into this one's. Most of a case stays the same from step to step,
+    and every record request is kept in the case's workflow history."""
+
+    snapshot: CaseSnapshot | None = None
     events: list[TimelineEntry] = Field(default_factory=list)
+    reference: str | None = None  # with changes
+    revision: int | None = Field(default=None, ge=2)  # with changes: the revision they make
+    changes: list[DataChange] | None = None
+
+    @model_validator(mode="after")
+    def _whole_or_changes(self) -> RecordRequest:
+        if (self.snapshot is None) == (self.changes is None):
+            raise ValueError("a record request has a snapshot or changes, not both or neither")
+        if self.changes is not None and (self.reference is None or self.revision is None):
+            raise ValueError("changes need the case's reference and the revision they make")
+        return self
+
+    @property
+    def case_reference(self) -> str:
+        return self.snapshot.reference if self.snapshot is not None else str(self.reference)
+
+
+class EffectsRequest(Compact):
+    """One commit's side effects (activities/effects.py): its record, then its letters."""
+
+    record: RecordRequest | None = None
+    letters: list[LetterRequest] = Field(default_factory=list)
+
+
+class EffectsOutcome(Compact):
+    """What did not go: letters that failed (the workflow sends each again alone), letters the
+    provider refused outright, and a record the store could not take as changes."""
+
+    failed: dict[str, str] = Field(default_factory=dict)
+    refused: dict[str, str] = Field(default_factory=dict)
+    record_out_of_step: bool = False

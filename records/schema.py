@@ -117,6 +117,8 @@ class Case(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # which commit of the case the row shows (migration 0020; domain.records.CaseSnapshot)
+    revision: Mapped[int | None] = mapped_column(Integer)
     # What the work queues read (migration 0018): whether the case is in them (open, or closed
     # with something it promised still on a clock), and its place in the "due" order as one
     # indexed column (domain.urgency.queue_due). Each queue page is then one index range scan.

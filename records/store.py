@@ -45,6 +45,7 @@ import records.evidence
 import records.self_assessment  # noqa: F401
 from domain.letters import Delivery, LetterKind, LetterRequest
 from domain.records import (
+    CHILD_ROW_FIELDS,
     ActionRow,
     CaseSnapshot,
     ClockRow,
@@ -56,6 +57,7 @@ from domain.records import (
     PointOutcomeRow,
     RecordRequest,
     TimelineEntry,
+    apply_json_changes,
 )
 from domain.sweep import SweepReport
 from domain.urgency import CLOSED_STAGE, queue_due
@@ -476,25 +478,25 @@ class RecordsStore:
                 return work(session)
 
     def _record(self, session: Session, request: RecordRequest) -> None:
-        snapshot = request.snapshot
-        values = _case_values(snapshot)
+        reference = request.case_reference
         row = session.scalars(
-            select(Case).where(Case.reference == snapshot.reference).with_for_update()
+            select(Case).where(Case.reference == reference).with_for_update()
         ).one_or_none()
-        if row is None:
-            session.add(Case(**values, created_at=datetime.now(UTC)))
+        whole = _whole(request, row)
+        if whole is None:
+            pass  # this revision, or a later one, is recorded already: only its events may be new
+        elif row is None:
+            session.add(Case(**_case_values(whole), created_at=datetime.now(UTC)))
             session.flush()
-            _sync_case_rows(session, snapshot, self.calendar)
-        elif utc(snapshot.updated_at) >= row.updated_at:
-            for name, value in values.items():
+            _sync_case_rows(session, whole, self.calendar)
+        elif _newer(whole, row):
+            for name, value in _case_values(whole).items():
                 setattr(row, name, value)
-            _sync_case_rows(session, snapshot, self.calendar)
+            _sync_case_rows(session, whole, self.calendar, unchanged_rows(request))
 
         if not request.events:
             return
-        stored = set(
-            session.scalars(select(CaseEvent.seq).where(CaseEvent.reference == snapshot.reference))
-        )
+        stored = set(session.scalars(select(CaseEvent.seq).where(CaseEvent.reference == reference)))
         now = datetime.now(UTC)
         for entry in request.events:
             if entry.seq in stored:
@@ -503,7 +505,7 @@ class RecordsStore:
             data = entry.model_dump(mode="json", include={"details"})
             session.add(
                 CaseEvent(
-                    reference=snapshot.reference,
+                    reference=reference,
                     seq=entry.seq,
                     at=utc(entry.at),
                     step=entry.step,
@@ -736,6 +738,49 @@ def _letter_for_update(session: Session, reference: str, letter_key: str) -> Let
     return session.scalars(query).one_or_none()
 
 
+class RecordOutOfStep(Exception):
+    """Changes to a record that is not at the revision they follow (the row was written by
+    code before revisions, or restored from a backup): the case must send its whole record."""
+
+
+def _whole(request: RecordRequest, row: Case | None) -> CaseSnapshot | None:
+    """The request's snapshot: as sent, or the row's with the changes made. None when the row
+    already shows this revision or a later one (a retried or superseded request)."""
+    stored = row.revision if row is not None else None
+    snapshot = request.snapshot
+    if snapshot is not None:
+        if snapshot.revision is not None and stored is not None and stored > snapshot.revision:
+            return None
+        return snapshot
+    assert request.revision is not None and request.changes is not None  # the model's rule
+    if stored is not None and stored >= request.revision:
+        return None
+    if row is None or stored != request.revision - 1:
+        raise RecordOutOfStep(
+            f"{request.reference}: changes for revision {request.revision}, "
+            f"the row shows {stored if row is not None else 'nothing'}"
+        )
+    # the child-row fields are not read back: a change to one comes whole, and the tables of
+    # those not changed are left alone (`unchanged_rows`)
+    before = _snapshot(row).model_dump(mode="json")
+    return CaseSnapshot.model_validate(apply_json_changes(before, request.changes))
+
+
+def unchanged_rows(request: RecordRequest) -> frozenset[str]:
+    """The child-row fields a request leaves as they are (none, for a whole snapshot)."""
+    if request.changes is None:
+        return frozenset()
+    return CHILD_ROW_FIELDS - {str(c.path[0]) for c in request.changes}
+
+
+def _newer(snapshot: CaseSnapshot, row: Case) -> bool:
+    """Whether the snapshot replaces the row: a later revision, or (rows and requests from
+    before revisions) a later or equal time."""
+    if snapshot.revision is not None and row.revision is not None:
+        return snapshot.revision >= row.revision
+    return utc(snapshot.updated_at) >= row.updated_at
+
+
 def _case_values(snapshot: CaseSnapshot) -> dict[str, Any]:
     """Column values for a snapshot; JSON fields as plain JSON (dates become ISO strings)."""
     as_json = snapshot.model_dump(mode="json", include={"data", "linked_references"})
@@ -762,6 +807,7 @@ def _case_values(snapshot: CaseSnapshot) -> dict[str, Any]:
         "tenure": snapshot.tenure,
         "property_reference": snapshot.property_reference,
         "actions_outstanding": snapshot.actions_outstanding,
+        "revision": snapshot.revision,
         "data": as_json["data"],
         "updated_at": utc(snapshot.updated_at),
         **queue_columns(
@@ -796,10 +842,16 @@ class SearchWordRow(BaseModel):
 
 
 def _sync_case_rows(
-    session: Session, snapshot: CaseSnapshot, calendar: WorkingCalendar | None
+    session: Session,
+    snapshot: CaseSnapshot,
+    calendar: WorkingCalendar | None,
+    leave: frozenset[str] = frozenset(),
 ) -> None:
-    """Make each table of the case's child rows say what the snapshot says."""
+    """Make each table of the case's child rows say what the snapshot says (but those of the
+    fields in `leave`, which it does not carry)."""
     for table in CASE_ROWS:
+        if table.field in leave:
+            continue
         rows = table.rows(snapshot, calendar)
         _sync_rows(session, table.model, snapshot.reference, rows, table.keys)
 
@@ -876,6 +928,7 @@ def _snapshot(row: Case) -> CaseSnapshot:
         actions_outstanding=row.actions_outstanding,
         data=dict(row.data or {}),
         updated_at=row.updated_at,
+        revision=row.revision,
     )
 
 
