@@ -1,14 +1,16 @@
-"""Plans deadlines as absolute UTC moments, outside the workflow sandbox (DESIGN.md, clocks)."""
+"""The clocks' calendar outside the workflow sandbox (DESIGN.md, clocks): the bank holidays a
+case's workflow plans its deadlines with (a local activity, once for the years it needs), and
+`plan_deadlines`, which planned them for cases begun before workflows planned their own."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import date
 from functools import cache
 
 from temporalio import activity
 
 from config import Settings
-from domain.clocks import DeadlineRequest, DeadlineRule, PlannedDeadline
+from domain.clocks import DeadlineRequest, HolidayRequest, PlannedDeadline, plan
 from domain.policy import CalendarPolicy, legacy_policy
 from domain.working_days import WorkingCalendar
 
@@ -29,23 +31,6 @@ def calendar_from_settings(settings: Settings | None = None) -> WorkingCalendar:
     return calendar_for(settings.policy.calendar)
 
 
-def plan(rule: DeadlineRule, calendar: WorkingCalendar) -> PlannedDeadline:
-    if rule.after is not None and rule.working_days is not None:
-        due = calendar.due_after(rule.after, rule.working_days)
-    else:
-        assert rule.on_date is not None  # DeadlineRule's validator guarantees one or the other
-        due = calendar.close_of_business(calendar.last_working_day_on_or_before(rule.on_date))
-    due_day = due.date()
-    remind_at = calendar.opening_time(calendar.add_working_days(due_day, -rule.remind_days_before))
-    return PlannedDeadline(
-        key=rule.key,
-        due=due.astimezone(UTC),
-        remind_at=remind_at.astimezone(UTC),
-        due_day=due_day,
-        counted_from=calendar.received_on(rule.after) if rule.after is not None else None,
-    )
-
-
 class DeadlineActivities:
     def __init__(self, settings: Settings) -> None:
         # cases lodged before cases carried a policy send none: the calendar they began on
@@ -55,3 +40,8 @@ class DeadlineActivities:
     async def plan_deadlines(self, request: DeadlineRequest) -> list[PlannedDeadline]:
         calendar = calendar_for(request.calendar) if request.calendar else self.legacy
         return [plan(rule, calendar) for rule in request.rules]
+
+    @activity.defn(name="bank_holidays")
+    def bank_holidays(self, request: HolidayRequest) -> list[date]:
+        calendar = calendar_for(request.calendar) if request.calendar else self.legacy
+        return calendar.bank_holidays_in(request.years)

@@ -469,7 +469,7 @@ def _colour_ranges(window: UrgencyWindow) -> tuple[Any, tuple[tuple[int, Any], .
 def next_step(snapshot: CaseSnapshot) -> str:
     """What staff do next: triage first; then contact the resident while that promise is the
     next one due; otherwise the step the case's status waits for."""
-    due_next = (snapshot.data.get("next_deadline") or {}).get("key")
+    due_next = snapshot.next_deadline_key
     if snapshot.status != "awaiting_triage" and due_next in CONTACT_CLOCKS:
         return "Contact the resident"
     if due_next in FOLLOW_UP and snapshot.status in ("closed", "escalation_window"):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.people import Strict
 from domain.policy import CalendarPolicy, Policy
+
+if TYPE_CHECKING:
+    from domain.working_days import WorkingCalendar
 
 
 class ClockKey(StrEnum):
@@ -125,6 +129,39 @@ class PlannedDeadline(Strict):
     remind_at: AwareDatetime  # UTC, opening time of the working day before the due day
     due_day: date
     counted_from: date | None = None  # the receipt day of `after`, when the rule has one
+
+
+def plan(rule: DeadlineRule, calendar: WorkingCalendar) -> PlannedDeadline:
+    """When the clock is due and when it reminds, as absolute UTC moments. Pure: the workflow
+    runs it on a calendar fed the bank holidays it has loaded (and cases begun before that, in
+    the `plan_deadlines` activity)."""
+    if rule.after is not None and rule.working_days is not None:
+        due = calendar.due_after(rule.after, rule.working_days)
+    else:
+        assert rule.on_date is not None  # DeadlineRule's validator guarantees one or the other
+        due = calendar.close_of_business(calendar.last_working_day_on_or_before(rule.on_date))
+    due_day = due.date()
+    remind_at = calendar.opening_time(calendar.add_working_days(due_day, -rule.remind_days_before))
+    return PlannedDeadline(
+        key=rule.key,
+        due=due.astimezone(UTC),
+        remind_at=remind_at.astimezone(UTC),
+        due_day=due_day,
+        counted_from=calendar.received_on(rule.after) if rule.after is not None else None,
+    )
+
+
+def earliest_open(clocks: Any) -> Clock | None:
+    """The case's next deadline: its open clock due first."""
+    return min((c for c in clocks if c.open), key=lambda c: c.due, default=None)
+
+
+class HolidayRequest(Strict):
+    """The bank holidays a case's calendar needs for some years (the `bank_holidays` local
+    activity): the workflow counts working days itself, fed these."""
+
+    years: list[int] = Field(min_length=1, max_length=20)
+    calendar: CalendarPolicy | None = None  # none: the calendar of cases lodged before policies
 
 
 class Clock(Strict):

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from domain.clocks import Clock
+from domain.clocks import Clock, earliest_open
 from domain.letters import PointDecision, Remedies
 from domain.ombudsman import OMBUDSMAN_REFERENCE, Determination, OmbudsmanCase, OrderKind
 from domain.people import Channel, Resident, StaffMember, Strict
@@ -257,13 +257,16 @@ class LodgeComplaint(Strict):
 
 
 # The shape of the records projection (ComplaintRecord, EnquiryRecord). 1: the first versioned one.
-RECORD_VERSION = 1
+# 2: no longer keeps the next deadline (worked out from the clocks when read) or the effects
+# queued at that moment; a complaint's keeps its policy's categories and root causes.
+RECORD_VERSION = 2
 # 2: a complaint's record adds category, tenure, property_reference and each decision's
 # root_cause (all optional, so a version 1 record reads as a version 2 one with none of them).
 # 3: adds the tracked actions, compensation, the Ombudsman's involvement, actions_outstanding
 # and kept_until (all defaulted, so older records read as having none).
 # 4: adds the incident and awareness dates and each stage's response summary and apology.
-COMPLAINT_RECORD_VERSION = 4
+# 5: as RECORD_VERSION 2 (older records, which keep the next deadline, read the same).
+COMPLAINT_RECORD_VERSION = 5
 
 
 class StaffStep(Strict):
@@ -502,15 +505,24 @@ class ComplaintRecord(Strict):
     became_aware_date: date | None = None
     time_limit_ends: date | None = None  # the last day a complaint about it was in time
     responses: dict[str, StageResponse] = Field(default_factory=dict)
+    # the case's own policy's lists (key -> label) its forms offer (empty: none needed; records
+    # written before these were kept have none)
+    categories: dict[str, str] = Field(default_factory=dict)
+    root_causes: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _next_deadline_from_clocks(self) -> ComplaintRecord:
+        """The next deadline is the earliest open clock: records leave it out (it would be
+        sent again whenever it moved), and it is worked out here when read."""
+        if self.next_deadline is None:
+            self.next_deadline = earliest_open(self.clocks)
+        return self
 
 
 class ComplaintStatus(ComplaintRecord):
-    """The whole case as the `status` Query returns it: the record and its timeline, and the
-    case's own policy's lists (key -> label) its forms offer (empty: none needed)."""
+    """The whole case as the `status` Query returns it: the record and its timeline."""
 
     timeline: list[TimelineItem]
-    categories: dict[str, str] = Field(default_factory=dict)
-    root_causes: dict[str, str] = Field(default_factory=dict)
 
 
 # What each step's Update takes: the starter, the admin UI and the API all validate against it.

@@ -6,10 +6,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import ConfigDict, EmailStr, Field, ValidationError
+from pydantic import (
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationError,
+)
 
 from domain.adjustments import Adjustments
-from domain.people import Address, StaffMember, Strict
+from domain.people import Address, Compact, StaffMember, Strict
 from domain.remedies import CompensationBasis
 
 
@@ -119,7 +124,7 @@ class CompletedAction(Strict):
     done_on: date
 
 
-class LetterContext(Strict):
+class LetterContext(Compact):
     """Everything any template may use. Fields a kind does not need stay empty."""
 
     reference: str
@@ -163,7 +168,7 @@ class LetterContext(Strict):
     adjustments: Adjustments | None = None
 
 
-class LetterRequest(Strict):
+class LetterRequest(Compact):
     """`key` names the letter within its case (e.g. "s1_acknowledgement", "breach:s1_contact");
     (reference, key) is sent at most once however often the activity runs."""
 

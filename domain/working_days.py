@@ -21,6 +21,15 @@ if TYPE_CHECKING:
 ONE_DAY = timedelta(days=1)
 
 
+class HolidaysNotLoaded(LookupError):
+    """A calendar fed the bank holidays of some years only was asked about a day in another
+    year: load that year's and ask again (a workflow plans its clocks so)."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__(f"the bank holidays of {year} are not loaded")
+        self.year = year
+
+
 @dataclass(frozen=True)
 class OfficeHours:
     """Opening and closing time for each weekday (Monday = 0); a weekday left out is closed."""
@@ -82,22 +91,34 @@ class WorkingCalendar:
         office_hours: OfficeHours | None = None,
         country: str = "GB",
         subdivision: str | None = "ENG",
+        holiday_years: Iterable[int] | None = None,
     ) -> None:
         self.tz = ZoneInfo(tz)
         self.office_hours = office_hours or ENGLAND_OFFICE_HOURS
         self.closures = frozenset(closures)
         self._bank_holidays = None if bank_holidays is None else frozenset(bank_holidays)
         self._region = (country, subdivision)
+        # with `bank_holidays` given: the years they are complete for (any other year's day
+        # raises HolidaysNotLoaded); None: the list is all there is
+        self._years = None if holiday_years is None else frozenset(holiday_years)
 
     @classmethod
-    def from_policy(cls, policy: CalendarPolicy) -> WorkingCalendar:
-        """The calendar a policy's clocks are counted on."""
+    def from_policy(
+        cls,
+        policy: CalendarPolicy,
+        bank_holidays: Iterable[date] | None = None,
+        holiday_years: Iterable[int] | None = None,
+    ) -> WorkingCalendar:
+        """The calendar a policy's clocks are counted on: its region's bank holidays looked up,
+        or those given (complete for `holiday_years`)."""
         return cls(
             closures=policy.closure_days,
+            bank_holidays=bank_holidays,
             tz=policy.timezone,
             office_hours=OfficeHours(policy.weekday_hours()),
             country=policy.bank_holidays_country,
             subdivision=policy.bank_holidays_subdivision,
+            holiday_years=holiday_years,
         )
 
     def __repr__(self) -> str:
@@ -111,6 +132,8 @@ class WorkingCalendar:
     def is_bank_holiday(self, day: date) -> bool:
         if self._bank_holidays is None:
             return day in region_bank_holidays(day.year, *self._region)
+        if self._years is not None and day.year not in self._years:
+            raise HolidaysNotLoaded(day.year)
         return day in self._bank_holidays
 
     def is_working_day(self, day: date) -> bool:
@@ -119,6 +142,10 @@ class WorkingCalendar:
             and day not in self.closures
             and not self.is_bank_holiday(day)
         )
+
+    def bank_holidays_in(self, years: Iterable[int]) -> list[date]:
+        """The region's bank holidays in those years, in order (what a workflow is fed)."""
+        return sorted(d for year in years for d in region_bank_holidays(year, *self._region))
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after `day`."""

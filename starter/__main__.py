@@ -461,9 +461,11 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         client = await connect(settings)
         perform = perform_enquiry_step if enquiry_case else perform_step
         try:
-            case: ComplaintStatus | EnquiryStatus = await perform(
-                client, args.reference, args.step, payload
-            )
+            await perform(client, args.reference, args.step, payload)
+            # the Update answers where the case stands; the whole case, as shown, is the query
+            case: ComplaintStatus | EnquiryStatus = await (
+                enquiry_status if enquiry_case else status
+            )(client, args.reference)
         except CaseNotFound:
             raise await _no_such_case(client, args.reference, enquiry_case) from None
         print(show(case))

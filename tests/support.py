@@ -109,9 +109,9 @@ async def start(
 
 
 async def step(client: Client, reference: str, name: str, **payload: Any) -> ComplaintStatus:
-    result = await perform_step(client, reference, name, _jsonable(payload))
-    await settle(client.get_workflow_handle(workflow_id(reference)))
-    return result
+    """Take the step and wait for its effects; the whole case after it (the status Query)."""
+    await perform_step(client, reference, name, _jsonable(payload))
+    return await settle(client.get_workflow_handle(workflow_id(reference)))
 
 
 def _jsonable(value: Any) -> Any:
@@ -157,9 +157,8 @@ async def start_enquiry(
 
 
 async def enquiry_step(client: Client, reference: str, name: str, **payload: Any) -> EnquiryStatus:
-    result = await perform_enquiry_step(client, reference, name, _jsonable(payload))
-    await settle(client.get_workflow_handle(enquiry_workflow_id(reference)))
-    return result
+    await perform_enquiry_step(client, reference, name, _jsonable(payload))
+    return await settle(client.get_workflow_handle(enquiry_workflow_id(reference)))
 
 
 async def status(handle: WorkflowHandle) -> Any:

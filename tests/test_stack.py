@@ -198,8 +198,10 @@ async def test_worker_killed_mid_case_finishes_with_each_letter_once(
 
     handle = client.get_workflow_handle(workflow_id(ref))
     result = await asyncio.wait_for(handle.result(), 240)
-    assert result["closure_reason"] == ClosureReason.final_response
+    assert (result["stage"], result["status"]) == ("closed", "closed")
     store = RecordsStore(stack_env["DATABASE_URL"])
+    recorded = store.get_case(ref)
+    assert recorded is not None and recorded.closure_reason == ClosureReason.final_response
     rows = store.letters(ref)
     keys = [r.letter_key for r in rows]
     assert sorted(keys) == sorted(set(keys))

@@ -46,7 +46,7 @@ from tests.support import CATEGORY, JO, complaint, decided, enquiry, london, tra
 from worker.__main__ import build_worker
 from worker.setup import SWEEP_CRON, ensure_daily_sweep_schedule
 from workflows import search_attributes as sa
-from workflows.cases import lodge, lodge_enquiry, perform_step
+from workflows.cases import lodge, lodge_enquiry, perform_step, status
 from workflows.sweep import SCHEDULE_ID, DailySweepWorkflow
 
 LONDON = london(2026, 1, 1).tzinfo
@@ -188,7 +188,7 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
         ("respond", {"by": JO.id, "summary": "Sorry", "decisions": decisions}),
     ):
         answered = await perform_step(client, waiting.reference, name, payload)
-    assert answered.status is Status.escalation_window
+    assert answered.status == Status.escalation_window
     action = {"action": "Fix the gutter", "owner": "Repairs", "due": cutoff_day.isoformat()}
     for name, payload in (
         ("accept", {"by": JO.id, "category": CATEGORY}),
@@ -197,6 +197,9 @@ async def test_sweep_reports_overdue_and_at_risk_cases_and_emails_them(
                      "remedies": {"actions": [action]}}),
     ):  # fmt: skip
         answer = await perform_step(client, promised.reference, name, payload)
+    # a step answers where the case stands; which clock is next is the whole case's
+    answer = await status(client, promised.reference)
+    answered = await status(client, waiting.reference)
     assert answer.status is Status.escalation_window
     assert answer.next_deadline is not None and answer.next_deadline.key == "remedy_action"
     assert answered.next_deadline is not None and answered.next_deadline.due <= cutoff
@@ -384,7 +387,7 @@ async def test_a_failing_letter_is_found_swept_and_sent_once_on_recovery(dev_env
 
             # and the case moves on
             moved = await perform_step(client, ref, "accept", {"by": JO.id})
-            assert moved.status is Status.awaiting_acknowledgement
+            assert moved.status == Status.awaiting_acknowledgement
 
             result = await asyncio.wait_for(sweep.result(), 120)
             assert result.swept and "team" in result.emailed

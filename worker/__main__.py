@@ -21,6 +21,7 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.deadlines import DeadlineActivities
+from activities.effects import EffectActivities
 from activities.letters import LetterActivities
 from activities.persons import PersonActivities
 from activities.records import RecordActivities
@@ -71,8 +72,10 @@ GRACEFUL_SHUTDOWN_TIMEOUT = LONGEST_ACTIVITY + timedelta(seconds=15)
 def build_worker(
     client: Client, settings: Settings, store: RecordsStore, executor: ThreadPoolExecutor
 ) -> Worker:
+    deadlines = DeadlineActivities(settings)
     letters = LetterActivities(settings, store)
     records = RecordActivities(store)
+    effects = EffectActivities(records, letters)
     sweep = SweepActivities(client, settings, store)
     persons = PersonActivities(client, settings, store)
     retention = RetentionActivities(client, settings, store)
@@ -89,8 +92,10 @@ def build_worker(
             RetentionWorkflow,
         ],
         activities=[
-            DeadlineActivities(settings).plan_deadlines,
+            deadlines.plan_deadlines,
+            deadlines.bank_holidays,
             records.record_case,
+            effects.perform_effects,
             letters.send_letter,
             sweep.is_working_day,
             sweep.run_sweep,

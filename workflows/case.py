@@ -29,10 +29,13 @@ with workflow.unsafe.imports_passed_through():
         ClockKey,
         DeadlineRequest,
         DeadlineRule,
+        HolidayRequest,
         PlannedDeadline,
         clock_id,
         clock_label,
+        earliest_open,
         local_day,
+        plan,
         working_days,
     )
     from domain.complaint import LodgeComplaint, workflow_id
@@ -47,15 +50,31 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.people import StaffMember
     from domain.policy import Policy, legacy_policy
-    from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
+    from domain.records import (
+        CaseSnapshot,
+        EffectsOutcome,
+        EffectsRequest,
+        RecordRequest,
+        TimelineEntry,
+        record_changes,
+    )
     from domain.rules import StepRefused
     from domain.rules import day_text as day_text
+    from domain.step_result import StepResult
+    from domain.working_days import HolidaysNotLoaded, WorkingCalendar
     from workflows import search_attributes as sa
     from workflows.web_ui import plain
 
 DEADLINES_TIMEOUT = timedelta(seconds=10)
+# The bank holidays loaded at a case's first planning: the years around its receipt (a complaint
+# taken to the Ombudsman can run a year or more); a later date loads its own year then.
+HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
 LETTER_TIMEOUT = timedelta(seconds=45)
 RECORD_TIMEOUT = timedelta(seconds=15)
+# Not in a case's record data: its next deadline (the record works it out from its clocks when
+# read) and how many effects were queued at that moment (its letters say which are still going).
+NOT_RECORDED = frozenset({"next_deadline", "pending_effects"})
+MOST_LETTERS_AT_ONCE = 10  # in one effects activity (its timeout grows with each)
 # Retry side effects for as long as it takes (nothing lost), backing off to every 10 minutes;
 # a letter the provider refuses outright is recorded on the case and raised with staff.
 EFFECT_RETRY = RetryPolicy(
@@ -75,6 +94,33 @@ LETTER_ROUND = RetryPolicy(
     non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
 )
 TRANSIENT = frozenset({RetryState.MAXIMUM_ATTEMPTS_REACHED, RetryState.TIMEOUT})
+# The effects activity raises nothing for a letter (it answers which failed), so it is retried
+# until its record is written, as a record alone.
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+)
+# Every patch a case begun on this code takes, answered by one marker: each patch's own marker
+# is a history event and an upsert of TemporalChangeVersion, two events each, at every case.
+# Cases begun before this generation ask each patch as they always did. A patch added later is
+# NOT one of these: give it its own `_patched` id (and start a new generation when they pile up).
+GENERATION = "case-engine-2026-12"
+GENERATION_PATCHES = frozenset(
+    {
+        "complaint-received-letter",
+        "record-before-receipt",
+        "record-before-letters",
+        "effects-after-clocks",
+        "tracked-remedies",
+        "ombudsman-window",
+        "satisfaction-survey",
+        "clocks-planned-in-workflow",
+        "effects-in-one-activity",
+        "search-attributes-as-changed",
+        "alarm-timer-kept",
+    }
+)
 
 
 def rejected(message: str, *reasons: dict[str, str | None]) -> ApplicationError:
@@ -92,6 +138,7 @@ class CaseWorkflow:
     def _init_case(
         self, reference: str, person: Any, retry_pause: int, policy: Policy | None
     ) -> None:
+        self._generation: bool | None = None  # begun on this code (see GENERATION)
         self._reference = reference
         # The policy the case was lodged under, for life; cases lodged before cases carried one
         # run under the numbers of that time (and plan on that calendar: no calendar is sent).
@@ -108,6 +155,16 @@ class CaseWorkflow:
         self._failing: dict[str, datetime] = {}  # letter key → when it started failing
         self._timeline: list[TimelineEntry] = []
         self._recorded_upto = 0
+        # the case's commits: how many, and the last one's record (its data whole), which the
+        # next is sent as changes to
+        self._revision = 0
+        self._last_record: CaseSnapshot | None = None
+        self._last_record_json: dict[str, Any] | None = None
+        self._attributes: dict[str, Any] = {}  # the search attributes as last upserted
+        self._alarm_rang = False
+        # the bank holidays the case plans its clocks with, by year (loaded as needed)
+        self._holidays: dict[int, list[date]] = {}
+        self._working_calendar: WorkingCalendar | None = None
         self._effects: deque[LetterRequest | RecordRequest] = deque()
         self._ready = False
         self._changed = False
@@ -172,6 +229,14 @@ class CaseWorkflow:
     def _ring_special(self, now: datetime) -> bool:
         return False
 
+    def _patched(self, patch_id: str) -> bool:
+        """`workflow.patched`, answered for a case begun on this code by its one marker."""
+        if self._generation is None:
+            self._generation = workflow.patched(GENERATION)
+        if self._generation and patch_id in GENERATION_PATCHES:
+            return True
+        return workflow.patched(patch_id)
+
     # ------------------------------------------------------------ steps
 
     def _step(self, name: StrEnum, step: Any) -> StepContext:
@@ -204,12 +269,47 @@ class CaseWorkflow:
     # ------------------------------------------------------------- clocks
 
     async def _plan(self, rules: Any) -> list[PlannedDeadline]:
-        return await workflow.execute_activity(
-            "plan_deadlines",
-            DeadlineRequest(rules=list(rules), calendar=self._calendar),
-            result_type=list[PlannedDeadline],
+        """Plan the clocks here, with the same pure calendar code, on the bank holidays loaded
+        once (a local activity, recorded in history): no activity and no round trip a step. Cases
+        begun before planned each in the `plan_deadlines` activity, and go on doing so."""
+        rules = list(rules)
+        if not self._patched("clocks-planned-in-workflow"):
+            return await workflow.execute_activity(
+                "plan_deadlines",
+                DeadlineRequest(rules=rules, calendar=self._calendar),
+                result_type=list[PlannedDeadline],
+                start_to_close_timeout=DEADLINES_TIMEOUT,
+            )
+        while True:
+            try:
+                return [plan(rule, self._calendar_here()) for rule in rules]
+            except HolidaysNotLoaded as missing:
+                await self._load_holidays(missing.year)
+
+    def _calendar_here(self) -> WorkingCalendar:
+        if self._working_calendar is None:
+            self._working_calendar = WorkingCalendar.from_policy(
+                self._policy.calendar,  # legacy_policy()'s for a case lodged before policies
+                bank_holidays=[d for days in self._holidays.values() for d in days],
+                holiday_years=self._holidays,
+            )
+        return self._working_calendar
+
+    async def _load_holidays(self, year: int) -> None:
+        years = (
+            range(year, year + 1)
+            if self._holidays
+            else range(year - HOLIDAY_YEARS_BEFORE, year + HOLIDAY_YEARS_AFTER + 1)
+        )
+        days = await workflow.execute_local_activity(
+            "bank_holidays",
+            HolidayRequest(years=list(years), calendar=self._calendar),
+            result_type=list[date],
             start_to_close_timeout=DEADLINES_TIMEOUT,
         )
+        for y in years:
+            self._holidays[y] = [d for d in days if d.year == y]
+        self._working_calendar = None
 
     def _rule_for(
         self,
@@ -268,8 +368,7 @@ class CaseWorkflow:
             clock.met_at = at or workflow.now()
 
     def _next_deadline(self) -> Clock | None:
-        open_clocks = [c for c in self._clocks.values() if c.open]
-        return min(open_clocks, key=lambda c: c.due, default=None)
+        return earliest_open(self._clocks.values())
 
     def _overdue(self) -> bool:
         return any(
@@ -288,18 +387,46 @@ class CaseWorkflow:
         return min(times, default=None)
 
     async def _keep_clocks(self) -> None:
+        # One timer for the next alarm, left running while a step leaves that alarm where it
+        # was (each timer started and cancelled is two history events). Cases begun before
+        # started a new one at every change, and go on doing so.
+        steady = self._patched("alarm-timer-kept")
+        timer: asyncio.TimerHandle | None = None
+        armed_for: datetime | None = None
         while True:
             async with self._lock:
                 self._ring_alarms()
             if self._finished():
+                if timer is not None:
+                    timer.cancel()
                 return
             alarm = self._next_alarm()
             self._changed = False
             timeout = (alarm - workflow.now()) if alarm else None
             if timeout is not None and timeout <= timedelta(0):
                 continue
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+            if not steady:
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+                continue
+            if alarm != armed_for:
+                if timer is not None:
+                    timer.cancel()
+                self._alarm_rang = False
+                # started here, at once, so its command comes before any effect this change
+                # queued (see _perform_effects)
+                timer = (
+                    asyncio.get_running_loop().call_later(timeout.total_seconds(), self._rang)
+                    if timeout is not None
+                    else None
+                )
+                armed_for = alarm
+            await workflow.wait_condition(lambda: self._changed or self._alarm_rang)
+            if self._alarm_rang:
+                self._alarm_rang, timer, armed_for = False, None, None
+
+    def _rang(self) -> None:
+        self._alarm_rang = True
 
     def _ring_alarms(self) -> None:
         now = workflow.now()
@@ -355,6 +482,22 @@ class CaseWorkflow:
         if include_team or not out:
             out.append(Recipient(name=self._policy.teams.resolution.name, role="team"))
         return out
+
+    def _step_result(self) -> StepResult:
+        """What a step's Update answers (and the workflow's result): kept in history, so small."""
+        stage, state = self._stage_and_status()
+        nxt = self._next_deadline()
+        return StepResult(
+            reference=self._reference,
+            kind=self.case_type,
+            stage=stage,
+            status=state,
+            owner_id=self._owner.id if self._owner else None,
+            next_deadline=nxt.due if nxt else None,
+            next_deadline_label=nxt.label if nxt else None,
+            overdue=self._overdue(),
+            revision=max(self._revision, 1),
+        )
 
     def _case_fields(self) -> dict[str, Any]:
         """What every case's status carries, whatever its kind."""
@@ -450,7 +593,7 @@ class CaseWorkflow:
         receipt), so the case is in the queues without waiting on a letter. Cases lodged before
         this change queued the receipt first, and their histories replay so."""
         self._commit()
-        if workflow.patched("record-before-receipt"):
+        if self._patched("record-before-receipt"):
             self._effects.rotate(1)  # nothing has started yet: the record, last, goes first
 
     def _commit(self) -> None:
@@ -463,29 +606,41 @@ class CaseWorkflow:
         status = self._status_model()
         nxt = status.next_deadline
         stage, state = self._stage_and_status()
+        self._revision += 1
+        # the record's own versioned shape; the timeline goes to the event log
+        # (less what is worked out again when read, or true only for the moment)
+        data = status.model_dump(mode="json", include=self._record_fields() - NOT_RECORDED)
+        before = self._last_record_json
+        snapshot = CaseSnapshot(
+            reference=self._reference,
+            kind=self.case_type,
+            workflow_id=workflow.info().workflow_id,
+            stage=stage,
+            status=state,
+            owner_id=self._owner.id if self._owner else None,
+            next_deadline=nxt.due if nxt else None,
+            next_deadline_label=nxt.label if nxt else None,
+            next_deadline_key=nxt.key.value if nxt else None,
+            overdue=status.overdue,
+            closed_at=self._closed_at,
+            linked_references=list(self._linked),
+            data=data,
+            updated_at=workflow.now(),
+            revision=self._revision,
+            **self._snapshot(status),
+        )
+        whole = snapshot.model_dump(mode="json")
         self._effects.append(
-            RecordRequest(
-                snapshot=CaseSnapshot(
-                    reference=self._reference,
-                    kind=self.case_type,
-                    workflow_id=workflow.info().workflow_id,
-                    stage=stage,
-                    status=state,
-                    owner_id=self._owner.id if self._owner else None,
-                    next_deadline=nxt.due if nxt else None,
-                    next_deadline_label=nxt.label if nxt else None,
-                    next_deadline_key=nxt.key.value if nxt else None,
-                    overdue=status.overdue,
-                    closed_at=self._closed_at,
-                    linked_references=list(self._linked),
-                    # the record's own versioned shape; the timeline goes to the event log
-                    data=status.model_dump(mode="json", include=self._record_fields()),
-                    updated_at=workflow.now(),
-                    **self._snapshot(status),
-                ),
+            RecordRequest(snapshot=snapshot, events=entries)
+            if before is None
+            else RecordRequest(
+                reference=self._reference,
+                revision=self._revision,
+                changes=record_changes(before, whole),
                 events=entries,
             )
         )
+        self._last_record, self._last_record_json = snapshot, whole
         details = self._details(status)
         details += [
             f"Next deadline: {plain(nxt.label)}, due {plain(day_text(nxt.due_day))}"
@@ -501,20 +656,25 @@ class CaseWorkflow:
         # escaped by `plain`): no personal data.
         workflow.set_current_details("\n\n".join(details))
         owner = self._owner
-        workflow.upsert_search_attributes(
-            [
-                sa.CASE_TYPE.value_set(self.case_type),
-                sa.CASE_STAGE.value_set(stage),
-                sa.CASE_STATUS.value_set(state),
-                sa.OVERDUE.value_set(status.overdue),
-                sa.LETTER_FAILING.value_set(bool(self._failing)),
-                sa.CASE_OWNER.value_set(owner.id) if owner else sa.CASE_OWNER.value_unset(),
-                sa.NEXT_DEADLINE.value_set(nxt.due) if nxt else sa.NEXT_DEADLINE.value_unset(),
-                sa.NEXT_DEADLINE_KEY.value_set(nxt.key.value)
-                if nxt
-                else sa.NEXT_DEADLINE_KEY.value_unset(),
-            ]
-        )
+        updates = [
+            sa.CASE_TYPE.value_set(self.case_type),
+            sa.CASE_STAGE.value_set(stage),
+            sa.CASE_STATUS.value_set(state),
+            sa.OVERDUE.value_set(status.overdue),
+            sa.LETTER_FAILING.value_set(bool(self._failing)),
+            sa.CASE_OWNER.value_set(owner.id) if owner else sa.CASE_OWNER.value_unset(),
+            sa.NEXT_DEADLINE.value_set(nxt.due) if nxt else sa.NEXT_DEADLINE.value_unset(),
+            sa.NEXT_DEADLINE_KEY.value_set(nxt.key.value)
+            if nxt
+            else sa.NEXT_DEADLINE_KEY.value_unset(),
+        ]
+        # Only what changed, and nothing when nothing did (each upsert is a history event).
+        # Cases begun before upserted every attribute every commit, and go on doing so.
+        if self._patched("search-attributes-as-changed"):
+            updates = [u for u in updates if self._attributes.get(u.key.name, u) != u.value]
+            self._attributes.update({u.key.name: u.value for u in updates})
+        if updates:
+            workflow.upsert_search_attributes(updates)
         self._changed = True
 
     async def _perform_effects(self) -> None:
@@ -525,7 +685,10 @@ class CaseWorkflow:
         # (temporalio/sdk-python#1591's shape, reproduced by tests/workflows/test_cold_cases.py).
         # So the clocks go first: effects wait until the clocks loop has taken the change in.
         # Cases started before this run as they did, so their histories replay.
-        clocks_first = workflow.patched("effects-after-clocks")
+        clocks_first = self._patched("effects-after-clocks")
+        # One activity a commit: its record, then its letters (activities/effects.py). Cases
+        # begun before ran one activity for each, and go on doing so.
+        together = self._patched("effects-in-one-activity")
         while True:
             if clocks_first:
                 await workflow.wait_condition(
@@ -533,19 +696,72 @@ class CaseWorkflow:
                 )
             else:
                 await workflow.wait_condition(lambda: bool(self._effects))
+            if together:
+                await self._perform_together()
+                continue
             effect = self._effects[0]
             try:
                 if isinstance(effect, LetterRequest):
                     await self._send(effect)
                 else:
-                    await workflow.execute_activity(
-                        "record_case",
-                        effect,
-                        start_to_close_timeout=RECORD_TIMEOUT,
-                        retry_policy=EFFECT_RETRY,
-                    )
+                    await self._record(effect)
             finally:
                 self._effects.popleft()
+
+    async def _perform_together(self) -> None:
+        """The effects at the head of the queue up to its second record (or a letter limit),
+        in one activity; a letter that failed there is then sent alone, in rounds, as any."""
+        batch: list[LetterRequest | RecordRequest] = []
+        record: RecordRequest | None = None
+        letters: list[LetterRequest] = []
+        for effect in self._effects:
+            if isinstance(effect, RecordRequest):
+                if record is not None:
+                    break
+                record = effect
+            elif len(letters) < MOST_LETTERS_AT_ONCE:
+                letters.append(effect)
+            else:
+                break
+            batch.append(effect)
+        try:
+            outcome = await workflow.execute_activity(
+                "perform_effects",
+                EffectsRequest(record=record, letters=letters),
+                result_type=EffectsOutcome,
+                start_to_close_timeout=RECORD_TIMEOUT + LETTER_TIMEOUT * len(letters),
+                retry_policy=RECORD_RETRY,
+            )
+            if outcome.record_out_of_step and record is not None:
+                await self._record(self._whole_record(record))
+            for letter in letters:
+                if letter.key in outcome.refused:
+                    self._letter_refused(letter, outcome.refused[letter.key])
+                elif letter.key in outcome.failed:
+                    await self._send(letter)
+        finally:
+            for _ in batch:
+                self._effects.popleft()
+
+    async def _record(self, request: RecordRequest) -> None:
+        try:
+            await workflow.execute_activity(
+                "record_case",
+                request,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=EFFECT_RETRY,
+            )
+        except ActivityError as err:
+            if getattr(err.cause, "type", None) != "RecordOutOfStep":
+                raise
+            await self._record(self._whole_record(request))
+
+    def _whole_record(self, request: RecordRequest) -> RecordRequest:
+        """A record the store could not take as changes (its row was written before records
+        counted revisions), sent whole: the case as its latest commit left it, which the
+        commits still queued then find already recorded."""
+        assert self._last_record is not None  # a request was made, so a commit was
+        return RecordRequest(snapshot=self._last_record, events=request.events)
 
     async def _send(self, letter: LetterRequest) -> None:
         while True:
@@ -561,19 +777,22 @@ class CaseWorkflow:
                 if err.retry_state in TRANSIENT:
                     await self._letter_keeps_failing(letter, cause)
                     continue
-                self._failing.pop(letter.key, None)
-                self._log(
-                    "letter_failed",
-                    None,
-                    f"Letter '{letter.key}' could not be sent and needs attention: {cause}",
-                    {"letter_key": letter.key},
-                )
-                self._commit()
+                self._letter_refused(letter, cause)
                 return
             if self._failing.pop(letter.key, None) is not None:
                 self._log("letter_sent_late", None, f"Letter '{letter.key}' has now been sent")
                 self._commit()
             return
+
+    def _letter_refused(self, letter: LetterRequest, cause: str) -> None:
+        self._failing.pop(letter.key, None)
+        self._log(
+            "letter_failed",
+            None,
+            f"Letter '{letter.key}' could not be sent and needs attention: {cause}",
+            {"letter_key": letter.key},
+        )
+        self._commit()
 
     async def _letter_keeps_failing(self, letter: LetterRequest, cause: str) -> None:
         if letter.key not in self._failing:
@@ -603,10 +822,18 @@ NOT_CASE_STATE = frozenset(
         "_step_log",
         "_step_letters",
         "_step_task",
+        "_generation",
+        "_revision",
+        "_last_record",
+        "_last_record_json",
+        "_attributes",
+        "_alarm_rang",
         "_lodge",
         "_person",
         "_policy",
         "_calendar",
+        "_holidays",
+        "_working_calendar",
     }
 )
 
@@ -647,7 +874,7 @@ class StepContext:
                 wf._log(*entry)
             for letter in letters:
                 wf._letter_keys.append(letter.key)
-            if workflow.patched("record-before-letters"):
+            if wf._patched("record-before-letters"):
                 wf._commit()  # the record first: letters may be slow
                 wf._effects.extend(letters)
             else:  # cases that took steps before: their histories queued the letters first

@@ -34,6 +34,7 @@ from domain.enquiry import (
 from domain.intake import check_received_at
 from domain.policy import Policy
 from domain.references import new_reference
+from domain.step_result import StepResult
 from workflows.complaint import ComplaintWorkflow
 from workflows.enquiry import EnquiryWorkflow
 from workflows.search_attributes import CASE_STAGE, CASE_STATUS, CASE_TYPE
@@ -237,27 +238,28 @@ def parse_enquiry_step(step: EnquiryStep | str, payload: dict[str, Any]) -> Any:
 
 async def perform_step(
     client: Client, reference: str, step: Step | str, payload: dict[str, Any]
-) -> ComplaintStatus:
+) -> StepResult:
+    """Take the step; where the case now stands (the whole case: `status`, or its record once
+    the record shows the result's revision)."""
     name = Step(step)
     arg = parse_step(name, payload)
-    return await _update(client, workflow_id(reference), reference, name, arg, ComplaintStatus)
+    return await _update(client, workflow_id(reference), reference, name, arg)
 
 
 async def perform_enquiry_step(
     client: Client, reference: str, step: EnquiryStep | str, payload: dict[str, Any]
-) -> EnquiryStatus:
+) -> StepResult:
     name = EnquiryStep(step)
     arg = parse_enquiry_step(name, payload)
-    wid = enquiry_workflow_id(reference)
-    return await _update(client, wid, reference, name, arg, EnquiryStatus)
+    return await _update(client, enquiry_workflow_id(reference), reference, name, arg)
 
 
 async def _update(
-    client: Client, wid: str, reference: str, name: Step | EnquiryStep, arg: Any, result: Any
-) -> Any:
+    client: Client, wid: str, reference: str, name: Step | EnquiryStep, arg: Any
+) -> StepResult:
     handle = client.get_workflow_handle(wid)
     try:
-        return await handle.execute_update(name.value, arg, result_type=result)
+        return await handle.execute_update(name.value, arg, result_type=StepResult)
     except WorkflowUpdateFailedError as err:
         raise StepRejected(_reason(err), _reasons(err)) from err
     except RPCError as err:

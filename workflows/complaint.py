@@ -78,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
         actions_outstanding,
     )
     from domain.rules import StepRefused
+    from domain.step_result import StepResult
     from workflows.case import CaseWorkflow, day_text, rejected
 
 RECORD_FIELDS = set(ComplaintRecord.model_fields)
@@ -135,7 +136,7 @@ class ComplaintWorkflow(CaseWorkflow):
     # ------------------------------------------------------------------ run
 
     @workflow.run
-    async def run(self, lodge: LodgeComplaint) -> ComplaintStatus:
+    async def run(self, lodge: LodgeComplaint) -> StepResult:
         receipt = lodge.received_at
         planned = await self._plan(
             self._rule_for(k, receipt) for k in (ClockKey.s1_contact, ClockKey.s1_acknowledgement)
@@ -151,7 +152,7 @@ class ComplaintWorkflow(CaseWorkflow):
             + (received if self._received_on else ""),
             {"linked_reference": lodge.linked_reference} if lodge.linked_reference else {},
         )
-        if lodge.channel in RECEIPT_CHANNELS and workflow.patched("complaint-received-letter"):
+        if lodge.channel in RECEIPT_CHANNELS and self._patched("complaint-received-letter"):
             self._letter(
                 LetterKind.complaint_received,
                 "complaint_received",
@@ -163,7 +164,7 @@ class ComplaintWorkflow(CaseWorkflow):
         )
         self._commit_lodged()
         await self._wait_until_done()
-        return self._status_model()
+        return self._step_result()
 
     # ---------------------------------------------------------------- query
 
@@ -174,7 +175,7 @@ class ComplaintWorkflow(CaseWorkflow):
     # -------------------------------------------------------------- updates
 
     @workflow.update
-    async def accept(self, step: Accept) -> ComplaintStatus:
+    async def accept(self, step: Accept) -> StepResult:
         async with self._step(Step.accept, step):
             self._stage, self._status = Stage.stage1, Status.awaiting_acknowledgement
             changes = self._classify(step)
@@ -184,14 +185,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 "Accepted as a stage 1 complaint" + (f" ({changes})" if changes else ""),
                 self._classification(step),
             )
-        return self._status_model()
+        return self._step_result()
 
     @accept.validator
     def _validate_accept(self, step: Accept) -> None:
         self._check(Step.accept, step)
 
     @workflow.update
-    async def classify(self, step: Classify) -> ComplaintStatus:
+    async def classify(self, step: Classify) -> StepResult:
         async with self._step(Step.classify, step):
             changes = self._classify(step)
             self._log(
@@ -200,14 +201,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 f"Classified: {changes}" if changes else "Classification confirmed, unchanged",
                 self._classification(step),
             )
-        return self._status_model()
+        return self._step_result()
 
     @classify.validator
     def _validate_classify(self, step: Classify) -> None:
         self._check(Step.classify, step)
 
     @workflow.update
-    async def decline(self, step: Decline) -> ComplaintStatus:
+    async def decline(self, step: Decline) -> StepResult:
         async with self._step(Step.decline, step):
             text = DECLINE_REASON_TEXT[step.reason]
             self._log(Step.decline, step.by, f"Not accepted: {text}", {"reason": step.reason})
@@ -218,26 +219,26 @@ class ComplaintWorkflow(CaseWorkflow):
                 explanation=step.explanation,
             )
             self._close(ClosureReason.declined)
-        return self._status_model()
+        return self._step_result()
 
     @decline.validator
     def _validate_decline(self, step: Decline) -> None:
         self._check(Step.decline, step)
 
     @workflow.update
-    async def record_service_request(self, step: RecordServiceRequest) -> ComplaintStatus:
+    async def record_service_request(self, step: RecordServiceRequest) -> StepResult:
         async with self._step(Step.record_service_request, step):
             self._log(Step.record_service_request, step.by, f"Service request: {step.notes}")
             self._letter(LetterKind.service_request, "service_request", explanation=step.notes)
             self._close(ClosureReason.service_request)
-        return self._status_model()
+        return self._step_result()
 
     @record_service_request.validator
     def _validate_service_request(self, step: RecordServiceRequest) -> None:
         self._check(Step.record_service_request, step)
 
     @workflow.update
-    async def record_contact(self, step: RecordContact) -> ComplaintStatus:
+    async def record_contact(self, step: RecordContact) -> StepResult:
         async with self._step(Step.record_contact, step):
             at = step.at or workflow.now()
             clock = self._clocks.get(CONTACT_CLOCK[self._stage])
@@ -248,27 +249,27 @@ class ComplaintWorkflow(CaseWorkflow):
                 step.by,
                 f"Contacted the resident by {step.method}: {step.notes}",
             )
-        return self._status_model()
+        return self._step_result()
 
     @record_contact.validator
     def _validate_record_contact(self, step: RecordContact) -> None:
         self._check(Step.record_contact, step)
 
     @workflow.update
-    async def assign(self, step: Assign) -> ComplaintStatus:
+    async def assign(self, step: Assign) -> StepResult:
         async with self._step(Step.assign, step):
             self._owner = step.owner
             if self._stage in (Stage.triage, Stage.stage1):
                 self._participate(step.owner.id)
             self._log(Step.assign, step.by, f"Assigned to {step.owner.name} ({step.owner.id})")
-        return self._status_model()
+        return self._step_result()
 
     @assign.validator
     def _validate_assign(self, step: Assign) -> None:
         self._check(Step.assign, step)
 
     @workflow.update
-    async def acknowledge(self, step: Acknowledge) -> ComplaintStatus:
+    async def acknowledge(self, step: Acknowledge) -> StepResult:
         async with self._step(Step.acknowledge, step):
             now = workflow.now()
             key = RESPONSE_CLOCK[self._stage]
@@ -290,14 +291,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 due=planned.due,
                 owner_name=self._owner.name if self._owner else None,
             )
-        return self._status_model()
+        return self._step_result()
 
     @acknowledge.validator
     def _validate_acknowledge(self, step: Acknowledge) -> None:
         self._check(Step.acknowledge, step)
 
     @workflow.update
-    async def extend(self, step: Extend) -> ComplaintStatus:
+    async def extend(self, step: Extend) -> StepResult:
         async with self._step(Step.extend, step):
             clock = self._clocks[RESPONSE_CLOCK[self._stage]]
             if step.exceptional:
@@ -330,14 +331,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 previous_due=previous,
                 reasons=step.reasons,
             )
-        return self._status_model()
+        return self._step_result()
 
     @extend.validator
     def _validate_extend(self, step: Extend) -> None:
         self._check(Step.extend, step)
 
     @workflow.update
-    async def respond(self, step: Respond) -> ComplaintStatus:
+    async def respond(self, step: Respond) -> StepResult:
         async with self._step(Step.respond, step):
             now = workflow.now()
             n = STAGE_NUMBER[self._stage]
@@ -352,7 +353,7 @@ class ComplaintWorkflow(CaseWorkflow):
                 "decisions": [d.model_dump(mode="json") for d in step.decisions],
                 "remedies": step.remedies.model_dump(mode="json"),
             }
-            tracked = workflow.patched("tracked-remedies")
+            tracked = self._patched("tracked-remedies")
             earlier = self._compensation.offered
             if tracked:
                 self._offer_compensation(n, step, now)
@@ -390,14 +391,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 self._close(ClosureReason.final_response)
             if tracked:
                 await self._track_actions(n, step, now)
-        return self._status_model()
+        return self._step_result()
 
     @respond.validator
     def _validate_respond(self, step: Respond) -> None:
         self._check(Step.respond, step)
 
     @workflow.update
-    async def escalate(self, step: Escalate) -> ComplaintStatus:
+    async def escalate(self, step: Escalate) -> StepResult:
         async with self._step(Step.escalate, step):
             now = workflow.now()
             requested = step.requested_at or now
@@ -431,14 +432,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 due=planned[1].due,
                 owner_name=step.reviewer.name if step.reviewer else None,
             )
-        return self._status_model()
+        return self._step_result()
 
     @escalate.validator
     def _validate_escalate(self, step: Escalate) -> None:
         self._check(Step.escalate, step)
 
     @workflow.update
-    async def raise_new_issues(self, step: RaiseNewIssues) -> ComplaintStatus:
+    async def raise_new_issues(self, step: RaiseNewIssues) -> StepResult:
         async with self._step(Step.raise_new_issues, step):
             reference = new_reference("CMP", workflow.random())
             lodge = LodgeComplaint(
@@ -472,19 +473,19 @@ class ComplaintWorkflow(CaseWorkflow):
                 linked_reference=reference,
                 **self._promises(1),  # the new complaint starts at stage 1
             )
-        return self._status_model()
+        return self._step_result()
 
     @raise_new_issues.validator
     def _validate_raise_new_issues(self, step: RaiseNewIssues) -> None:
         self._check(Step.raise_new_issues, step)
 
     @workflow.update
-    async def withdraw(self, step: Withdraw) -> ComplaintStatus:
+    async def withdraw(self, step: Withdraw) -> StepResult:
         async with self._step(Step.withdraw, step):
             self._log(Step.withdraw, step.by, f"Withdrawn by the resident: {step.reason}")
             self._letter(LetterKind.withdrawal, "withdrawal", reasons=step.reason)
             self._close(ClosureReason.withdrawn)
-        return self._status_model()
+        return self._step_result()
 
     @withdraw.validator
     def _validate_withdraw(self, step: Withdraw) -> None:
@@ -493,7 +494,7 @@ class ComplaintWorkflow(CaseWorkflow):
     # ------------------------------------------- what the complaint led to
 
     @workflow.update
-    async def complete_action(self, step: CompleteAction) -> ComplaintStatus:
+    async def complete_action(self, step: CompleteAction) -> StepResult:
         async with self._step(Step.complete_action, step):
             now = workflow.now()
             action = next(a for a in self._actions if a.n == step.action)
@@ -515,14 +516,14 @@ class ComplaintWorkflow(CaseWorkflow):
                         for a in self._actions
                     ],
                 )
-        return self._status_model()
+        return self._step_result()
 
     @complete_action.validator
     def _validate_complete_action(self, step: CompleteAction) -> None:
         self._check(Step.complete_action, step)
 
     @workflow.update
-    async def record_compensation(self, step: RecordCompensation) -> ComplaintStatus:
+    async def record_compensation(self, step: RecordCompensation) -> StepResult:
         async with self._step(Step.record_compensation, step):
             paid_on = step.paid_on or self._today()
             self._compensation.payments.append(
@@ -543,14 +544,14 @@ class ComplaintWorkflow(CaseWorkflow):
             self._log(
                 Step.record_compensation, step.by, said, {"note": step.note} if step.note else {}
             )
-        return self._status_model()
+        return self._step_result()
 
     @record_compensation.validator
     def _validate_record_compensation(self, step: RecordCompensation) -> None:
         self._check(Step.record_compensation, step)
 
     @workflow.update
-    async def refer_to_ombudsman(self, step: ReferToOmbudsman) -> ComplaintStatus:
+    async def refer_to_ombudsman(self, step: ReferToOmbudsman) -> StepResult:
         async with self._step(Step.refer_to_ombudsman, step):
             self._ombudsman = OmbudsmanCase(
                 ombudsman_reference=step.ombudsman_reference,
@@ -563,14 +564,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 f"Referred to the Housing Ombudsman on {day_text(step.referred_on)} "
                 f"(their reference {step.ombudsman_reference})",
             )
-        return self._status_model()
+        return self._step_result()
 
     @refer_to_ombudsman.validator
     def _validate_refer_to_ombudsman(self, step: ReferToOmbudsman) -> None:
         self._check(Step.refer_to_ombudsman, step)
 
     @workflow.update
-    async def record_evidence_request(self, step: RecordEvidenceRequest) -> ComplaintStatus:
+    async def record_evidence_request(self, step: RecordEvidenceRequest) -> StepResult:
         async with self._step(Step.record_evidence_request, step):
             case = self._referral()
             n = len(case.requests) + 1
@@ -592,14 +593,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 f"The Ombudsman asked for evidence (request {n}), due {day_text(planned.due_day)}",
                 {"request": n, "description": step.description},
             )
-        return self._status_model()
+        return self._step_result()
 
     @record_evidence_request.validator
     def _validate_record_evidence_request(self, step: RecordEvidenceRequest) -> None:
         self._check(Step.record_evidence_request, step)
 
     @workflow.update
-    async def record_evidence_sent(self, step: RecordEvidenceSent) -> ComplaintStatus:
+    async def record_evidence_sent(self, step: RecordEvidenceSent) -> StepResult:
         async with self._step(Step.record_evidence_sent, step):
             now = workflow.now()
             request = next(r for r in self._referral().requests if r.n == step.request)
@@ -612,14 +613,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 f"Evidence sent to the Ombudsman (request {request.n}) on "
                 f"{day_text(request.sent_on)}: {step.note}",
             )
-        return self._status_model()
+        return self._step_result()
 
     @record_evidence_sent.validator
     def _validate_record_evidence_sent(self, step: RecordEvidenceSent) -> None:
         self._check(Step.record_evidence_sent, step)
 
     @workflow.update
-    async def record_determination(self, step: RecordDetermination) -> ComplaintStatus:
+    async def record_determination(self, step: RecordDetermination) -> StepResult:
         async with self._step(Step.record_determination, step):
             case = self._referral()
             case.determination, case.findings = step.determination, step.findings
@@ -631,14 +632,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 f"{DETERMINATION_LABELS[step.determination]}",
                 {"findings": step.findings},
             )
-        return self._status_model()
+        return self._step_result()
 
     @record_determination.validator
     def _validate_record_determination(self, step: RecordDetermination) -> None:
         self._check(Step.record_determination, step)
 
     @workflow.update
-    async def record_ombudsman_order(self, step: RecordOmbudsmanOrder) -> ComplaintStatus:
+    async def record_ombudsman_order(self, step: RecordOmbudsmanOrder) -> StepResult:
         async with self._step(Step.record_ombudsman_order, step):
             case = self._referral()
             n = len(case.orders) + 1
@@ -660,14 +661,14 @@ class ComplaintWorkflow(CaseWorkflow):
                 f"{day_text(planned.due_day)}",
                 {"order": n, "description": step.description},
             )
-        return self._status_model()
+        return self._step_result()
 
     @record_ombudsman_order.validator
     def _validate_record_ombudsman_order(self, step: RecordOmbudsmanOrder) -> None:
         self._check(Step.record_ombudsman_order, step)
 
     @workflow.update
-    async def record_order_complied(self, step: RecordOrderComplied) -> ComplaintStatus:
+    async def record_order_complied(self, step: RecordOrderComplied) -> StepResult:
         async with self._step(Step.record_order_complied, step):
             now = workflow.now()
             order = next(o for o in self._referral().orders if o.n == step.order)
@@ -680,7 +681,7 @@ class ComplaintWorkflow(CaseWorkflow):
                 f"Complied with {ORDER_KIND_LABELS[order.kind].lower()} {order.n} on "
                 f"{day_text(order.complied_on)}: {step.evidence}",
             )
-        return self._status_model()
+        return self._step_result()
 
     @record_order_complied.validator
     def _validate_record_order_complied(self, step: RecordOrderComplied) -> None:
@@ -855,12 +856,12 @@ class ComplaintWorkflow(CaseWorkflow):
         self._closure, self._closed_at = reason, workflow.now()
         self._log("closed", None, f"Case closed: {reason.value.replace('_', ' ')}")
         window = self._policy.ombudsman
-        if window and window.referral_window_days and workflow.patched("ombudsman-window"):
+        if window and window.referral_window_days and self._patched("ombudsman-window"):
             self._kept_until = self._closed_at + timedelta(days=window.referral_window_days)
         if (
             asks_satisfaction(reason)
             and SURVEY_KEY not in self._letter_keys  # once a case, even after a late escalation
-            and workflow.patched("satisfaction-survey")
+            and self._patched("satisfaction-survey")
         ):
             # the nonce is the workflow's (deterministic on replay); the letters activity signs
             # it into the link, so the workflow never holds the secret
@@ -985,7 +986,7 @@ class ComplaintWorkflow(CaseWorkflow):
     def _record_fields(self) -> set[str]:
         return RECORD_FIELDS
 
-    def _status_model(self) -> ComplaintStatus:
+    def _status_model(self) -> StepResult:
         return ComplaintStatus(
             reference=self._lodge.reference,
             stage=self._stage,

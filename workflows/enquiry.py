@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.people import Resident
     from domain.references import new_reference
     from domain.rules import StepRefused
+    from domain.step_result import StepResult
     from workflows.case import CaseWorkflow, day_text, rejected
     from workflows.web_ui import plain
 
@@ -87,7 +88,7 @@ class EnquiryWorkflow(CaseWorkflow):
     # ------------------------------------------------------------------ run
 
     @workflow.run
-    async def run(self, lodge: LodgeEnquiry) -> EnquiryStatus:
+    async def run(self, lodge: LodgeEnquiry) -> StepResult:
         days = self._policy.enquiries.reply_working_days[lodge.channel.value]
         reminders = self._policy.reminders
         planned = await self._plan_one(
@@ -122,7 +123,7 @@ class EnquiryWorkflow(CaseWorkflow):
         )
         self._commit_lodged()
         await self._wait_until_done()
-        return self._status_model()
+        return self._step_result()
 
     def _route(self, lodge: LodgeEnquiry, planned: PlannedDeadline) -> None:
         """What happens at once, by where the enquiry came from and who it was for."""
@@ -173,20 +174,20 @@ class EnquiryWorkflow(CaseWorkflow):
     # -------------------------------------------------------------- updates
 
     @workflow.update
-    async def assign(self, step: AssignEnquiry) -> EnquiryStatus:
+    async def assign(self, step: AssignEnquiry) -> StepResult:
         async with self._step(EnquiryStep.assign, step):
             self._owner = step.owner
             self._log(
                 EnquiryStep.assign, step.by, f"Assigned to {step.owner.name} ({step.owner.id})"
             )
-        return self._status_model()
+        return self._step_result()
 
     @assign.validator
     def _validate_assign(self, step: AssignEnquiry) -> None:
         self._check(EnquiryStep.assign, step)
 
     @workflow.update
-    async def reply(self, step: Reply) -> EnquiryStatus:
+    async def reply(self, step: Reply) -> StepResult:
         async with self._step(EnquiryStep.reply, step):
             via = self._via(step.via)
             state = self._state
@@ -243,14 +244,14 @@ class EnquiryWorkflow(CaseWorkflow):
                 self._write(
                     via, LetterKind.enquiry_reply, "reply", message=step.message, signed_by=step.by
                 )
-        return self._status_model()
+        return self._step_result()
 
     @reply.validator
     def _validate_reply(self, step: Reply) -> None:
         self._check(EnquiryStep.reply, step)
 
     @workflow.update
-    async def holding_reply(self, step: HoldingReply) -> EnquiryStatus:
+    async def holding_reply(self, step: HoldingReply) -> StepResult:
         async with self._step(EnquiryStep.holding_reply, step):
             via = self._via(step.via)
             clock = self._clocks[CURRENT_CLOCK[self._state]]
@@ -276,14 +277,14 @@ class EnquiryWorkflow(CaseWorkflow):
                 reasons=step.reasons,
                 signed_by=step.by,
             )
-        return self._status_model()
+        return self._step_result()
 
     @holding_reply.validator
     def _validate_holding_reply(self, step: HoldingReply) -> None:
         self._check(EnquiryStep.holding_reply, step)
 
     @workflow.update
-    async def pass_to_team(self, step: PassToTeam) -> EnquiryStatus:
+    async def pass_to_team(self, step: PassToTeam) -> StepResult:
         async with self._step(EnquiryStep.pass_to_team, step):
             via = self._via(step.via)
             planned = await self._plan_one(self._team_rule())
@@ -310,14 +311,14 @@ class EnquiryWorkflow(CaseWorkflow):
                 due=planned.due,
                 signed_by=step.by,
             )
-        return self._status_model()
+        return self._step_result()
 
     @pass_to_team.validator
     def _validate_pass_to_team(self, step: PassToTeam) -> None:
         self._check(EnquiryStep.pass_to_team, step)
 
     @workflow.update
-    async def record_update_preference(self, step: RecordUpdatePreference) -> EnquiryStatus:
+    async def record_update_preference(self, step: RecordUpdatePreference) -> StepResult:
         async with self._step(EnquiryStep.record_update_preference, step):
             self._update_preference = step.method
             self._log(
@@ -325,14 +326,14 @@ class EnquiryWorkflow(CaseWorkflow):
                 step.by,
                 f"The resident wants updates by {step.method.value}",
             )
-        return self._status_model()
+        return self._step_result()
 
     @record_update_preference.validator
     def _validate_update_preference(self, step: RecordUpdatePreference) -> None:
         self._check(EnquiryStep.record_update_preference, step)
 
     @workflow.update
-    async def record_service_request(self, step: RecordEnquiryServiceRequest) -> EnquiryStatus:
+    async def record_service_request(self, step: RecordEnquiryServiceRequest) -> StepResult:
         async with self._step(EnquiryStep.record_service_request, step):
             via = self._via(step.via)
             planned = await self._plan_one(
@@ -361,14 +362,14 @@ class EnquiryWorkflow(CaseWorkflow):
                 due=planned.due,
                 signed_by=step.by,
             )
-        return self._status_model()
+        return self._step_result()
 
     @record_service_request.validator
     def _validate_service_request(self, step: RecordEnquiryServiceRequest) -> None:
         self._check(EnquiryStep.record_service_request, step)
 
     @workflow.update
-    async def raise_complaint(self, step: RaiseComplaint) -> EnquiryStatus:
+    async def raise_complaint(self, step: RaiseComplaint) -> StepResult:
         async with self._step(EnquiryStep.raise_complaint, step):
             reference = await self._start_complaint(
                 step,
@@ -386,14 +387,14 @@ class EnquiryWorkflow(CaseWorkflow):
                 "request carries on",
                 {"linked_reference": reference},
             )
-        return self._status_model()
+        return self._step_result()
 
     @raise_complaint.validator
     def _validate_raise_complaint(self, step: RaiseComplaint) -> None:
         self._check(EnquiryStep.raise_complaint, step)
 
     @workflow.update
-    async def convert(self, step: Convert) -> EnquiryStatus:
+    async def convert(self, step: Convert) -> StepResult:
         async with self._step(EnquiryStep.convert, step):
             lodge = self._lodge
             reference = await self._start_complaint(
@@ -409,18 +410,18 @@ class EnquiryWorkflow(CaseWorkflow):
                 {"linked_reference": reference},
             )
             self._close(EnquiryOutcome.converted_to_complaint)
-        return self._status_model()
+        return self._step_result()
 
     @convert.validator
     def _validate_convert(self, step: Convert) -> None:
         self._check(EnquiryStep.convert, step)
 
     @workflow.update
-    async def close(self, step: CloseEnquiry) -> EnquiryStatus:
+    async def close(self, step: CloseEnquiry) -> StepResult:
         async with self._step(EnquiryStep.close, step):
             self._log(EnquiryStep.close, step.by, f"Closed without a reply: {step.reason}")
             self._close(EnquiryOutcome.closed_without_reply)
-        return self._status_model()
+        return self._step_result()
 
     @close.validator
     def _validate_close(self, step: CloseEnquiry) -> None:
@@ -538,7 +539,7 @@ class EnquiryWorkflow(CaseWorkflow):
     def _record_fields(self) -> set[str]:
         return RECORD_FIELDS
 
-    def _status_model(self) -> EnquiryStatus:
+    def _status_model(self) -> StepResult:
         lodge = self._lodge
         return EnquiryStatus(
             reference=lodge.reference,

@@ -43,6 +43,7 @@ from admin.api_bodies import names_staff, new_case_body, step_bodies
 from admin.case_kinds import KINDS, CaseKind
 from admin.naming import name_fields, needs_case
 from admin.off_loop import off_loop
+from admin.routes.cases import case_after
 from admin.security import CSRF_HEADER, Forbidden, csrf_token, current_account, require_step
 from admin.temporal import (
     CaseNotFound,
@@ -537,7 +538,7 @@ def _add_step_route(
                 "The case service did not answer, so we cannot tell whether the step was taken. "
                 f"Read the {kind.noun} (GET) before sending it again."
             ) from err
-        return _describe(kind, out, result, account)
+        return _describe(kind, out, await case_after(request, kind, client, result), account)
 
     words = step.value.replace("_", " ")
     assign_note = (

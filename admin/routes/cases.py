@@ -12,6 +12,7 @@ Every read of the records database runs off the event loop (admin/off_loop.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ from domain.complaint import TimelineItem
 from domain.intake import ReceivedInFuture
 from domain.offered import AssignRefused, assign_payload, may_ask, may_take, offered_steps
 from domain.references import PATTERN
+from domain.step_result import StepResult
 from domain.urgency import COLOURS, PROMISE_LABELS, Urgency, UrgencyWindow, deadline_urgency
 from records.access_log import Access
 from records.case_links import CaseLinks, LinkUse
@@ -216,10 +218,17 @@ async def recorded(request: Request, kind: CaseKind, ref: str) -> BaseModel | No
 
 
 def _recorded(
-    store: RecordsStore, kind: CaseKind, ref: str, with_timeline: bool = True
+    store: RecordsStore,
+    kind: CaseKind,
+    ref: str,
+    with_timeline: bool = True,
+    at_least: int | None = None,
 ) -> BaseModel | None:
+    """The case as recorded (None: no record; or, with `at_least`, none of that revision yet)."""
     snapshot = store.get_case(ref)
     if snapshot is None or not snapshot.data:
+        return None
+    if at_least is not None and (snapshot.revision or 0) < at_least:
         return None
     events = store.events(ref) if with_timeline else []
     timeline = [
@@ -230,6 +239,25 @@ def _recorded(
     except ValidationError:  # a record of a shape this code does not know
         log.warning("case %s: its record cannot be read as a %s", ref, kind.noun)
         return None
+
+
+# How long a step's page waits for the case's record to show the step before asking the workflow
+# instead: the record is written by the activity the step's commit queued, moments after the
+# Update answers (longer only while letters queued before it are slow to go).
+RECORD_WAITS = (0.0, 0.005, 0.01, 0.02, 0.04)
+
+
+async def case_after(request: Request, kind: CaseKind, client: Client, result: StepResult) -> Any:
+    """The whole case as a step left it: its record, once that shows the step's revision, else
+    the workflow's status query. (The Update answers only where the case stands.)"""
+    store = request.app.state.store
+    for pause in RECORD_WAITS:
+        if pause:
+            await asyncio.sleep(pause)
+        case = await off_loop(_recorded, store, kind, result.reference, True, result.revision)
+        if case is not None:
+            return case
+    return await kind.status(client, result.reference)
 
 
 async def build_view(
@@ -567,9 +595,10 @@ async def perform_from_form(
     except TemporalDown as err:
         raise TemporalDown(NO_ANSWER) from err
     await off_loop(FormDrafts(request.app.state.store).clear, account.id, kind.page_url(ref))
-    request.app.state.step_results.put(account.id, ref, result)  # the page after the redirect
-    taken = step == kind.assign and case.owner is None and owner_of(result) == account.id
-    flash(request, TAKEN if taken else kind.success(step, result))
+    after = await case_after(request, kind, client, result)
+    request.app.state.step_results.put(account.id, ref, after)  # the page after the redirect
+    taken = step == kind.assign and case.owner is None and owner_of(after) == account.id
+    flash(request, TAKEN if taken else kind.success(step, after))
     return RedirectResponse(kind.page_url(ref), status_code=303)
 
 

@@ -5,7 +5,9 @@ the letters activity has not yet claimed shows on the timeline as "Being sent"."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,9 +15,10 @@ from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
 from admin.case_kinds import COMPLAINT
-from admin.routes.cases import TimelineRow, timeline_rows
+from admin.routes.cases import TimelineRow, case_after, timeline_rows
 from config import Settings
 from domain.complaint import Status, TimelineItem
+from domain.step_result import StepResult
 from records.form_drafts import Draft, FormDrafts
 from records.schema import FormDraft
 from records.store import RecordsStore
@@ -97,8 +100,9 @@ async def test_the_page_after_a_step_shows_what_the_update_returned_without_aski
     env: WorkflowEnvironment,
     settings: Settings,
 ) -> None:
-    """The Update returns the whole case; the case page the browser is sent to shows it without
-    querying the workflow a second time (the next page, or another person's, queries)."""
+    """The Update answers where the case stands; the page after the step shows the whole case
+    from its record, once that shows the step, without querying the workflow (the next page, or
+    another person's, queries). Were the record late, the step would query once, the page never."""
     app = live_admin_app
     ref = await lodge(env, settings, london(2027, 3, 1, 10))
     await step(env.client, ref, "accept", by=JO)
@@ -124,12 +128,41 @@ async def _step_then_page(app: FastAPI, ref: str, queries: list[str]) -> None:
         form = {"csrf_token": csrf_in(page.text), "method": "phone", "notes": "Rang them"}
         done = await http.post(f"/cases/{ref}/steps/record_contact", data=form)
         assert done.status_code == 303
-        assert queries == [], "the form is read against the case as recorded"
+        # the form is read against the case as recorded; the step's record is usually written
+        # before the page needs it (on a busy machine it may not be: then one query)
+        assert queries in ([], [ref])
+        asked = len(queries)
         shown = await http.get(done.headers["location"])
         assert "Rang them" in shown.text, "the step shows on the page"
-        assert queries == [], "the page after the step asked the workflow nothing"
+        assert len(queries) == asked, "the page after the step asked the workflow nothing"
         await http.get(done.headers["location"])
-        assert queries == [ref], "a later visit asks as usual"
+        assert len(queries) == asked + 1, "a later visit asks as usual"
+
+
+async def test_the_case_after_a_step_comes_from_its_record_once_that_shows_the_step(
+    live_admin_app: FastAPI, env: WorkflowEnvironment, settings: Settings, store: RecordsStore
+) -> None:
+    """`case_after`: the record when it shows the step's revision (no query); the status query
+    when it does not, after a few milliseconds' wait."""
+    ref = await lodge(env, settings, london(2027, 3, 1, 10))
+    await step(env.client, ref, "accept", by=JO)
+    row = store.get_case(ref)
+    assert row is not None and row.revision == 2
+    queries: list[str] = []
+    live = object()
+
+    async def query(client: Any, reference: str) -> Any:
+        queries.append(reference)
+        return live
+
+    kind = replace(COMPLAINT, status=query)
+    request = SimpleNamespace(app=live_admin_app)
+    result = StepResult(reference=ref, kind="complaint", stage="stage1", status="x", revision=2)
+    shown = await case_after(request, kind, env.client, result)
+    assert shown.status is Status.awaiting_acknowledgement and queries == []
+    assert [t.step for t in shown.timeline] == ["lodged", "accept"]
+    later = result.model_copy(update={"revision": 3})  # a step the record does not show yet
+    assert await case_after(request, kind, env.client, later) is live and queries == [ref]
 
 
 def test_kept_forms_go_an_hour_after_they_were_made_whoever_made_them(store: RecordsStore) -> None:

@@ -100,11 +100,15 @@ async def execution_status(client: Client, handle: WorkflowHandle) -> WorkflowEx
 
 
 async def finished(client: Client, handle: WorkflowHandle) -> ComplaintStatus:
-    """The result once the workflow has completed: it performs its last record first, and this
-    server's long poll for the result can return before that (real seconds, bounded)."""
+    """The case once the workflow has completed (its result says only where it ended; the
+    status query answers for a completed workflow too): it performs its last record first, and
+    this server's long poll for the result can return before that (real seconds, bounded)."""
     for _ in range(200):
         if await execution_status(client, handle) is WorkflowExecutionStatus.COMPLETED:
-            return await handle.result()
+            ended = await handle.result()
+            case = await status(handle)
+            assert (ended.stage, ended.status) == (case.stage, case.status)
+            return case
         await asyncio.sleep(0.05)
     raise AssertionError("the workflow did not complete")
 

@@ -65,7 +65,7 @@ async def test_a_failing_letter_is_flagged_retried_and_sent_once(env, worker, se
     assert desc.typed_search_attributes.get(sa.LETTER_FAILING) is True
     # staff can still move the case on while the letter waits
     s = await step_without_settling(env, ref, "accept", by=JO.id)
-    assert s.status is Status.awaiting_acknowledgement
+    assert s.status == Status.awaiting_acknowledgement
     attempts_before = len(fake.calls)
     assert attempts_before >= 4 and not fake.accepted
 

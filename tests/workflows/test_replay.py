@@ -5,7 +5,13 @@ a complaint through both stages with an extension and a reminder, and an enquiry
 reply and a breach. A third, complaint-remedies-d282dd2.json, was recorded with the code of commit
 d282dd2 (before remedies were tracked and closed complaints kept for the Ombudsman): a complaint
 through both stages with two promised actions and compensation at both stages. Replaying them
-with today's code must raise no non-determinism error."""
+with today's code must raise no non-determinism error.
+
+Two more (`*-db5f244.json`) were recorded with the code of commit db5f244, the last before cases
+planned their own clocks, performed each commit's effects in one activity and answered every
+patch with one marker: the code production cases were running then. And two (`*-lean.json`) with
+that change, so a later change must replay them too. All come from bench/history_length.py
+(`--save`)."""
 
 from __future__ import annotations
 
@@ -29,6 +35,10 @@ HISTORIES = Path(__file__).parent / "histories"
         "complaint-two-stages.json",
         "enquiry-holding-reply.json",
         "complaint-remedies-d282dd2.json",
+        "complaint-two-stages-db5f244.json",
+        "enquiry-db5f244.json",
+        "complaint-two-stages-lean.json",
+        "enquiry-lean.json",
     ],
 )
 async def test_a_case_started_by_earlier_code_replays(name: str) -> None:
