@@ -117,7 +117,7 @@ class Case(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
     created_at: Mapped[datetime]
-    # which commit of the case the row shows (migration 0020; domain.records.CaseSnapshot)
+    # which commit of the case the row shows (migration 0021; domain.records.CaseSnapshot)
     revision: Mapped[int | None] = mapped_column(Integer)
     # What the work queues read (migration 0018): whether the case is in them (open, or closed
     # with something it promised still on a clock), and its place in the "due" order as one
