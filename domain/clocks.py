@@ -194,3 +194,18 @@ class Clock(Strict):
     @property
     def open(self) -> bool:
         return self.met_at is None and self.lapsed_at is None and self.stopped_at is None
+
+
+class ClockedRecord(Strict):
+    """A case's record (ComplaintRecord, EnquiryRecord): its next deadline is its earliest open
+    clock. Records leave it out (it would be sent again whenever it moved) and it is worked out
+    here when read."""
+
+    clocks: list[Clock] = Field(default_factory=list)
+    next_deadline: Clock | None = None
+
+    @model_validator(mode="after")
+    def _next_deadline_from_clocks(self) -> ClockedRecord:
+        if self.next_deadline is None:
+            self.next_deadline = earliest_open(self.clocks)
+        return self

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from domain.clocks import Clock, earliest_open
+from domain.clocks import Clock, ClockedRecord
 from domain.letters import PointDecision, Remedies
 from domain.ombudsman import OMBUDSMAN_REFERENCE, Determination, OmbudsmanCase, OrderKind
 from domain.people import Channel, Resident, StaffMember, Strict
@@ -458,7 +458,7 @@ class StageResponse(Strict):
     at: datetime
 
 
-class ComplaintRecord(Strict):
+class ComplaintRecord(ClockedRecord):
     """A complaint as the records database keeps it (the projection lists, reports and the case
     page read when the workflow is not asked): everything but the timeline, which is kept as
     events. `record_version` says which shape this is; raise it when the shape changes."""
@@ -509,14 +509,6 @@ class ComplaintRecord(Strict):
     # written before these were kept have none)
     categories: dict[str, str] = Field(default_factory=dict)
     root_causes: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _next_deadline_from_clocks(self) -> ComplaintRecord:
-        """The next deadline is the earliest open clock: records leave it out (it would be
-        sent again whenever it moved), and it is worked out here when read."""
-        if self.next_deadline is None:
-            self.next_deadline = earliest_open(self.clocks)
-        return self
 
 
 class ComplaintStatus(ComplaintRecord):

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, EmailStr, Field, model_validator
 
 from domain.adjustments import Adjustments, contact_only_problem
 from domain.channels import EnquiryChannel
-from domain.clocks import Clock, earliest_open
+from domain.clocks import Clock, ClockedRecord
 from domain.complaint import RECORD_VERSION, StaffStep, TimelineItem
 from domain.people import Address, Channel, ContactMethod, Resident, StaffMember, Strict
 from domain.policy import Policy, PolicyStamp
@@ -353,7 +353,7 @@ ENQUIRY_STEP_MODELS: dict[EnquiryStep, type[StaffStep]] = {
 }
 
 
-class EnquiryRecord(Strict):
+class EnquiryRecord(ClockedRecord):
     """An enquiry as the records database keeps it: as ComplaintRecord."""
 
     record_version: int = RECORD_VERSION
@@ -388,14 +388,6 @@ class EnquiryRecord(Strict):
     letters_failing: list[str] = Field(default_factory=list)
     closed_at: datetime | None = None
     policy: PolicyStamp | None = None
-
-    @model_validator(mode="after")
-    def _next_deadline_from_clocks(self) -> EnquiryRecord:
-        """The next deadline is the earliest open clock: records leave it out (it would be
-        sent again whenever it moved), and it is worked out here when read."""
-        if self.next_deadline is None:
-            self.next_deadline = earliest_open(self.clocks)
-        return self
 
 
 class EnquiryStatus(EnquiryRecord):

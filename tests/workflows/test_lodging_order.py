@@ -7,7 +7,6 @@ the provider is back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,21 +15,14 @@ from config import Settings
 from records.store import RecordsStore
 from tests.fakes.sendgrid_server import FakeSendGrid
 from tests.support import complaint, enquiry, london, travel_to
+from tests.workflows import test_letter_failures as letter_failures
 from tests.workflows.test_letter_failures import sent_keys, until
 from workflows.cases import lodge, lodge_enquiry
 
 MONDAY = london(2027, 3, 1, 10)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSendGrid]:
-    with FakeSendGrid(api_key="SG.test") as server:
-        yield server
-
-
-@pytest.fixture
-def settings(settings: Settings, fake: FakeSendGrid) -> Settings:
-    return settings.model_copy(update={"sendgrid_api_key": "SG.test", "sendgrid_host": fake.url})
+# the fake SendGrid, and settings that send through it
+fake = letter_failures.fake
+settings = letter_failures.settings
 
 
 @pytest.mark.parametrize("kind", ["complaint", "enquiry"])
