@@ -41,7 +41,10 @@ class DeadlineActivities:
         calendar = calendar_for(request.calendar) if request.calendar else self.legacy
         return [plan(rule, calendar) for rule in request.rules]
 
+    # On the event loop, not the thread pool: a local activity runs inside the case's workflow
+    # task, which must not wait behind record and letter activities for a thread (a busy pool
+    # timed lodging tasks out on a cacheless worker in bench/cold_cases.py). Cached: no I/O.
     @activity.defn(name="bank_holidays")
-    def bank_holidays(self, request: HolidayRequest) -> list[date]:
+    async def bank_holidays(self, request: HolidayRequest) -> list[date]:
         calendar = calendar_for(request.calendar) if request.calendar else self.legacy
         return calendar.bank_holidays_in(request.years)
