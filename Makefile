@@ -50,6 +50,8 @@ bench: venv
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/case_file.py --repeat 3
 	$(BIN)/python bench/scale.py --sizes 10000 --repeat 10
+	$(BIN)/python bench/scale_workflows.py
+	$(BIN)/python bench/cold_cases.py --cases 20 --enquiries 5
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
