@@ -23,21 +23,20 @@ until their letters and records are done (asked of the server: no activity or wo
 pending, so the waiting adds no replay), half go straight on (as staff do), so Updates also land
 while a case's effects task is running. Each case ends with its status Query (closed, nothing
 pending) and its row and whole timeline in the records database. A step the server turns away
-because the overloaded worker let its workflow task time out is looked up in the history and sent
-again only if it did not land (counted and printed). The dev server does not skip time, so
+because the case's workflow task failed or timed out is looked up in the history and sent again
+only if it did not land (counted and printed). The dev server does not skip time, so
 nothing that waits on a timer is taken (the script prints what is left out).
 
 Prints: cases, steps taken (and refused as expected), histories replayed, non-determinism (in
-replay, and workflow tasks that failed live), workflow tasks that timed out and steps the server
-turned away (the worker overloaded), step latency p50/p95 (the Update round trip, under the load
-of --in-flight cases) overall and per step, and then --alone steps one at a time on finished
-complaints (the cold step on a whole two-stage history, without queueing). Exit status 1 on any
-replay failure, failed workflow task, stuck or refused case: each one's reference, step and error
-(`<workflow id>.txt`) and history (`<workflow id>.json`) are written to --failures (default
-var/cold-cases-failures/<time>), with the worker's log. Run by hand or by `make bench`; no speed
-is asserted. With many cases in flight on a 2-core machine the cacheless worker can fall behind
-and let workflow tasks time out (printed with what each task followed); the steps still go
-through, slowly.
+replay, and workflow tasks that failed live), workflow tasks that timed out (by what each
+followed) and steps the server turned away, step latency p50/p95 (the Update round trip, under
+the load of --in-flight cases) overall and per step, and then --alone steps one at a time on
+finished complaints (the cold step on a whole two-stage history, without queueing). Exit status
+1 on any replay failure, failed workflow task, stuck or refused case: each one's reference, step
+and error (`<workflow id>.txt`) and history (`<workflow id>.json`) are written to --failures
+(default var/cold-cases-failures/<time>), with the worker's log. Run by hand or by `make bench`;
+no speed is asserted. With many cases in flight on a 2-core machine the cacheless worker can fall
+behind and let workflow tasks time out; the steps still go through, slowly.
 """
 
 from __future__ import annotations
@@ -322,7 +321,7 @@ class Run:
 
     async def step(self, journey: Journey, name: str, **payload: Any) -> None:
         """A step, sent again while the server turns it away (its workflow task failing or
-        timing out on an overloaded worker): a lost answer is looked up in the history first,
+        timing out): a lost answer is looked up in the history first,
         so a step is never taken twice by the retry."""
         journey.step = name
         deadline = time.monotonic() + self.step_timeout
@@ -745,7 +744,7 @@ async def main(args: argparse.Namespace) -> int:
         live = ", ".join(f"{k} {v}" for k, v in replayed.task_failures.items()) or "none"
         print(f"workflow tasks failed live on the cold worker: {live}")
         timeouts = ", ".join(f"{k}: {v}" for k, v in replayed.task_timeouts.most_common()) or "none"
-        print(f"workflow tasks timed out (the worker behind: load, not a failure): {timeouts}")
+        print(f"workflow tasks timed out (retried by the server): {timeouts}")
         said: Counter[str] = Counter()
         for j in journeys:
             said.update(j.server_errors)
