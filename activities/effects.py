@@ -14,10 +14,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.letters import LetterActivities
 from activities.records import RecordActivities
-from domain.records import EffectsOutcome, EffectsRequest
+from domain.records import RECORD_OUT_OF_STEP, EffectsOutcome, EffectsRequest
 from letters.delivery import PermanentDeliveryError
 from letters.render import LetterDataError
-from records.store import RecordOutOfStep
 
 
 class EffectActivities:
@@ -32,7 +31,7 @@ class EffectActivities:
             try:
                 self.records.record_case(request.record)
             except ApplicationError as err:
-                if err.type != RecordOutOfStep.__name__:
+                if err.type != RECORD_OUT_OF_STEP:
                     raise
                 outcome.record_out_of_step = True
         for letter in request.letters:

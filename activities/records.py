@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.records import RecordRequest
+from domain.records import RECORD_OUT_OF_STEP, RecordRequest
 from records.store import RecordOutOfStep, RecordsStore
 
 
@@ -28,6 +28,4 @@ class RecordActivities:
         try:
             self.store.record(request)
         except RecordOutOfStep as err:  # the workflow sends its whole record instead
-            raise ApplicationError(
-                str(err), type=RecordOutOfStep.__name__, non_retryable=True
-            ) from None
+            raise ApplicationError(str(err), type=RECORD_OUT_OF_STEP, non_retryable=True) from None

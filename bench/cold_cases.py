@@ -66,7 +66,6 @@ from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCa
 from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.common import app_env, percentile
 from config import REPO_ROOT, Settings
@@ -74,7 +73,6 @@ from domain.complaint import workflow_id
 from domain.enquiry import enquiry_workflow_id
 from records.store import RecordsStore
 from tests.processes import ServiceProcess, TemporalDevServer, free_port
-from tests.replay_all import WORKFLOWS
 from tests.support import (
     ALI,
     CATEGORY,
@@ -88,6 +86,7 @@ from tests.support import (
     enquiry,
     status,
 )
+from worker.__main__ import WORKFLOWS, workflow_runner
 from worker.client import exit_now
 from worker.codec import data_converter
 from workflows.cases import (
@@ -573,12 +572,7 @@ async def replay(client: Client, histories: list[WorkflowHistory]) -> Replayed:
     replayer = Replayer(
         workflows=WORKFLOWS,
         data_converter=client.data_converter,
-        # as the worker runs them (worker/__main__.py)
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                "email_validator", "idna"
-            )
-        ),
+        workflow_runner=workflow_runner(),  # as the worker runs them
     )
     replayed = Replayed()
 

@@ -184,9 +184,8 @@ def anchor_worker() -> None:
     """`python -m bench.scale_workflows` with SCALE_WORKFLOWS_ANCHOR_QUEUE set: a worker process
     for EmptyWorkflow alone, connected and sandboxed as `python -m worker` is (its settings and
     payload codec from the environment), until SIGTERM or Ctrl-C."""
-    from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
-
     from config import Settings
+    from worker.__main__ import workflow_runner
     from worker.client import connect, with_payload_keys
 
     async def run() -> None:
@@ -198,13 +197,9 @@ def anchor_worker() -> None:
             client,
             task_queue=os.environ[ANCHOR_QUEUE],
             workflows=[EmptyWorkflow],
-            workflow_runner=SandboxedWorkflowRunner(
-                # this module is the bench's (it reaches the database, the file system): passed
-                # into the sandbox as imported rather than imported again there for each run
-                restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                    "email_validator", "idna", "bench.scale_workflows"
-                )
-            ),
+            # this module is the bench's (it reaches the database, the file system): passed
+            # into the sandbox as imported rather than imported again there for each run
+            workflow_runner=workflow_runner("bench.scale_workflows"),
         ):
             print(f"polling task queue {os.environ[ANCHOR_QUEUE]}", flush=True)
             await stop.wait()

@@ -286,6 +286,11 @@ def apply_json_changes(document: Any, changes: list[DataChange]) -> Any:
     return out
 
 
+# The error type a records activity answers when changes do not follow the row's revision: the
+# case then sends its whole record (records.store.RecordOutOfStep, workflows/case.py).
+RECORD_OUT_OF_STEP = "RecordOutOfStep"
+
+
 class RecordRequest(Compact):
     """A commit of the case for the records: the snapshot, and its new timeline entries. After
     the first, a commit sends `changes` instead of the snapshot: what turns the snapshot of the

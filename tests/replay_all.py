@@ -22,16 +22,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-import worker.__main__ as worker_main
-
-# every workflow class the worker registers (they are all imported where it is built)
-WORKFLOWS = [
-    value
-    for value in vars(worker_main).values()
-    if isinstance(value, type) and hasattr(value, "__temporal_workflow_definition")
-]
+from worker.__main__ import WORKFLOWS, workflow_runner
 
 
 class StartedWorkflows(Interceptor):
@@ -60,12 +52,7 @@ async def replay_all(client: Client, ids: list[str]) -> list[str]:
     replayer = Replayer(
         workflows=WORKFLOWS,
         data_converter=client.data_converter,
-        # as the worker runs them (worker/__main__.py): pydantic's lazy email imports pass through
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                "email_validator", "idna"
-            )
-        ),
+        workflow_runner=workflow_runner(),  # as the worker runs them
     )
     failures: list[str] = []
     seen: set[str] = set()

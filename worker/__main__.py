@@ -69,6 +69,30 @@ LONGEST_ACTIVITY = max(
 GRACEFUL_SHUTDOWN_TIMEOUT = LONGEST_ACTIVITY + timedelta(seconds=15)
 
 
+# Every workflow the worker runs; the replay checks (tests/replay_all.py, bench/cold_cases.py)
+# replay with these and this runner, as the worker runs them.
+WORKFLOWS = [
+    ComplaintWorkflow,
+    EnquiryWorkflow,
+    DailySweepWorkflow,
+    PersonLetterWorkflow,
+    PersonReviewsWorkflow,
+    RetentionWorkflow,
+]
+
+
+def workflow_runner(*passthrough: str) -> SandboxedWorkflowRunner:
+    """The workflow sandbox, with pydantic's lazy email imports (and `passthrough`) passed in."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            # pydantic imports these lazily when it first validates an email address
+            "email_validator",
+            "idna",
+            *passthrough,
+        )
+    )
+
+
 def build_worker(
     client: Client, settings: Settings, store: RecordsStore, executor: ThreadPoolExecutor
 ) -> Worker:
@@ -83,14 +107,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[
-            ComplaintWorkflow,
-            EnquiryWorkflow,
-            DailySweepWorkflow,
-            PersonLetterWorkflow,
-            PersonReviewsWorkflow,
-            RetentionWorkflow,
-        ],
+        workflows=WORKFLOWS,
         activities=[
             deadlines.plan_deadlines,
             deadlines.bank_holidays,
@@ -111,13 +128,7 @@ def build_worker(
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(tuning.activity_pollers),
         max_concurrent_workflow_tasks=tuning.max_concurrent_workflow_tasks,
         max_concurrent_activities=tuning.max_concurrent_activities,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                # pydantic imports these lazily when it first validates an email address
-                "email_validator",
-                "idna",
-            )
-        ),
+        workflow_runner=workflow_runner(),
     )
 
 

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.people import StaffMember
     from domain.policy import Policy, legacy_policy
     from domain.records import (
+        RECORD_OUT_OF_STEP,
         CaseSnapshot,
         EffectsOutcome,
         EffectsRequest,
@@ -75,13 +76,12 @@ RECORD_TIMEOUT = timedelta(seconds=15)
 # read) and how many effects were queued at that moment (its letters say which are still going).
 NOT_RECORDED = frozenset({"next_deadline", "pending_effects"})
 MOST_LETTERS_AT_ONCE = 10  # in one effects activity (its timeout grows with each)
-# Retry side effects for as long as it takes (nothing lost), backing off to every 10 minutes;
-# a letter the provider refuses outright is recorded on the case and raised with staff.
-EFFECT_RETRY = RetryPolicy(
+# A record (alone, or with its commit's letters, which the effects activity never raises for) is
+# retried for as long as it takes (nothing lost), backing off to every 10 minutes.
+RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
 )
 # A letter gets a quick round of attempts; if they all fail the case is marked LetterFailing (for
 # operations and the daily sweep) and the letter is tried again a round at a time, after a pause
@@ -94,13 +94,6 @@ LETTER_ROUND = RetryPolicy(
     non_retryable_error_types=["PermanentDeliveryError", "LetterDataError"],
 )
 TRANSIENT = frozenset({RetryState.MAXIMUM_ATTEMPTS_REACHED, RetryState.TIMEOUT})
-# The effects activity raises nothing for a letter (it answers which failed), so it is retried
-# until its record is written, as a record alone.
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-)
 # Every patch a case begun on this code takes, answered by one marker: each patch's own marker
 # is a history event and an upsert of TemporalChangeVersion, two events each, at every case.
 # Cases begun before this generation ask each patch as they always did. A patch added later is
@@ -158,8 +151,7 @@ class CaseWorkflow:
         # the case's commits: how many, and the last one's record (its data whole), which the
         # next is sent as changes to
         self._revision = 0
-        self._last_record: CaseSnapshot | None = None
-        self._last_record_json: dict[str, Any] | None = None
+        self._last_record: dict[str, Any] | None = None  # as JSON
         self._attributes: dict[str, Any] = {}  # the search attributes as last upserted
         self._alarm_rang = False
         # the bank holidays the case plans its clocks with, by year (loaded as needed)
@@ -610,7 +602,7 @@ class CaseWorkflow:
         # the record's own versioned shape; the timeline goes to the event log
         # (less what is worked out again when read, or true only for the moment)
         data = status.model_dump(mode="json", include=self._record_fields() - NOT_RECORDED)
-        before = self._last_record_json
+        before = self._last_record
         snapshot = CaseSnapshot(
             reference=self._reference,
             kind=self.case_type,
@@ -640,7 +632,7 @@ class CaseWorkflow:
                 events=entries,
             )
         )
-        self._last_record, self._last_record_json = snapshot, whole
+        self._last_record = whole
         details = self._details(status)
         details += [
             f"Next deadline: {plain(nxt.label)}, due {plain(day_text(nxt.due_day))}"
@@ -749,10 +741,10 @@ class CaseWorkflow:
                 "record_case",
                 request,
                 start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=EFFECT_RETRY,
+                retry_policy=RECORD_RETRY,
             )
         except ActivityError as err:
-            if getattr(err.cause, "type", None) != "RecordOutOfStep":
+            if getattr(err.cause, "type", None) != RECORD_OUT_OF_STEP:
                 raise
             await self._record(self._whole_record(request))
 
@@ -761,7 +753,9 @@ class CaseWorkflow:
         counted revisions), sent whole: the case as its latest commit left it, which the
         commits still queued then find already recorded."""
         assert self._last_record is not None  # a request was made, so a commit was
-        return RecordRequest(snapshot=self._last_record, events=request.events)
+        return RecordRequest(
+            snapshot=CaseSnapshot.model_validate(self._last_record), events=request.events
+        )
 
     async def _send(self, letter: LetterRequest) -> None:
         while True:
@@ -825,7 +819,6 @@ NOT_CASE_STATE = frozenset(
         "_generation",
         "_revision",
         "_last_record",
-        "_last_record_json",
         "_attributes",
         "_alarm_rang",
         "_lodge",
