@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field, model_validator
 
 from domain.people import Strict
 from domain.policy import CalendarPolicy, Policy
-
-if TYPE_CHECKING:
-    from domain.working_days import WorkingCalendar
+from domain.working_days import WorkingCalendar
 
 
 class ClockKey(StrEnum):
@@ -154,6 +152,27 @@ def plan(rule: DeadlineRule, calendar: WorkingCalendar) -> PlannedDeadline:
 def earliest_open(clocks: Any) -> Clock | None:
     """The case's next deadline: its open clock due first."""
     return min((c for c in clocks if c.open), key=lambda c: c.due, default=None)
+
+
+# The bank holidays a case plans its clocks with from the start: the years around its receipt (a
+# complaint taken to the Ombudsman can run a year or more). A later date loads its own year then.
+HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
+BankHolidays = dict[int, list[date]]  # by year: each year's bank holidays, in order
+
+
+def holiday_years(year: int) -> range:
+    """The years loaded for a case whose first planning falls in `year`."""
+    return range(year - HOLIDAY_YEARS_BEFORE, year + HOLIDAY_YEARS_AFTER + 1)
+
+
+def bank_holidays_around(policy: Policy, received_at: datetime) -> BankHolidays:
+    """The bank holidays stamped on a case at lodging (lodge_once, with its policy), so it plans
+    its first clocks with no activity at all: the years around the day it was received, on the
+    policy's calendar."""
+    calendar = WorkingCalendar.from_policy(policy.calendar)
+    years = holiday_years(local_day(received_at, policy).year)
+    days = calendar.bank_holidays_in(years)
+    return {year: [d for d in days if d.year == year] for year in years}
 
 
 class HolidayRequest(Strict):

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from domain.clocks import Clock, ClockedRecord
+from domain.clocks import BankHolidays, Clock, ClockedRecord
 from domain.letters import PointDecision, Remedies
 from domain.ombudsman import OMBUDSMAN_REFERENCE, Determination, OmbudsmanCase, OrderKind
 from domain.people import Channel, Resident, StaffMember, Strict
@@ -252,6 +252,9 @@ class LodgeComplaint(Strict):
     # The policy the case is lodged under (lodge_once stamps the current one); it keeps it for
     # life. Cases lodged before cases carried a policy have none and run under legacy_policy().
     policy: Policy | None = None
+    # The bank holidays it plans its first clocks with, stamped with the policy (lodge_once:
+    # domain.clocks.bank_holidays_around); none: the case loads them itself.
+    bank_holidays: BankHolidays | None = Field(default=None, max_length=10)
     late_escalation_grace_days: int | None = Field(default=None, ge=0, le=730)  # legacy cases only
     letter_retry_pause_seconds: int = Field(default=600, ge=1, le=86400)
 

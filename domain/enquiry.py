@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, EmailStr, Field, model_validator
 
 from domain.adjustments import Adjustments, contact_only_problem
 from domain.channels import EnquiryChannel
-from domain.clocks import Clock, ClockedRecord
+from domain.clocks import BankHolidays, Clock, ClockedRecord
 from domain.complaint import RECORD_VERSION, StaffStep, TimelineItem
 from domain.people import Address, Channel, ContactMethod, Resident, StaffMember, Strict
 from domain.policy import Policy, PolicyStamp
@@ -152,6 +152,7 @@ class LodgeEnquiry(Strict):
         default=None, pattern=r"^[A-Z]{3}-[0-9A-Z]{4}-[0-9A-Z]{4}$"
     )
     policy: Policy | None = None  # as LodgeComplaint.policy
+    bank_holidays: BankHolidays | None = Field(default=None, max_length=10)  # as LodgeComplaint's
     letter_retry_pause_seconds: int = Field(default=600, ge=1, le=86400)
 
     @model_validator(mode="after")

@@ -25,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 with workflow.unsafe.imports_passed_through():
     from domain.adjustments import for_letters, needs_of
     from domain.clocks import (
+        BankHolidays,
         Clock,
         ClockKey,
         DeadlineRequest,
@@ -34,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         clock_id,
         clock_label,
         earliest_open,
+        holiday_years,
         local_day,
         plan,
         working_days,
@@ -67,9 +69,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.web_ui import plain
 
 DEADLINES_TIMEOUT = timedelta(seconds=10)
-# The bank holidays loaded at a case's first planning: the years around its receipt (a complaint
-# taken to the Ombudsman can run a year or more); a later date loads its own year then.
-HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
 LETTER_TIMEOUT = timedelta(seconds=45)
 RECORD_TIMEOUT = timedelta(seconds=15)
 # Not in a case's record data: its next deadline (the record works it out from its clocks when
@@ -129,7 +128,12 @@ class CaseWorkflow:
     metric_prefix: ClassVar[str]
 
     def _init_case(
-        self, reference: str, person: Any, retry_pause: int, policy: Policy | None
+        self,
+        reference: str,
+        person: Any,
+        retry_pause: int,
+        policy: Policy | None,
+        holidays: BankHolidays | None = None,
     ) -> None:
         self._generation: bool | None = None  # begun on this code (see GENERATION)
         self._reference = reference
@@ -154,8 +158,9 @@ class CaseWorkflow:
         self._last_record: dict[str, Any] | None = None  # as JSON
         self._attributes: dict[str, Any] = {}  # the search attributes as last upserted
         self._alarm_rang = False
-        # the bank holidays the case plans its clocks with, by year (loaded as needed)
-        self._holidays: dict[int, list[date]] = {}
+        # the bank holidays the case plans its clocks with, by year: those it was lodged with,
+        # and any other year's loaded when first needed
+        self._holidays: BankHolidays = dict(holidays or {})
         self._working_calendar: WorkingCalendar | None = None
         self._effects: deque[LetterRequest | RecordRequest] = deque()
         self._ready = False
@@ -288,17 +293,26 @@ class CaseWorkflow:
         return self._working_calendar
 
     async def _load_holidays(self, year: int) -> None:
-        years = (
-            range(year, year + 1)
-            if self._holidays
-            else range(year - HOLIDAY_YEARS_BEFORE, year + HOLIDAY_YEARS_AFTER + 1)
-        )
-        days = await workflow.execute_local_activity(
-            "bank_holidays",
-            HolidayRequest(years=list(years), calendar=self._calendar),
-            result_type=list[date],
-            start_to_close_timeout=DEADLINES_TIMEOUT,
-        )
+        """Load a year's bank holidays (or the years around it, for a case lodged without any):
+        an activity. Cases that loaded them in a local activity go on doing so; on a worker
+        keeping no case in memory a local activity at lodging left the case's next workflow task
+        to time out again and again, for minutes (bench/cold_cases.py)."""
+        years = range(year, year + 1) if self._holidays else holiday_years(year)
+        request = HolidayRequest(years=list(years), calendar=self._calendar)
+        if self._patched("holidays-by-activity"):
+            days = await workflow.execute_activity(
+                "bank_holidays",
+                request,
+                result_type=list[date],
+                start_to_close_timeout=DEADLINES_TIMEOUT,
+            )
+        else:
+            days = await workflow.execute_local_activity(
+                "bank_holidays",
+                request,
+                result_type=list[date],
+                start_to_close_timeout=DEADLINES_TIMEOUT,
+            )
         for y in years:
             self._holidays[y] = [d for d in days if d.year == y]
         self._working_calendar = None

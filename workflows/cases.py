@@ -23,6 +23,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.clocks import bank_holidays_around
 from domain.complaint import STEP_MODELS, ComplaintStatus, LodgeComplaint, Step, workflow_id
 from domain.enquiry import (
     ENQUIRY_STEP_MODELS,
@@ -112,7 +113,8 @@ async def lodge_once(
     - A `received_at` more than a minute after `now` (default: the system clock) is refused with
       `domain.intake.ReceivedInFuture`, naming the field, before anything starts.
     - The case is stamped with `policy` (the landlord's current one, `settings.policy`), which it
-      keeps for life.
+      keeps for life, and with the bank holidays of the years around its receipt on that
+      policy's calendar, so it plans its first clocks with no activity.
     - With a `submission_key` (a form's submission token, an Idempotency-Key, a Message-ID) the
       reference is derived from the key, so sending the same submission again finds the case the
       first one started and returns it with created=False. A derived reference that belongs to a
@@ -126,7 +128,8 @@ async def lodge_once(
     """
     check_received_at(case.received_at, now or datetime.now(UTC))
     kind = _KINDS[type(case)]
-    stamped = case.model_copy(update={"policy": policy})
+    holidays = bank_holidays_around(policy, case.received_at)
+    stamped = case.model_copy(update={"policy": policy, "bank_holidays": holidays})
     if not submission_key:
         await kind.start(client, stamped, task_queue)
         return LodgeResult(reference=stamped.reference, kind=kind.name, created=True)

@@ -107,7 +107,11 @@ class ComplaintWorkflow(CaseWorkflow):
     @workflow.init
     def __init__(self, lodge: LodgeComplaint) -> None:
         self._init_case(
-            lodge.reference, lodge.resident, lodge.letter_retry_pause_seconds, lodge.policy
+            lodge.reference,
+            lodge.resident,
+            lodge.letter_retry_pause_seconds,
+            lodge.policy,
+            lodge.bank_holidays,
         )
         self._lodge = lodge
         self._stage = Stage.triage
@@ -455,6 +459,7 @@ class ComplaintWorkflow(CaseWorkflow):
                 lodged_by=step.by,
                 linked_reference=self._lodge.reference,
                 policy=self._lodge.policy,
+                bank_holidays=self._holidays or None,
                 # the same resident and home; its category is its own, set when accepted
                 tenure=self._tenure,
                 property_reference=self._property_reference,

@@ -72,7 +72,11 @@ class EnquiryWorkflow(CaseWorkflow):
     @workflow.init
     def __init__(self, lodge: LodgeEnquiry) -> None:
         self._init_case(
-            lodge.reference, lodge.enquirer, lodge.letter_retry_pause_seconds, lodge.policy
+            lodge.reference,
+            lodge.enquirer,
+            lodge.letter_retry_pause_seconds,
+            lodge.policy,
+            lodge.bank_holidays,
         )
         self._lodge = lodge
         self._state = EnquiryState.open
@@ -502,6 +506,7 @@ class EnquiryWorkflow(CaseWorkflow):
             linked_reference=self._lodge.reference,
             letter_retry_pause_seconds=self._lodge.letter_retry_pause_seconds,
             policy=self._lodge.policy,
+            bank_holidays=self._holidays or None,
         )
         return await self._open_linked_complaint(lodge)
 

@@ -1,5 +1,6 @@
 """What a case keeps in its workflow history (issue 14: lean histories). A case begun on this code
-plans its clocks itself (bank holidays loaded once, by a local activity), performs each commit's
+plans its clocks itself (on the bank holidays it was lodged with; any other year's loaded by an
+activity when first needed), performs each commit's
 record and letters in one activity, sends its record as changes, keeps its alarm timer while the
 alarm stays put, and upserts only the search attributes that changed."""
 
@@ -19,14 +20,17 @@ from records.store import RecordsStore
 from tests.support import (
     CATEGORY,
     JO,
+    POLICY,
     complaint,
     decided,
     london,
+    settle,
     start,
     step,
     travel_to,
 )
 from workflows.case import GENERATION
+from workflows.cases import lodge
 
 MONDAY = london(2027, 3, 1, 10)
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
@@ -63,8 +67,9 @@ async def test_a_new_case_runs_one_activity_a_commit_and_one_patch_marker(
     # the record and the receipt in one activity, then the step's record: no plan_deadlines,
     # no activity for a record or a letter alone
     assert activities(found) == ["perform_effects", "perform_effects"]
-    # one patch marker for the generation, one for the bank holidays the clocks are planned on
-    assert sorted(markers(found)) == ["core_local_activity", "core_patch"]
+    # one patch marker, for the generation: the clocks are planned on the bank holidays the case
+    # was lodged with (no local activity: see test_a_case_lodged_without_bank_holidays_loads_them)
+    assert markers(found) == ["core_patch"]
     patch = next(e for e in found if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and
                  e.marker_recorded_event_attributes.marker_name == "core_patch")  # fmt: skip
     assert GENERATION.encode() in patch.SerializeToString()
@@ -88,7 +93,31 @@ async def test_a_deadline_years_ahead_loads_that_years_bank_holidays(
     )  # fmt: skip
     (clock,) = [c for c in s.clocks if c.key is ClockKey.remedy_action]
     assert clock.due_day == date(2031, 12, 24)
-    assert markers(await events(handle)).count("core_local_activity") == 2
+    found = await events(handle)
+    assert activities(found).count("bank_holidays") == 1  # 2031's, and only when needed
+    assert "core_local_activity" not in markers(found)
+    assert b"holidays-by-activity" in b"".join(e.SerializeToString() for e in found)
+
+
+async def test_a_case_lodged_without_bank_holidays_loads_them_once_by_activity(
+    env, worker, settings: Settings
+):
+    """A case started with no bank holidays (a client from before lodge_once stamped them) loads
+    the years around its receipt in one activity, never a local activity (which stalled cases
+    on a worker keeping none in memory), and plans its clocks as a stamped case does."""
+    await travel_to(env, MONDAY)
+    stamped = complaint(MONDAY)
+    await start(env.client, stamped, settings.task_queue)
+    bare = complaint(MONDAY)
+    await lodge(env.client, bare.model_copy(update={"policy": POLICY}), settings.task_queue)
+    handle = env.client.get_workflow_handle(workflow_id(bare.reference))
+    await settle(handle)
+    ours = await step(env.client, bare.reference, "accept", by=JO.id, category=CATEGORY)
+    theirs = await step(env.client, stamped.reference, "accept", by=JO.id, category=CATEGORY)
+    assert [(c.key, c.due) for c in ours.clocks] == [(c.key, c.due) for c in theirs.clocks]
+    found = await events(handle)
+    assert activities(found).count("bank_holidays") == 1
+    assert "core_local_activity" not in markers(found)
 
 
 async def test_a_step_that_leaves_the_alarm_where_it_was_starts_no_timer(
