@@ -10,7 +10,9 @@ with today's code must raise no non-determinism error.
 Two more (`*-db5f244.json`) were recorded with the code of commit db5f244, the last before cases
 planned their own clocks, performed each commit's effects in one activity and answered every
 patch with one marker: the code production cases were running then. And two (`*-lean.json`) with
-that change, so a later change must replay them too. All come from bench/history_length.py
+that change, so a later change must replay them too. Two (`*-stamped.json`) with cases lodged by
+lodge_once with their bank holidays (no local activity), under the shipped policy, the complaint
+run on until it completes a year after its final response. All come from bench/history_length.py
 (`--save`)."""
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ HISTORIES = Path(__file__).parent / "histories"
         "enquiry-db5f244.json",
         "complaint-two-stages-lean.json",
         "enquiry-lean.json",
+        "complaint-two-stages-stamped.json",
+        "enquiry-stamped.json",
     ],
 )
 async def test_a_case_started_by_earlier_code_replays(name: str) -> None:
