@@ -42,6 +42,7 @@ lock:
 ## Figures beside their anchors, small defaults (each script takes --help for bigger runs).
 bench: venv
 	$(BIN)/python bench/history_length.py
+	$(BIN)/python bench/sandbox_cost.py
 	$(BIN)/python bench/staff_step.py --steps 50
 	$(BIN)/python bench/intake.py --burst 100
 	$(BIN)/python bench/login_flood.py --samples 100 --seconds 15

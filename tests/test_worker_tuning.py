@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from temporalio.worker import PollerBehaviorSimpleMaximum
+from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from config import Settings, WorkerTuning
 from records.store import RecordsStore
@@ -29,3 +30,14 @@ async def test_the_worker_takes_its_tuning_from_the_settings(
     assert config["workflow_task_poller_behavior"] == PollerBehaviorSimpleMaximum(2)
     assert config["activity_task_poller_behavior"] == PollerBehaviorSimpleMaximum(5)
     assert config["max_concurrent_activities"] == 8
+    assert isinstance(config["workflow_runner"], SandboxedWorkflowRunner)  # by default
+
+
+async def test_the_sandbox_can_be_turned_off(
+    env, settings: Settings, store: RecordsStore, monkeypatch
+) -> None:
+    monkeypatch.setenv("WORKER_SANDBOX", "false")
+    tuned = settings.model_copy(update={"worker": Settings().worker})
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        config = build_worker(env.client, tuned, store, executor).config()
+    assert isinstance(config["workflow_runner"], UnsandboxedWorkflowRunner)

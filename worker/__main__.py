@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.deadlines import DeadlineActivities
@@ -128,7 +128,7 @@ def build_worker(
         activity_task_poller_behavior=PollerBehaviorSimpleMaximum(tuning.activity_pollers),
         max_concurrent_workflow_tasks=tuning.max_concurrent_workflow_tasks,
         max_concurrent_activities=tuning.max_concurrent_activities,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner() if tuning.sandbox else UnsandboxedWorkflowRunner(),
     )
 
 
