@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from domain.people import Strict
+from domain.people import Compact, Strict
 from domain.policy import CalendarPolicy, Policy
 from domain.working_days import WorkingCalendar
 
@@ -183,7 +183,7 @@ class HolidayRequest(Strict):
     calendar: CalendarPolicy | None = None  # none: the calendar of cases lodged before policies
 
 
-class Clock(Strict):
+class Clock(Compact):
     """A deadline as the case carries it: the due moment and what became of it."""
 
     key: ClockKey

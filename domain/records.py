@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -209,26 +210,36 @@ DIFF_DEPTH = 4  # deeper than this, a changed value is sent whole
 
 def json_changes(before: Any, after: Any, path: tuple[str | int, ...] = ()) -> list[DataChange]:
     """What turns JSON `before` into `after`: only the leaves that changed, where the shape
-    allows (an object keeping its keys, a list keeping its earlier items' places), else the
-    changed value whole. In a stable order (the workflow computes it)."""
+    allows (an object keeping its keys, a list keeping its earlier items' places) and they are
+    shorter as JSON than the value they are in, else the changed value whole (a list of steps
+    that all moved up one place goes as the list). In a stable order (the workflow computes
+    it)."""
     if before == after:
         return []
-    if len(path) < DIFF_DEPTH:
-        if isinstance(before, dict) and isinstance(after, dict) and before.keys() <= after.keys():
-            return [
-                change
-                for key in sorted(after)
-                for change in json_changes(before.get(key, _ABSENT), after[key], (*path, key))
-            ]
-        if isinstance(before, list) and isinstance(after, list) and len(after) >= len(before):
-            return [
-                change
-                for i, item in enumerate(after)
-                for change in json_changes(
-                    before[i] if i < len(before) else _ABSENT, item, (*path, i)
-                )
-            ]
-    return [DataChange(path=list(path), value=after)]
+    if len(path) >= DIFF_DEPTH:
+        return [DataChange(path=list(path), value=after)]
+    if isinstance(before, dict) and isinstance(after, dict) and before.keys() <= after.keys():
+        parts = [
+            change
+            for key in sorted(after)
+            for change in json_changes(before.get(key, _ABSENT), after[key], (*path, key))
+        ]
+    elif isinstance(before, list) and isinstance(after, list) and len(after) >= len(before):
+        parts = [
+            change
+            for i, item in enumerate(after)
+            for change in json_changes(before[i] if i < len(before) else _ABSENT, item, (*path, i))
+        ]
+    else:
+        return [DataChange(path=list(path), value=after)]
+    if not path:
+        return parts
+    whole = [DataChange(path=list(path), value=after)]
+    return parts if _json_length(parts) < _json_length(whole) else whole
+
+
+def _json_length(changes: list[DataChange]) -> int:
+    return len(json.dumps([[c.path, c.value] for c in changes], separators=(",", ":")))
 
 
 # The snapshot's fields the records keep as rows of their own tables (records/store.py CaseRows):

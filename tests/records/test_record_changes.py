@@ -46,9 +46,10 @@ def test_the_changes_turn_one_document_into_the_other_and_again_change_nothing(b
 
 
 def test_only_what_changed_is_sent():
-    before = {"clocks": [{"key": "a", "met_at": None, "due": "x"}], "stage": "stage1"}
+    due = {"due": "2027-03-04T17:15:00Z", "label": "Stage 1: contact the resident"}
+    before = {"clocks": [{"key": "a", "met_at": None, **due}], "stage": "stage1"}
     after = {
-        "clocks": [{"key": "a", "met_at": "now", "due": "x"}, {"key": "b", "met_at": None}],
+        "clocks": [{"key": "a", "met_at": "now", **due}, {"key": "b", "met_at": None}],
         "stage": "stage1",
     }
     assert json_changes(before, after) == [
@@ -57,6 +58,17 @@ def test_only_what_changed_is_sent():
     ]
     # a list that lost an item is sent whole
     assert json_changes(after, before) == [DataChange(path=["clocks"], value=before["clocks"])]
+
+
+def test_a_value_whose_changes_are_longer_than_it_is_sent_whole():
+    """Steps allowed now, each moved up a place: one list, not a change for each item."""
+    before = {"data": {"allowed_steps": ["accept", "assign", "decline", "record_contact"]}}
+    after = {"data": {"allowed_steps": ["assign", "classify", "extend", "record_contact"]}}
+    changes = json_changes(before, after)
+    assert changes == [
+        DataChange(path=["data", "allowed_steps"], value=after["data"]["allowed_steps"])
+    ]
+    assert apply_json_changes(before, changes) == after
 
 
 def test_a_child_row_field_that_changed_is_sent_whole():
