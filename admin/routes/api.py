@@ -538,7 +538,15 @@ def _add_step_route(
                 "The case service did not answer, so we cannot tell whether the step was taken. "
                 f"Read the {kind.noun} (GET) before sending it again."
             ) from err
-        return _describe(kind, out, await case_after(request, kind, client, result), account)
+        try:
+            after = await case_after(request, kind, client, result)
+        except TemporalDown as err:  # not recorded yet, and then no answer to the query
+            raise TemporalDown(
+                f"The step was taken: the {kind.noun} is now {result.stage}, {result.status}. "
+                f"The case service did not answer when it was read back; read the {kind.noun} "
+                "(GET) to see it, and do not send the step again."
+            ) from err
+        return _describe(kind, out, after, account)
 
     words = step.value.replace("_", " ")
     assign_note = (
