@@ -82,9 +82,14 @@ WORKFLOWS = [
 
 
 def workflow_runner(*passthrough: str) -> SandboxedWorkflowRunner:
-    """The workflow sandbox, with pydantic's lazy email imports (and `passthrough`) passed in."""
+    """The workflow sandbox, with our workflow modules, pydantic's lazy email imports (and
+    `passthrough`) passed in. The sandbox still refuses what would break replay (the clock,
+    randomness, I/O) as the workflows run; passing `workflows` through spares each new run of a
+    case re-executing those modules (they keep only constants at module level), a quarter of a
+    replay's CPU (bench/sandbox_cost.py)."""
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "workflows",
             # pydantic imports these lazily when it first validates an email address
             "email_validator",
             "idna",
