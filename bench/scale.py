@@ -4,18 +4,19 @@
 
 Rows go straight into `cases` and `case_search_words` with bulk INSERTs (recording each case
 through RecordsStore.record would take hours at this size), shaped as the store writes them
-(`queue_columns`, `search_words`): a mix of complaints and enquiries, stages and owners, deadlines
-over the next month and some past, a tenth closed; names "Firstname Surname" from small lists so
-a name search finds many. Each queue page (admin/queues.py `load`, the code the admin app runs:
-team, mine, due today, due soon, overdue; the team queue's pages 40 and 300 reached by "Next page"
-cursors, page 39 by "Previous page" from 40, and pages 40 and 300 by an old page number (an
-OFFSET); the team queue sorted by reference, date received, latest due, stage and status, and
-filtered by stage) and each search (reference, postcode, name: RecordsStore.search_cases) is
-timed beside its anchor, the primary key lookup of one case, in the same run. PostgreSQL runs
-when --postgres-url is given or TEST_DATABASE_URL is set, in a schema of its own, dropped at the
-end. The goal (issue: queues flat to 100,000): p95 at most 50 ms on PostgreSQL and 100 ms on
-SQLite at 100,000, for every page and search. Run by hand or by `make bench`; nothing asserts on
-it.
+(`queue_columns`, `search_words`, each word with its case's received_at): a mix of complaints
+and enquiries, stages and owners, deadlines over the next month and some past, a tenth closed;
+names "Firstname Surname" from small lists so a name search finds many. Each queue page
+(admin/queues.py `load`, the code the admin app runs: team, mine, due today, due soon, overdue;
+the team queue's pages 40 and 300 reached by "Next page" cursors, page 39 by "Previous page"
+from 40, and pages 40 and 300 by an old page number (an OFFSET); the team queue sorted by
+reference, date received, latest due, stage and status, and filtered by stage) and each search
+(RecordsStore.search_cases: a reference, a postcode, "okoro", a tenth of the cases' surname,
+typed whole and as its start "oko", and two words) is timed beside its anchor, the primary key
+lookup of one case, in the same run. PostgreSQL runs when --postgres-url is given or
+TEST_DATABASE_URL is set, in a schema of its own, dropped at the end. The goal (issue: queues
+flat to 100,000): p95 at most 50 ms on PostgreSQL and 100 ms on SQLite at 100,000, for every
+page and search. Run by hand or by `make bench`; nothing asserts on it.
 """
 
 from __future__ import annotations
@@ -102,11 +103,14 @@ def rows(n: int, seed: int = 7) -> Iterator[tuple[dict[str, Any], list[str]]]:
 
 def fill(store: RecordsStore, n: int) -> None:
     batch: list[dict[str, Any]] = []
-    words: list[dict[str, str]] = []
+    words: list[dict[str, Any]] = []
     with store.writer.begin() as connection:
         for row, found in rows(n):
             batch.append(row)
-            words += [{"reference": row["reference"], "word": w} for w in found]
+            words += [
+                {"reference": row["reference"], "word": w, "received_at": row["received_at"]}
+                for w in found
+            ]
             if len(batch) >= 5000:
                 connection.execute(insert(Case), batch)
                 connection.execute(insert(CaseSearchWord), words)
@@ -172,6 +176,7 @@ def report(store: RecordsStore, label: str, repeat: int) -> None:
         "search reference": lambda: store.search_cases("CMP-0003-12"),
         "search postcode": lambda: store.search_cases("ZZ41 3"),
         "search name": lambda: store.search_cases("okoro"),
+        "search name start": lambda: store.search_cases("oko"),
         "search two words": lambda: store.search_cases("grace okafor"),
     }
     print(f"\n{label}: anchor (one case by reference) p50 {base:.2f} ms")

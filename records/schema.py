@@ -139,18 +139,26 @@ class Case(Base):
 
 
 class CaseSearchWord(Base):
-    """Each word of a case's resident's name, lower case (migration 0018): search by name is an
-    index range scan on `word` (a word that starts with what was typed), in both databases,
-    never a scan of every case."""
+    """Each word of a case's resident's name, lower case (migration 0018), with the case's
+    `received_at` (migration 0022): search by name reads `ix_case_search_words_recent` (word,
+    received_at, reference), the cases with a word typed in full newest first, and stops at a
+    page of them; the longer words that start with it are an index range scan. In both
+    databases, never a scan of every case, and only the page's cases are read from `cases`."""
 
     __tablename__ = "case_search_words"
 
     reference: Mapped[str] = mapped_column(
         String(40), ForeignKey("cases.reference"), primary_key=True
     )
-    word: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # compared byte by byte in both databases (SQLite's BINARY; "C" on PostgreSQL, migration
+    # 0022): a word starts with what was typed exactly when it is in the range the typed word
+    # starts (records/store.py _search_statement), and PostgreSQL estimates that range well
+    word: Mapped[str] = mapped_column(
+        String(200).with_variant(String(200, collation="C"), "postgresql"), primary_key=True
+    )
+    received_at: Mapped[datetime]  # the case's, kept with it by every record of the case
 
-    __table_args__ = (Index("ix_case_search_words_word", "word", "reference"),)
+    __table_args__ = (Index("ix_case_search_words_recent", "word", "received_at", "reference"),)
 
 
 class CaseEvent(Base):

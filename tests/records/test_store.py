@@ -11,16 +11,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 
 from domain.letters import Delivery, LetterContext, LetterKind, LetterRequest, Recipient
-from domain.records import CaseSnapshot, RecordRequest, TimelineEntry
+from domain.records import CaseSnapshot, RecordRequest, TimelineEntry, record_changes
 from records import store as store_module
-from records.schema import Base, CaseEvent, Letter
-from records.store import LetterNotClaimed, RecordsStore, alembic_config
+from records.schema import Base, CaseEvent, CaseSearchWord, Letter, postcode_key
+from records.store import LetterNotClaimed, RecordsStore, alembic_config, search_words
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LONDON = ZoneInfo("Europe/London")
@@ -294,6 +295,171 @@ def test_search(three_cases: RecordsStore, text: str, expected: list[str]) -> No
 def test_search_with_blank_text_lists_newest_first_up_to_limit(three_cases: RecordsStore) -> None:
     assert refs(three_cases.search_cases("  ", limit=2)) == ["ENQ-2025-0003", "CMP-2025-0002"]
     assert refs(three_cases.search_cases("o", limit=1)) == ["ENQ-2025-0003"]
+
+
+# Names sharing words, words that start others ("okoro", "okoroafor"), names with several words
+# starting alike ("Ann Annabel Annis"), and texts that match references, postcodes and names.
+CROWD_NAMES = [
+    "Ann Example",
+    "Anna Okoro",
+    "Ann Annabel Annis",
+    "Tom Okoroafor",
+    "Okoro Okoro-Smith",
+    "Grace Okafor",
+    "Jo Anne",
+    "Ann O'Brien",
+    "Okon Smith",
+    "Mo Ann-Marie",
+]
+
+
+@pytest.fixture
+def crowd(store: RecordsStore) -> list[CaseSnapshot]:
+    """24 cases, three received at each moment (the newest first, then by reference,
+    descending)."""
+    cases = []
+    for n in range(24):
+        enquiry = n % 3 == 0
+        case = snapshot(
+            f"{'ENQ' if enquiry else 'CMP'}-2026-{n:04d}",
+            kind="enquiry" if enquiry else "complaint",
+            resident_name=CROWD_NAMES[n % len(CROWD_NAMES)],
+            postcode=f"ZX{n % 4} {n % 3}AB",
+            received_at=T0 + timedelta(hours=n // 3),
+        )
+        store.record(RecordRequest(snapshot=case))
+        cases.append(case)
+    return cases
+
+
+def newest_matches(cases: list[CaseSnapshot], text: str, limit: int) -> list[str]:
+    """What search_cases answers, worked out case by case from what each test means."""
+    text = text.strip()
+    key, typed = postcode_key(text), search_words(text)
+
+    def matches(case: CaseSnapshot) -> bool:
+        names = search_words(case.resident_name)
+        return (
+            not text
+            or case.reference.startswith(text.upper())
+            or bool(key and (postcode_key(case.postcode) or "").startswith(key))
+            or bool(typed and all(any(n.startswith(w) for n in names) for w in typed))
+        )
+
+    found = sorted(filter(matches, cases), key=lambda c: (c.received_at, c.reference))
+    return [case.reference for case in reversed(found)][:limit]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "ann",  # a whole word, and the start of longer ones, several in one name
+        "an",
+        "okoro",  # the whole word in some names, the start of a longer one in others
+        "oko",
+        "ann ann",
+        "anna okoro",
+        "okoro ann",
+        "smith okoro",
+        "ok",
+        "CMP-2026-001",
+        "enq",  # the start of references, and of no name
+        "ZX1",  # postcodes
+        "zx1 2",
+        "2AB",  # postcodes start with what is typed
+        "zz",
+    ],
+)
+def test_search_pages_are_the_newest_of_every_match(
+    store: RecordsStore, crowd: list[CaseSnapshot], text: str
+) -> None:
+    """Each test reads only its own newest cases (a page of each), so the page must still be
+    the newest of every case any test finds, each case once."""
+    for limit in (1, 2, 5, 50):
+        assert refs(store.search_cases(text, limit=limit)) == newest_matches(crowd, text, limit)
+
+
+def words_received(store: RecordsStore, reference: str) -> set[datetime]:
+    with store.engine.connect() as connection:
+        return set(
+            connection.scalars(
+                select(CaseSearchWord.received_at).where(CaseSearchWord.reference == reference)
+            )
+        )
+
+
+def test_search_words_move_with_their_case_received_at(store: RecordsStore) -> None:
+    """The words carry their case's received_at, which search reads them in the order of: a
+    later snapshot that moves it moves them, sent whole or as changes."""
+    first = snapshot("CMP-2025-0001", resident_name="Ann Example", revision=1)
+    store.record(RecordRequest(snapshot=first))
+    other = snapshot("CMP-2025-0002", resident_name="Ann Other", received_at=T0 + timedelta(1))
+    store.record(RecordRequest(snapshot=other))
+    assert refs(store.search_cases("ann")) == ["CMP-2025-0002", "CMP-2025-0001"]
+
+    later = first.model_copy(
+        update={
+            "received_at": T0 + timedelta(days=2),
+            "updated_at": T0 + timedelta(1),
+            "revision": 2,
+        }
+    )
+    store.record(RecordRequest(snapshot=later))
+    assert words_received(store, "CMP-2025-0001") == {T0 + timedelta(days=2)}
+    assert refs(store.search_cases("ann")) == ["CMP-2025-0001", "CMP-2025-0002"]
+
+    back = later.model_copy(
+        update={"received_at": T0, "resident_name": "Ann Examples", "revision": 3}
+    )
+    store.record(
+        RecordRequest(
+            reference=back.reference,
+            revision=3,
+            changes=record_changes(later.model_dump(mode="json"), back.model_dump(mode="json")),
+        )
+    )
+    assert words_received(store, "CMP-2025-0001") == {T0}
+    assert refs(store.search_cases("ann")) == ["CMP-2025-0002", "CMP-2025-0001"]
+    assert refs(store.search_cases("examples")) == ["CMP-2025-0001"]
+
+
+def word_collation(store: RecordsStore) -> str | None:
+    with store.engine.connect() as connection:
+        return connection.scalar(
+            text(
+                "SELECT collation_name FROM information_schema.columns WHERE table_schema ="
+                " current_schema() AND table_name = 'case_search_words' AND column_name = 'word'"
+            )
+        )
+
+
+def test_migration_0022_gives_recorded_words_their_case_received_at(
+    store: RecordsStore, crowd: list[CaseSnapshot]
+) -> None:
+    """Words recorded before 0022 get their case's received_at, and search pages stay the
+    newest; down to 0021 and up again on a database full of them."""
+    with store.writer.begin() as connection:
+        command.downgrade(alembic_config(connection), "0021")
+    columns = {c["name"] for c in inspect(store.engine).get_columns("case_search_words")}
+    assert "received_at" not in columns
+    postgresql = store.engine.dialect.name == "postgresql"
+    if postgresql:
+        assert word_collation(store) != "C"
+    words = count(store, CaseSearchWord)
+
+    with store.writer.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    assert count(store, CaseSearchWord) == words
+    for case in crowd:
+        assert words_received(store, case.reference) == {case.received_at}
+    indexes = {i["name"] for i in inspect(store.engine).get_indexes("case_search_words")}
+    assert "ix_case_search_words_recent" in indexes
+    assert "ix_case_search_words_word" not in indexes
+    if postgresql:
+        assert word_collation(store) == "C"  # as records/schema.py declares it
+    for text_ in ("ann", "okoro ann", "oko"):
+        assert refs(store.search_cases(text_, limit=5)) == newest_matches(crowd, text_, 5)
 
 
 # -- letters ledger -----------------------------------------------------------------------
