@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -460,7 +461,11 @@ class RecordsStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        with (
+            _one_writer_at_a_time(self.url, self.wait),
+            Session(self._writer, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def _write(self, work: Callable[[Session], T]) -> T:
@@ -821,6 +826,30 @@ def queue_columns(
         "in_queue": stage != CLOSED_STAGE or due is not None,
         "queue_due": queue_due(stage, status, due, next_deadline_key),
     }
+
+
+# SQLite lets one transaction write at a time; one that finds the lock taken sleeps and tries again
+# (the busy timeout), for longer each time, so with a worker's 16 activity threads writing, the
+# lock stood free while they slept. In one process they queue on this lock instead, and each takes
+# the database's the moment the one before lets it go (other processes still wait as before).
+_SQLITE_WRITERS: dict[str, threading.RLock] = {}
+_SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _one_writer_at_a_time(url: URL, wait: float | None) -> Iterator[None]:
+    if url.get_backend_name() != "sqlite":
+        yield
+        return
+    with _SQLITE_WRITERS_GUARD:
+        lock = _SQLITE_WRITERS.setdefault(url.database or "", threading.RLock())
+    # after the busy timeout, go on without it: SQLite's own wait then decides, as before
+    held = lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS if wait is None else wait)
+    try:
+        yield
+    finally:
+        if held:
+            lock.release()
 
 
 def search_words(name: str | None) -> list[str]:
