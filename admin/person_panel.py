@@ -11,9 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from fastapi import Request
-
-from admin.off_loop import off_loop
 from domain.adjustments import needs_in_words, staff_actions
 from domain.persons import (
     MATCH_LABELS,
@@ -82,7 +79,9 @@ def banner_lines(person: Person) -> list[BannerLine]:
     return lines
 
 
-def _panel(records: PersonRecords, reference: str) -> PersonPanel:
+def panel_for(records: PersonRecords, reference: str) -> PersonPanel:
+    """The case's panel. It reads the records database: from async code, off the event loop
+    (admin/off_loop.py), as the case page's other reads (admin/routes/cases.py)."""
     link = records.for_case(reference)
     return PersonPanel(
         link=link,
@@ -90,7 +89,3 @@ def _panel(records: PersonRecords, reference: str) -> PersonPanel:
         events=records.case_events(reference),
         banner=banner_lines(link.person) if link else [],
     )
-
-
-async def person_panel(request: Request, reference: str) -> PersonPanel:
-    return await off_loop(_panel, PersonRecords(request.app.state.store), reference)

@@ -1,8 +1,9 @@
-"""What a step's Update returned, kept a few seconds for the page the browser is sent to next.
+"""What a step's POST leaves for the page the browser is sent to next, kept a few seconds.
 
-A step posts, the workflow's Update returns the whole case, and the browser is redirected to the
-case page (POST/redirect/GET). Querying the workflow again for that page would fetch what the
-Update had just returned, so the result is kept here, in this process, for the same person and
+A step posts, the workflow's Update answers where the case now stands, and the browser is
+redirected to the case page (POST/redirect/GET). The whole case, as the step left it, is read
+from its record once that shows the step (else by the workflow's status query) while the browser
+follows the redirect; what is being read is kept here, in this process, for the same person and
 case, and taken (once) by the next page. Another process, or a page asked for later, queries as
 before. Nothing here outlives the process or the few seconds it is kept."""
 
@@ -32,7 +33,7 @@ class StepResults:
                 self._items.popitem(last=False)
 
     def take(self, account_id: str, reference: str) -> Any | None:
-        """The case as the person's last step on it left it, if that was moments ago."""
+        """What the person's last step on the case left, if that was moments ago."""
         with self._lock:
             found = self._items.pop((account_id, reference), None)
         if found is None or time.monotonic() - found[0] > self._kept_for:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +23,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from admin import case_reads
 from admin.access_log import logged
-from admin.accounts import ROLE_LABELS, Account
+from admin.accounts import ROLE_LABELS, Account, AccountStore
 from admin.app import render
 from admin.case_kinds import KINDS, CaseKind, kind_of
+from admin.case_reads import PageData, ShownCase
+from admin.case_reads import recorded_case as _recorded  # admin/routes/resident.py too
 from admin.forms import (
     LONDON,
     RECEIVED_IN_FUTURE,
@@ -43,7 +46,7 @@ from admin.forms import (
     submission_key,
 )
 from admin.off_loop import off_loop
-from admin.person_panel import PersonPanel, person_panel
+from admin.person_panel import PersonPanel
 from admin.queues import now_for, window_for
 from admin.security import Forbidden, current_account, require_step
 from admin.temporal import (
@@ -72,7 +75,7 @@ from records.access_log import Access
 from records.case_links import CaseLinks, LinkUse
 from records.evidence import CaseEvidence, EvidenceStore, TimelineLine
 from records.form_drafts import Draft, FormDrafts
-from records.learning import LearningLog, LessonView
+from records.learning import LessonView
 from records.store import LetterRow, RecordsStore
 
 router = APIRouter(dependencies=[Depends(current_account)])
@@ -137,6 +140,12 @@ class CaseView:
     link: LinkUse | None = None  # the resident's personal link: its use, and revocation
     evidence: CaseEvidence | None = None  # its files and what was done with them (evidence.py)
     person: PersonPanel | None = None  # its person record, or who it may be (person_panel.py)
+    timeline_hidden: int = 0  # earlier timeline entries not shown (`latest_rows`)
+
+    @property
+    def timeline_total(self) -> int:
+        """Every entry of the timeline, shown or not."""
+        return len(self.timeline) + self.timeline_hidden
 
     def staff_choices(self, stage1_note: bool = False) -> list[tuple[str, str]]:
         """The staff to choose from (an owner, a reviewer) as (id, label); with `stage1_note`,
@@ -175,6 +184,33 @@ def timeline_rows(
     return rows
 
 
+WHOLE_TIMELINE = "timeline"  # ?timeline=all: the case page with every entry
+
+
+def latest_rows(
+    rows: list[TimelineRow],
+    unread: int = 0,
+    since: datetime | None = None,
+    shown: int | None = None,  # case_reads.TIMELINE_SHOWN
+) -> tuple[list[TimelineRow], int]:
+    """The latest `shown` of a timeline's dated rows (`timeline_rows`), and its letters still
+    being sent, with how many earlier entries that leaves out. `unread`: the case's earliest
+    entries, not read (admin/case_reads.py), before the first one read (at `since`): the letters
+    and evidence from before then are left out with them, so nothing shows out of its place."""
+    shown = case_reads.TIMELINE_SHOWN if shown is None else shown
+    dated = [r for r in rows if r.at is not None]
+    pending = [r for r in rows if r.at is None]
+    hidden = unread
+    if unread and since is not None:
+        kept = [r for r in dated if r.at >= since]
+        hidden += len(dated) - len(kept)
+        dated = kept
+    if len(dated) > shown:
+        hidden += len(dated) - shown
+        dated = dated[-shown:]
+    return dated + pending, hidden
+
+
 def deadline_row(clock: Clock, window: UrgencyWindow) -> DeadlineRow:
     if clock.key is ClockKey.escalation_window:
         if clock.met_at:
@@ -207,7 +243,7 @@ async def active_staff(request: Request) -> list[Account]:
     """The active staff accounts, read once per request however many parts of the page ask."""
     found: list[Account] | None = getattr(request.state, "active_staff", None)
     if found is None:
-        found = [a for a in await off_loop(request.app.state.accounts.all) if a.active]
+        found = await off_loop(case_reads.active_staff, request.app.state.accounts)
         request.state.active_staff = found
     return found
 
@@ -217,102 +253,199 @@ async def recorded(request: Request, kind: CaseKind, ref: str) -> BaseModel | No
     return await off_loop(_recorded, request.app.state.store, kind, ref)
 
 
-def _recorded(
-    store: RecordsStore,
-    kind: CaseKind,
-    ref: str,
-    with_timeline: bool = True,
-    at_least: int | None = None,
-) -> BaseModel | None:
-    """The case as recorded (None: no record; or, with `at_least`, none of that revision yet)."""
-    snapshot = store.get_case(ref)
-    if snapshot is None or not snapshot.data:
-        return None
-    if at_least is not None and (snapshot.revision or 0) < at_least:
-        return None
-    events = store.events(ref) if with_timeline else []
-    timeline = [
-        TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary) for e in events
-    ]
-    try:
-        return kind.status_model.model_validate({**snapshot.data, "timeline": timeline})
-    except ValidationError:  # a record of a shape this code does not know
-        log.warning("case %s: its record cannot be read as a %s", ref, kind.noun)
-        return None
-
-
-# How long a step's page waits for the case's record to show the step before asking the workflow
-# instead: the record is written by the activity the step's commit queued, moments after the
-# Update answers (longer only while letters queued before it are slow to go).
-RECORD_WAITS = (0.0, 0.005, 0.01, 0.02, 0.04)
-
-
 async def case_after(request: Request, kind: CaseKind, client: Client, result: StepResult) -> Any:
     """The whole case as a step left it: its record, once that shows the step's revision, else
     the workflow's status query. (The Update answers only where the case stands.)"""
-    store = request.app.state.store
-    for pause in RECORD_WAITS:
-        if pause:
-            await asyncio.sleep(pause)
-        case = await off_loop(_recorded, store, kind, result.reference, True, result.revision)
-        if case is not None:
-            return case
-    return await kind.status(client, result.reference)
+    store, ref = request.app.state.store, result.reference
+    found = await off_loop(case_reads.wait_for_record, store, kind, ref, result.revision, None)
+    return found.case if found else await kind.status(client, ref)
+
+
+# Work begun by one request for the next (the page after a step), or alongside its own: kept
+# here until done, as asyncio keeps only a weak reference to a task.
+_BACKGROUND: set[asyncio.Task[Any]] = set()
+
+
+def _begin(work: Awaitable[Any]) -> asyncio.Task[Any]:
+    task = asyncio.ensure_future(work)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_finished)
+    return task
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _BACKGROUND.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        # the page awaiting it answers for it; a page never asked for leaves only this
+        log.debug("work begun for a page failed: %s", type(task.exception()).__name__)
+
+
+@dataclass
+class AfterStep:
+    """What a step's POST leaves for the case page the browser is sent to next, in this process
+    (admin/step_results.py): that page's reads, begun when the Update answered."""
+
+    reads: asyncio.Task[tuple[PageData, ShownCase]]
+
+
+async def _after_step(
+    state: Any,
+    kind: CaseKind,
+    client: Client,
+    result: StepResult,
+    staff: list[Account],
+    linked: list[str],
+    account_id: str,
+) -> tuple[PageData, ShownCase]:
+    """The page after a step: its reads and the case from its record (admin/case_reads.py),
+    else from the workflow's status query; were that not answered either, the page of the case
+    as last recorded says the step was taken all the same."""
+    ref = result.reference
+    data, found = await off_loop(
+        case_reads.after_step,
+        state.store,
+        state.accounts,
+        kind,
+        ref,
+        result.revision,
+        staff=staff,
+        linked=linked,
+        account_id=account_id,
+        page=kind.page_url(ref),
+    )
+    if found is not None:
+        return data, found
+    try:
+        return data, ShownCase(await kind.status(client, ref))
+    except TemporalDown as err:
+        raise TemporalDown(taken_not_shown(kind, result)) from err
+
+
+def taken_not_shown(kind: CaseKind, result: StepResult) -> str:
+    stage = {"stage1": "stage 1", "stage2": "stage 2"}.get(result.stage, result.stage)
+    where = f"{stage.replace('_', ' ')}, {result.status.replace('_', ' ')}"
+    return (
+        f"Your step was taken: the {kind.noun} is now {where}. The case system did not answer "
+        f"when the {kind.noun} was read back, so this is it as last recorded, which may not "
+        "show the step yet. Do not take the step again: reload this page in a minute."
+    )
+
+
+def _begin_page_data(request: Request, kind: CaseKind, ref: str) -> asyncio.Task[PageData]:
+    """The page's reads that do not depend on what the case says now, begun while the case is
+    read."""
+    state = request.app.state
+    staff = getattr(request.state, "active_staff", None)
+    return _begin(off_loop(case_reads.page_data, state.store, state.accounts, kind, ref, staff))
 
 
 async def build_view(
-    request: Request, kind: CaseKind, case: Any, account: Account, notice: str | None = None
+    request: Request,
+    kind: CaseKind,
+    case: Any,
+    account: Account,
+    notice: str | None = None,
+    *,
+    data: PageData | Awaitable[PageData] | None = None,
+    unread: int = 0,
+    whole_timeline: bool = False,
 ) -> CaseView:
-    """A case page's data: live when `notice` is None, else read-only with the notice."""
+    """A case page's data: live when `notice` is None, else read-only with the notice. `data`:
+    the page's other reads (admin/case_reads.py), if begun already; `unread`: timeline entries
+    before those in `case.timeline`."""
     live = notice is None
+    ref = case.reference
+    linked = list(case.linked_references)
+    store = request.app.state.store
+    if data is None:
+        staff = getattr(request.state, "active_staff", None)
+        accounts = request.app.state.accounts
+        data = await off_loop(case_reads.page_data, store, accounts, kind, ref, staff, linked)
+    elif not isinstance(data, PageData):
+        data = await data
+    evidence = data.evidence
+    if evidence is None or data.linked != linked:
+        evidence = await off_loop(EvidenceStore(store).for_case, ref, linked)
+    request.state.active_staff = data.staff
     window = window_for(request.app.state.settings, now_for(request.app.state))
     offered = set(offered_steps(case, account.role, account.id)) if live else set()
     allowed = set(case.allowed_steps) if live else set()
-    letters = await off_loop(request.app.state.store.letters, case.reference)
-    lessons = (
-        await off_loop(LearningLog(request.app.state.store).lessons_for_case, case.reference)
-        if kind.name == "complaint"
-        else []
-    )
-    evidence = await off_loop(
-        EvidenceStore(request.app.state.store).for_case, case.reference, case.linked_references
-    )
+    letters = data.letters if data.letters is not None else await off_loop(store.letters, ref)
+    rows = timeline_rows(case.timeline, letters, getattr(case, "letters", []), evidence.timeline())
+    hidden = 0
+    if not whole_timeline:
+        since = case.timeline[0].at if case.timeline else None
+        rows, hidden = latest_rows(rows, unread, since)
     return CaseView(
         kind=kind,
         case=case,
         live=live,
         notice=notice,
-        timeline=timeline_rows(
-            case.timeline, letters, getattr(case, "letters", []), evidence.timeline()
-        ),
+        timeline=rows,
         deadlines=[deadline_row(c, window) for c in case.clocks],
         steps=[s for s in kind.step_order if s in offered],
         others=[s for s in kind.step_order if s in allowed - offered],
         take=live and may_take(case, account.role, account.id),
-        temporal_url=temporal_url(request, kind.workflow_id(case.reference)),
-        staff=await active_staff(request),
-        lessons=lessons,
-        link=await off_loop(CaseLinks(request.app.state.store).use, case.reference),
+        temporal_url=temporal_url(request, kind.workflow_id(ref)),
+        staff=data.staff,
+        lessons=data.lessons,
+        link=data.link,
         evidence=evidence,
-        person=await person_panel(request, case.reference),
+        person=data.person,
+        timeline_hidden=hidden,
     )
 
 
 async def live_view(
-    request: Request, kind: CaseKind, ref: str, account: Account, client: Client
+    request: Request,
+    kind: CaseKind,
+    ref: str,
+    account: Account,
+    client: Client,
+    whole_timeline: bool = False,
 ) -> CaseView:
-    """The case from its workflow (or as this person's step on it just returned it); if the
-    workflow is no longer kept, its last record."""
+    """The case from its workflow (or as this person's step on it just left it); if the
+    workflow is no longer kept, its last record. The page's other reads run meanwhile."""
+    after: AfterStep | None = request.app.state.step_results.take(account.id, ref)
+    if after is not None and not whole_timeline:  # the step's page has the latest entries
+        letters = _begin(off_loop(request.app.state.store.letters, ref))  # as they are now
+        try:
+            data, shown = await after.reads
+        except CaseNotFound:
+            return await _last_record(request, kind, ref, account, None, whole_timeline)
+        fresh = replace(data, letters=await letters) if data.fresh else None  # else read again
+        return await build_view(
+            request,
+            kind,
+            shown.case,
+            account,
+            data=fresh,
+            unread=shown.unread,
+            whole_timeline=whole_timeline,
+        )
+    reads = _begin_page_data(request, kind, ref)
     try:
-        case = request.app.state.step_results.take(account.id, ref)
-        if case is None:
-            case = await kind.status(client, ref)
+        case = await kind.status(client, ref)
     except CaseNotFound:
-        case = await recorded(request, kind, ref)
-        if case is None:
-            raise HTTPException(404, f"There is no {kind.noun} with reference {ref}.") from None
-        return await build_view(request, kind, case, account, GONE)
-    return await build_view(request, kind, case, account)
+        return await _last_record(request, kind, ref, account, reads, whole_timeline)
+    return await build_view(request, kind, case, account, data=reads, whole_timeline=whole_timeline)
+
+
+async def _last_record(
+    request: Request,
+    kind: CaseKind,
+    ref: str,
+    account: Account,
+    data: Awaitable[PageData] | None,
+    whole_timeline: bool,
+) -> CaseView:
+    """The page of a case whose workflow is no longer kept: its last record, read-only."""
+    case = await recorded(request, kind, ref)
+    if case is None:
+        raise HTTPException(404, f"There is no {kind.noun} with reference {ref}.")
+    return await build_view(
+        request, kind, case, account, GONE, data=data, whole_timeline=whole_timeline
+    )
 
 
 def case_page(
@@ -413,12 +546,12 @@ def _normalised(reference: str) -> str:
     return ref
 
 
-def page_reference(kind: CaseKind, elsewhere: bool = False) -> Callable[[str], str]:
+def page_reference(kind: CaseKind, elsewhere: bool = False) -> Callable[[str], Awaitable[str]]:
     """The path's reference, upper-cased; 404 if it is not one of this kind's. With
     `elsewhere`, a reference of another kind goes to that kind's page instead (search and older
     links use /cases/ for every kind)."""
 
-    def reference_param(reference: str) -> str:
+    async def reference_param(reference: str) -> str:  # async: it blocks on nothing
         ref = _normalised(reference)
         owner = kind_of(ref)
         if owner is not kind:
@@ -436,7 +569,7 @@ def step_param(kind: CaseKind) -> Callable[..., Any]:
     ask for it (a role that takes unowned cases may ask for `assign`, for itself: checked
     against the case once it is read)."""
 
-    def step_of(step_name: str, account: Account = Depends(current_account)) -> Any:
+    async def step_of(step_name: str, account: Account = Depends(current_account)) -> Any:
         try:
             step = kind.step(step_name)
         except ValueError:
@@ -480,12 +613,18 @@ def add_case_pages(kind: CaseKind) -> None:
         account: Account = Depends(current_account),
         client: Client = Depends(require_temporal),
     ) -> Response:
-        view = await live_view(request, kind, ref, account, client)
-        await logged(request, Access.case_viewed, reference=ref, staff_id=account.id)
-        key = request.query_params.get(DRAFT)
-        if key and (shown := await draft_page(request, kind, view, account, key)) is not None:
-            return shown
-        return case_page(request, view)
+        whole = request.query_params.get(WHOLE_TIMELINE) == "all"
+        view = await live_view(request, kind, ref, account, client, whole)
+        # written while the page is made
+        viewed = _begin(logged(request, Access.case_viewed, reference=ref, staff_id=account.id))
+        try:
+            step_done(request, view, account)
+            key = request.query_params.get(DRAFT)
+            if key and (shown := await draft_page(request, kind, view, account, key)) is not None:
+                return shown
+            return case_page(request, view)
+        finally:
+            await viewed
 
     @down_page
     async def take_step(
@@ -562,7 +701,10 @@ async def perform_from_form(
     record, and the workflow checks the step against the case as it is now anyway. A case not
     yet recorded is asked of its workflow."""
     values = form_values(await request.form())
-    case = await off_loop(_recorded, request.app.state.store, kind, ref, False)
+    store = request.app.state.store
+    accounts = request.app.state.accounts
+    case, staff = await off_loop(_form_reads, store, accounts, kind, ref)
+    request.state.active_staff = staff
     if case is None:
         try:
             case = await kind.status(client, ref)
@@ -570,7 +712,7 @@ async def perform_from_form(
             raise HTTPException(404, f"{err} It may have closed; search for it.") from err
     ctx = StepContext(
         account=account,
-        accounts={a.id: a for a in await active_staff(request)},
+        accounts={a.id: a for a in staff},
         now=now_for(request.app.state),
         case=case,
     )
@@ -594,12 +736,43 @@ async def perform_from_form(
         raise HTTPException(404, f"{err} It may have closed; search for it.") from err
     except TemporalDown as err:
         raise TemporalDown(NO_ANSWER) from err
-    await off_loop(FormDrafts(request.app.state.store).clear, account.id, kind.page_url(ref))
-    after = await case_after(request, kind, client, result)
-    request.app.state.step_results.put(account.id, ref, after)  # the page after the redirect
-    taken = step == kind.assign and case.owner is None and owner_of(after) == account.id
-    flash(request, TAKEN if taken else kind.success(step, after))
+    # The browser is sent to the case page at once; what that page needs is read meanwhile
+    # (`live_view`), and the page says what the step did (`step_done`).
+    linked = list(case.linked_references)
+    state = request.app.state
+    reads = _begin(_after_step(state, kind, client, result, staff, linked, account.id))
+    state.step_results.put(account.id, ref, AfterStep(reads))
+    request.session[STEP_DONE] = {"ref": ref, "step": step.value, "unowned": case.owner is None}
     return RedirectResponse(kind.page_url(ref), status_code=303)
+
+
+def _form_reads(
+    store: RecordsStore, accounts: AccountStore, kind: CaseKind, ref: str
+) -> tuple[BaseModel | None, list[Account]]:
+    """What a step's form is read against: the case as recorded (without its timeline), and
+    the active staff; in one worker thread."""
+    return _recorded(store, kind, ref, False), case_reads.active_staff(accounts)
+
+
+# The session's note of a step just taken, for the case page it is sent to: that page says what
+# the step did, from the case it shows (so a page served by another process says it too).
+STEP_DONE = "step_done"
+
+
+def step_done(request: Request, view: CaseView, account: Account) -> None:
+    """Flash what this person's step just did, if the page shows the case it was taken on."""
+    done = request.session.get(STEP_DONE)
+    if not isinstance(done, dict) or done.get("ref") != view.case.reference:
+        return
+    del request.session[STEP_DONE]
+    kind = view.kind
+    try:
+        step = kind.step(done.get("step", ""))
+    except ValueError:
+        return
+    case = view.case
+    taken = step == kind.assign and done.get("unowned") and owner_of(case) == account.id
+    flash(request, TAKEN if taken else kind.success(step, case))
 
 
 def refusal_problems(parsed: ParsedForm, step: Any, here: str, err: StepRejected) -> list[Problem]:

@@ -1,0 +1,213 @@
+"""What a case page (admin/routes/cases.py) reads from the records database, and how the page
+after a staff step gets the case as the step left it. Everything here blocks: call it through
+`off_loop` (admin/off_loop.py).
+
+A step's Update answers only where the case now stands (domain/step_result.py). The whole case
+is its record once that shows the step's revision: the record is written by the activity the
+step's commit queued, moments after the Update answers. So the page after a step waits for it,
+in one worker thread begun as soon as the Update answers (`after_step`): that thread reads what
+the page shows besides the case (`page_data`), then looks at the record's revision every few
+milliseconds (one indexed column), then reads the record with the latest entries of its timeline
+(`TIMELINE_SHOWN`); the browser follows the redirect meanwhile. A record that does not show the
+step within RECORD_WAITS is not waited for: the page asks the workflow instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func, select
+
+from admin.accounts import Account, AccountStore
+from admin.case_kinds import CaseKind
+from admin.person_panel import PersonPanel, panel_for
+from domain.complaint import TimelineItem
+from records.case_links import CaseLinks, LinkUse
+from records.evidence import CaseEvidence, EvidenceStore
+from records.form_drafts import FormDrafts
+from records.learning import LearningLog, LessonView
+from records.persons import PersonRecords
+from records.schema import Case, CaseEvent
+from records.store import LetterRow, RecordsStore
+
+log = logging.getLogger(__name__)
+
+# A case page shows the latest entries of its timeline, oldest first as ever, with a link to them
+# all ("Show all"): a long case (a contact logged every week for a year) stays as quick to show,
+# and to step on, as a new one. The case file (admin/case_file.py) always holds every entry.
+TIMELINE_SHOWN = 50
+
+# How long the page after a step waits for the case's record to show the step before asking the
+# workflow instead (seconds between looks, 70 ms in all): the record is usually there within
+# 10-20 ms of the Update's answer (longer only while letters queued before it are slow to go).
+RECORD_WAITS = (0.002, 0.002, 0.003, 0.003, 0.003, 0.003, 0.004, 0.004, 0.005, 0.005, 0.006)
+RECORD_WAITS += (0.008, 0.01, 0.012)
+
+# The page after a step shows what was read for it when the Update answered if the browser asks
+# for the page within this many seconds (it follows the redirect at once); later (a slow network,
+# a test that waits for the letters), the page reads them again: a letter sent meanwhile shows
+# as sent.
+FRESH_FOR = 1.0
+
+
+def recorded_case(
+    store: RecordsStore,
+    kind: CaseKind,
+    ref: str,
+    with_timeline: bool = True,
+    at_least: int | None = None,
+) -> BaseModel | None:
+    """The case as recorded (None: no record; or, with `at_least`, none of that revision yet)."""
+    snapshot = store.get_case(ref)
+    if snapshot is None or not snapshot.data:
+        return None
+    if at_least is not None and (snapshot.revision or 0) < at_least:
+        return None
+    events = store.events(ref) if with_timeline else []
+    timeline = [
+        TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary) for e in events
+    ]
+    try:
+        return kind.status_model.model_validate({**snapshot.data, "timeline": timeline})
+    except ValidationError:  # a record of a shape this code does not know
+        log.warning("case %s: its record cannot be read as a %s", ref, kind.noun)
+        return None
+
+
+@dataclass(frozen=True)
+class ShownCase:
+    """A case for its page: `case.timeline` holds its latest entries, `unread` more came before
+    them (0: the whole timeline)."""
+
+    case: Any
+    unread: int = 0
+
+
+def recorded_revision(store: RecordsStore, ref: str) -> int:
+    """The revision of the case's record (0: none yet): one indexed column, to wait on."""
+    with store.engine.connect() as connection:
+        found = connection.execute(select(Case.revision).where(Case.reference == ref)).scalar()
+    return found or 0
+
+
+def latest_events(store: RecordsStore, ref: str, latest: int) -> tuple[list[TimelineItem], int]:
+    """The case's latest `latest` timeline entries, oldest first, and how many came before."""
+    columns = (CaseEvent.seq, CaseEvent.at, CaseEvent.step, CaseEvent.actor, CaseEvent.summary)
+    query = (
+        select(*columns)
+        .where(CaseEvent.reference == ref)
+        .order_by(CaseEvent.seq.desc())
+        .limit(latest)
+    )
+    with store.engine.connect() as connection:
+        rows = connection.execute(query).all()
+        every = len(rows)
+        if every == latest:  # there may be more
+            counted = select(func.count()).where(CaseEvent.reference == ref)
+            every = connection.execute(counted).scalar() or 0
+    items = [TimelineItem(at=r.at, step=r.step, actor=r.actor, summary=r.summary) for r in rows]
+    items.reverse()
+    return items, every - len(items)
+
+
+def latest_recorded(
+    store: RecordsStore, kind: CaseKind, ref: str, at_least: int, latest: int | None
+) -> ShownCase | None:
+    """The case as recorded once its record shows revision `at_least` (None before), with the
+    latest `latest` entries of its timeline (all of them: None)."""
+    if recorded_revision(store, ref) < at_least:
+        return None
+    if latest is None:
+        whole = recorded_case(store, kind, ref, True, at_least)
+        return None if whole is None else ShownCase(whole)
+    case = recorded_case(store, kind, ref, False, at_least)
+    if case is None:
+        return None
+    timeline, unread = latest_events(store, ref, latest)
+    return ShownCase(case.model_copy(update={"timeline": timeline}), unread)
+
+
+def wait_for_record(
+    store: RecordsStore, kind: CaseKind, ref: str, at_least: int, latest: int | None
+) -> ShownCase | None:
+    """`latest_recorded` once the record shows revision `at_least`, looking every few
+    milliseconds (RECORD_WAITS) in this one thread; None if it does not show it in time."""
+    found = latest_recorded(store, kind, ref, at_least, latest)
+    for pause in RECORD_WAITS:
+        if found is not None:
+            return found
+        time.sleep(pause)
+        found = latest_recorded(store, kind, ref, at_least, latest)
+    return found
+
+
+@dataclass
+class PageData:
+    """What a case page shows besides the case, from the records database."""
+
+    letters: list[LetterRow] | None  # None: not read (the page after a step reads them itself)
+    lessons: list[LessonView]
+    staff: list[Account]
+    link: LinkUse
+    person: PersonPanel
+    evidence: CaseEvidence | None  # None: not read (the case's linked references not known)
+    linked: list[str] | None  # the linked references `evidence` was read with
+    read_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def fresh(self) -> bool:
+        return time.monotonic() - self.read_at <= FRESH_FOR
+
+
+def active_staff(accounts: AccountStore) -> list[Account]:
+    return [a for a in accounts.all() if a.active]
+
+
+def page_data(
+    store: RecordsStore,
+    accounts: AccountStore,
+    kind: CaseKind,
+    ref: str,
+    staff: list[Account] | None = None,
+    linked: list[str] | None = None,
+    with_letters: bool = True,
+) -> PageData:
+    """The page's reads that do not depend on what the case says now (with its evidence, when
+    its linked references are known), one after another: together a few milliseconds, done
+    while the case itself is read (a query, a step's record), in one thread and one connection
+    at a time. `staff`: the active staff, if read already."""
+    return PageData(
+        letters=store.letters(ref) if with_letters else None,
+        lessons=LearningLog(store).lessons_for_case(ref) if kind.name == "complaint" else [],
+        staff=active_staff(accounts) if staff is None else staff,
+        link=CaseLinks(store).use(ref),
+        person=panel_for(PersonRecords(store), ref),
+        evidence=None if linked is None else EvidenceStore(store).for_case(ref, linked),
+        linked=linked,
+    )
+
+
+def after_step(
+    store: RecordsStore,
+    accounts: AccountStore,
+    kind: CaseKind,
+    ref: str,
+    revision: int,
+    *,
+    staff: list[Account],
+    linked: list[str],
+    account_id: str,
+    page: str,
+) -> tuple[PageData, ShownCase | None]:
+    """Everything the page after a step needs from the records, in one thread, begun when the
+    Update answers: the person's kept forms for the page cleared (the step went through), the
+    page's other reads, then the case once its record shows the step's `revision` (None: not
+    in time). Not its letters: the page reads the ledger when it is asked for, so a letter
+    sent by then shows as sent."""
+    FormDrafts(store).clear(account_id, page)
+    data = page_data(store, accounts, kind, ref, staff, linked, with_letters=False)
+    return data, wait_for_record(store, kind, ref, revision, TIMELINE_SHOWN)
