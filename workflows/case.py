@@ -201,7 +201,9 @@ class CaseWorkflow:
     def _snapshot(self, status: Any) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _status_model(self) -> Any:
+    def _status_model(self, timeline: bool = True) -> Any:
+        """The case's whole status (the status query); `timeline=False` leaves the timeline out
+        (a commit sends its new entries apart, and building them all grew with the case)."""
         raise NotImplementedError
 
     def _details(self, status: Any) -> list[str]:
@@ -505,7 +507,7 @@ class CaseWorkflow:
             revision=max(self._revision, 1),
         )
 
-    def _case_fields(self) -> dict[str, Any]:
+    def _case_fields(self, timeline: bool = True) -> dict[str, Any]:
         """What every case's status carries, whatever its kind."""
         return {
             "workflow_id": workflow.info().workflow_id,
@@ -519,7 +521,7 @@ class CaseWorkflow:
             "letters_failing": sorted(self._failing),
             "timeline": [
                 {"at": e.at, "step": e.step, "actor": e.actor, "summary": e.summary}
-                for e in self._timeline
+                for e in (self._timeline if timeline else ())
             ],
             "closed_at": self._closed_at,
             "policy": self._policy.stamp(),
@@ -609,7 +611,7 @@ class CaseWorkflow:
         for c in self._clocks.values():  # the landlord's day each was met, for reports
             if c.met_at is not None and c.met_on is None:
                 c.met_on = local_day(c.met_at, self._policy)
-        status = self._status_model()
+        status = self._status_model(timeline=False)
         nxt = status.next_deadline
         stage, state = self._stage_and_status()
         self._revision += 1

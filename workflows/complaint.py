@@ -991,7 +991,7 @@ class ComplaintWorkflow(CaseWorkflow):
     def _record_fields(self) -> set[str]:
         return RECORD_FIELDS
 
-    def _status_model(self) -> StepResult:
+    def _status_model(self, timeline: bool = True) -> StepResult:
         return ComplaintStatus(
             reference=self._lodge.reference,
             stage=self._stage,
@@ -1023,5 +1023,5 @@ class ComplaintWorkflow(CaseWorkflow):
                 self._lodge.incident_date, self._lodge.became_aware_date, self._policy
             ),
             responses=dict(self._responses),
-            **self._case_fields(),
+            **self._case_fields(timeline),
         )

@@ -544,7 +544,7 @@ class EnquiryWorkflow(CaseWorkflow):
     def _record_fields(self) -> set[str]:
         return RECORD_FIELDS
 
-    def _status_model(self) -> StepResult:
+    def _status_model(self, timeline: bool = True) -> StepResult:
         lodge = self._lodge
         return EnquiryStatus(
             reference=lodge.reference,
@@ -566,5 +566,5 @@ class EnquiryWorkflow(CaseWorkflow):
             suggested_public_reply=self._suggested_public_reply,
             update_preference=self._update_preference,
             service_request=self._service_request,
-            **self._case_fields(),
+            **self._case_fields(timeline),
         )
