@@ -41,9 +41,9 @@ class DeadlineActivities:
         calendar = calendar_for(request.calendar) if request.calendar else self.legacy
         return [plan(rule, calendar) for rule in request.rules]
 
-    # On the event loop, not the thread pool: a local activity runs inside the case's workflow
-    # task, which must not wait behind record and letter activities for a thread (a busy pool
-    # timed lodging tasks out on a cacheless worker in bench/cold_cases.py). Cached: no I/O.
+    # An activity for a year a case was not lodged with (a local activity for cases begun in
+    # early December 2026, inside their workflow task). On the event loop, not the thread pool:
+    # it must not wait behind record and letter activities for a thread. Cached: no I/O.
     @activity.defn(name="bank_holidays")
     async def bank_holidays(self, request: HolidayRequest) -> list[date]:
         calendar = calendar_for(request.calendar) if request.calendar else self.legacy

@@ -20,18 +20,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, select
 
 from admin.accounts import Account, AccountStore
 from admin.case_kinds import CaseKind
 from admin.person_panel import PersonPanel, panel_for
 from domain.complaint import TimelineItem
+from domain.records import TimelineEntry
 from records.case_links import CaseLinks, LinkUse
 from records.evidence import CaseEvidence, EvidenceStore
 from records.form_drafts import FormDrafts
 from records.learning import LearningLog, LessonView
 from records.persons import PersonRecords
-from records.schema import Case, CaseEvent
 from records.store import LetterRow, RecordsStore
 
 log = logging.getLogger(__name__)
@@ -67,10 +66,7 @@ def recorded_case(
         return None
     if at_least is not None and (snapshot.revision or 0) < at_least:
         return None
-    events = store.events(ref) if with_timeline else []
-    timeline = [
-        TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary) for e in events
-    ]
+    timeline = _items(store.events(ref)) if with_timeline else []
     try:
         return kind.status_model.model_validate({**snapshot.data, "timeline": timeline})
     except ValidationError:  # a record of a shape this code does not know
@@ -87,31 +83,8 @@ class ShownCase:
     unread: int = 0
 
 
-def recorded_revision(store: RecordsStore, ref: str) -> int:
-    """The revision of the case's record (0: none yet): one indexed column, to wait on."""
-    with store.engine.connect() as connection:
-        found = connection.execute(select(Case.revision).where(Case.reference == ref)).scalar()
-    return found or 0
-
-
-def latest_events(store: RecordsStore, ref: str, latest: int) -> tuple[list[TimelineItem], int]:
-    """The case's latest `latest` timeline entries, oldest first, and how many came before."""
-    columns = (CaseEvent.seq, CaseEvent.at, CaseEvent.step, CaseEvent.actor, CaseEvent.summary)
-    query = (
-        select(*columns)
-        .where(CaseEvent.reference == ref)
-        .order_by(CaseEvent.seq.desc())
-        .limit(latest)
-    )
-    with store.engine.connect() as connection:
-        rows = connection.execute(query).all()
-        every = len(rows)
-        if every == latest:  # there may be more
-            counted = select(func.count()).where(CaseEvent.reference == ref)
-            every = connection.execute(counted).scalar() or 0
-    items = [TimelineItem(at=r.at, step=r.step, actor=r.actor, summary=r.summary) for r in rows]
-    items.reverse()
-    return items, every - len(items)
+def _items(entries: list[TimelineEntry]) -> list[TimelineItem]:
+    return [TimelineItem(at=e.at, step=e.step, actor=e.actor, summary=e.summary) for e in entries]
 
 
 def latest_recorded(
@@ -119,7 +92,7 @@ def latest_recorded(
 ) -> ShownCase | None:
     """The case as recorded once its record shows revision `at_least` (None before), with the
     latest `latest` entries of its timeline (all of them: None)."""
-    if recorded_revision(store, ref) < at_least:
+    if store.revision(ref) < at_least:
         return None
     if latest is None:
         whole = recorded_case(store, kind, ref, True, at_least)
@@ -127,8 +100,8 @@ def latest_recorded(
     case = recorded_case(store, kind, ref, False, at_least)
     if case is None:
         return None
-    timeline, unread = latest_events(store, ref, latest)
-    return ShownCase(case.model_copy(update={"timeline": timeline}), unread)
+    entries, unread = store.latest_events(ref, latest)
+    return ShownCase(case.model_copy(update={"timeline": _items(entries)}), unread)
 
 
 def wait_for_record(

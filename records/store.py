@@ -378,6 +378,28 @@ class RecordsStore:
         with Session(self.engine) as session:
             return [_entry(row) for row in session.scalars(query)]
 
+    def latest_events(self, reference: str, latest: int) -> tuple[list[TimelineEntry], int]:
+        """The case's latest `latest` timeline entries, oldest first, and how many came before."""
+        query = (
+            select(CaseEvent)
+            .where(CaseEvent.reference == reference)
+            .order_by(CaseEvent.seq.desc())
+            .limit(latest)
+        )
+        with Session(self.engine) as session:
+            rows = list(session.scalars(query))
+            every = len(rows)
+            if every == latest:  # there may be more
+                counted = select(func.count()).where(CaseEvent.reference == reference)
+                every = session.scalar(counted) or 0
+        return [_entry(row) for row in reversed(rows)], every - len(rows)
+
+    def revision(self, reference: str) -> int:
+        """The revision of the case's record (0: none yet): one indexed column, to wait on."""
+        query = select(Case.revision).where(Case.reference == reference)
+        with self.engine.connect() as connection:
+            return connection.execute(query).scalar() or 0
+
     def search_cases(self, text: str, limit: int = 50) -> list[CaseSnapshot]:
         """Cases whose reference starts with `text`, whose resident's name has words starting
         with each word of it ("ann exa" finds Ann Example), or whose postcode starts with it

@@ -301,20 +301,17 @@ class CaseWorkflow:
         to time out again and again, for minutes (bench/cold_cases.py)."""
         years = range(year, year + 1) if self._holidays else holiday_years(year)
         request = HolidayRequest(years=list(years), calendar=self._calendar)
-        if self._patched("holidays-by-activity"):
-            days = await workflow.execute_activity(
-                "bank_holidays",
-                request,
-                result_type=list[date],
-                start_to_close_timeout=DEADLINES_TIMEOUT,
-            )
-        else:
-            days = await workflow.execute_local_activity(
-                "bank_holidays",
-                request,
-                result_type=list[date],
-                start_to_close_timeout=DEADLINES_TIMEOUT,
-            )
+        run = (
+            workflow.execute_activity
+            if self._patched("holidays-by-activity")
+            else workflow.execute_local_activity
+        )
+        days = await run(
+            "bank_holidays",
+            request,
+            result_type=list[date],
+            start_to_close_timeout=DEADLINES_TIMEOUT,
+        )
         for y in years:
             self._holidays[y] = [d for d in days if d.year == y]
         self._working_calendar = None

@@ -188,7 +188,7 @@ def test_the_latest_entries_and_the_revision_are_read_alone(records: RecordsStor
     """What the page after a step reads of a long case: its record's revision (looked at every
     few milliseconds), then only the latest entries of its timeline, and how many came before."""
     ref = "CMP-LONG-0001"
-    assert case_reads.recorded_revision(records, ref) == 0, "not recorded yet"
+    assert records.revision(ref) == 0, "not recorded yet"
     snapshot = CaseSnapshot(
         reference=ref,
         workflow_id=f"complaint-{ref}",
@@ -205,9 +205,9 @@ def test_the_latest_entries_and_the_revision_are_read_alone(records: RecordsStor
         for n in range(1, 8)
     ]
     records.record(RecordRequest(snapshot=snapshot, events=events))
-    assert case_reads.recorded_revision(records, ref) == 3
-    latest, unread = case_reads.latest_events(records, ref, 3)
+    assert records.revision(ref) == 3
+    latest, unread = records.latest_events(ref, 3)
     assert [i.summary for i in latest] == ["#5", "#6", "#7"] and unread == 4
     assert latest[0].at == AT + timedelta(minutes=5)
-    every, unread = case_reads.latest_events(records, ref, 10)
+    every, unread = records.latest_events(ref, 10)
     assert [i.summary for i in every] == [f"#{n}" for n in range(1, 8)] and unread == 0
