@@ -4,12 +4,13 @@ after a staff step gets the case as the step left it. Everything here blocks: ca
 
 A step's Update answers only where the case now stands (domain/step_result.py). The whole case
 is its record once that shows the step's revision: the record is written by the activity the
-step's commit queued, moments after the Update answers. So the page after a step waits for it,
-in one worker thread begun as soon as the Update answers (`after_step`): that thread reads what
-the page shows besides the case (`page_data`), then looks at the record's revision every few
-milliseconds (one indexed column), then reads the record with the latest entries of its timeline
-(`TIMELINE_SHOWN`); the browser follows the redirect meanwhile. A record that does not show the
-step within RECORD_WAITS is not waited for: the page asks the workflow instead.
+step's commit queued, moments after the Update answers. So the page after a step is read in two
+worker threads: one begun with the Update, reading what the page shows besides the case
+(`page_data`, which does not depend on what the step did), and one begun as soon as the Update
+answers (`after_step`), which clears the person's kept forms, looks at the record's revision
+every few milliseconds (one indexed column), then reads the record with the latest entries of its
+timeline (`TIMELINE_SHOWN`); the browser follows the redirect meanwhile. A record that does not
+show the step within RECORD_WAITS is not waited for: the page asks the workflow instead.
 """
 
 from __future__ import annotations
@@ -165,22 +166,11 @@ def page_data(
 
 
 def after_step(
-    store: RecordsStore,
-    accounts: AccountStore,
-    kind: CaseKind,
-    ref: str,
-    revision: int,
-    *,
-    staff: list[Account],
-    linked: list[str],
-    account_id: str,
-    page: str,
-) -> tuple[PageData, ShownCase | None]:
-    """Everything the page after a step needs from the records, in one thread, begun when the
-    Update answers: the person's kept forms for the page cleared (the step went through), the
-    page's other reads, then the case once its record shows the step's `revision` (None: not
-    in time). Not its letters: the page reads the ledger when it is asked for, so a letter
-    sent by then shows as sent."""
+    store: RecordsStore, kind: CaseKind, ref: str, revision: int, *, account_id: str, page: str
+) -> ShownCase | None:
+    """What the page after a step reads once the Update has answered, in one thread: the
+    person's kept forms for the page cleared (the step went through), then the case once its
+    record shows the step's `revision` (None: not in time). Not its letters: the page reads the
+    ledger when it is asked for, so a letter sent by then shows as sent."""
     FormDrafts(store).clear(account_id, page)
-    data = page_data(store, accounts, kind, ref, staff, linked, with_letters=False)
-    return data, wait_for_record(store, kind, ref, revision, TIMELINE_SHOWN)
+    return wait_for_record(store, kind, ref, revision, TIMELINE_SHOWN)

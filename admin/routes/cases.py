@@ -283,7 +283,7 @@ def _finished(task: asyncio.Task[Any]) -> None:
 @dataclass
 class AfterStep:
     """What a step's POST leaves for the case page the browser is sent to next, in this process
-    (admin/step_results.py): that page's reads, begun when the Update answered."""
+    (admin/step_results.py): that page's reads, begun with the Update."""
 
     reads: asyncio.Task[tuple[PageData, ShownCase]]
 
@@ -293,26 +293,23 @@ async def _after_step(
     kind: CaseKind,
     client: Client,
     result: StepResult,
-    staff: list[Account],
-    linked: list[str],
+    reads: Awaitable[PageData],
     account_id: str,
 ) -> tuple[PageData, ShownCase]:
-    """The page after a step: its reads and the case from its record (admin/case_reads.py),
-    else from the workflow's status query; were that not answered either, the page of the case
-    as last recorded says the step was taken all the same."""
+    """The page after a step: its reads (`reads`, begun with the Update) and the case from its
+    record (admin/case_reads.py), else from the workflow's status query; were that not answered
+    either, the page of the case as last recorded says the step was taken all the same."""
     ref = result.reference
-    data, found = await off_loop(
+    found = await off_loop(
         case_reads.after_step,
         state.store,
-        state.accounts,
         kind,
         ref,
         result.revision,
-        staff=staff,
-        linked=linked,
         account_id=account_id,
         page=kind.page_url(ref),
     )
+    data = await reads
     if found is not None:
         return data, found
     try:
@@ -727,6 +724,14 @@ async def perform_from_form(
         except AssignRefused as err:
             raise Forbidden(str(err)) from None
     here = f"#step-{step.value}"
+    # What the page after the step shows besides the case does not depend on the step: read it
+    # in a worker thread while the Update runs.
+    linked = list(case.linked_references)
+    reads = _begin(
+        off_loop(
+            case_reads.page_data, store, accounts, kind, ref, staff, linked, with_letters=False
+        )
+    )
     try:
         result = await kind.perform(client, ref, step, payload)
     except StepRejected as err:
@@ -736,12 +741,11 @@ async def perform_from_form(
         raise HTTPException(404, f"{err} It may have closed; search for it.") from err
     except TemporalDown as err:
         raise TemporalDown(NO_ANSWER) from err
-    # The browser is sent to the case page at once; what that page needs is read meanwhile
-    # (`live_view`), and the page says what the step did (`step_done`).
-    linked = list(case.linked_references)
+    # The browser is sent to the case page at once; the case is read meanwhile (`live_view`),
+    # and the page says what the step did (`step_done`).
     state = request.app.state
-    reads = _begin(_after_step(state, kind, client, result, staff, linked, account.id))
-    state.step_results.put(account.id, ref, AfterStep(reads))
+    shown = _begin(_after_step(state, kind, client, result, reads, account.id))
+    state.step_results.put(account.id, ref, AfterStep(shown))
     request.session[STEP_DONE] = {"ref": ref, "step": step.value, "unowned": case.owner is None}
     return RedirectResponse(kind.page_url(ref), status_code=303)
 
