@@ -48,7 +48,6 @@ import records.evidence
 import records.self_assessment  # noqa: F401
 from domain.letters import Delivery, LetterKind, LetterRequest
 from domain.records import (
-    CHILD_ROW_FIELDS,
     ActionRow,
     CaseSnapshot,
     ClockRow,
@@ -116,6 +115,12 @@ class CaseRows(NamedTuple):
     keys: tuple[str, ...]
     # rows made from the snapshot otherwise than from a field of it (the clocks, from its data)
     make: Callable[[CaseSnapshot, WorkingCalendar | None], list[Any]] | None = None
+    # where in the snapshot (as JSON) `make` makes them from: a commit that changes none of
+    # these leaves the table as it is
+    sources: tuple[tuple[str, ...], ...] = ()
+
+    def made_from(self) -> tuple[tuple[str, ...], ...]:
+        return self.sources or ((self.field,),)
 
     def rows(
         self, snapshot: CaseSnapshot, calendar: WorkingCalendar | None = None
@@ -139,9 +144,16 @@ TRACKING = (
     CaseRows(OmbudsmanRequest, "ombudsman_requests", OmbudsmanRequestRow, ("n",)),
     CaseRows(OmbudsmanOrder, "ombudsman_orders", OmbudsmanOrderRow, ("n",)),
 )
-CLOCKS = CaseRows(CaseClock, "clocks", ClockRow, ("clock",), clock_rows)
+CLOCKS = CaseRows(
+    CaseClock, "clocks", ClockRow, ("clock",), clock_rows, (("data", "clocks"), ("channel",))
+)
 SEARCH_WORDS = CaseRows(
-    CaseSearchWord, "search_words", BaseModel, ("word",), lambda s, c: search_word_rows(s, c)
+    CaseSearchWord,
+    "search_words",
+    BaseModel,
+    ("word",),
+    lambda s, c: search_word_rows(s, c),
+    (("resident_name",), ("received_at",)),
 )
 CASE_ROWS = (POINT_OUTCOMES, *TRACKING, CLOCKS, SEARCH_WORDS)
 
@@ -790,10 +802,23 @@ def _whole(request: RecordRequest, row: Case | None) -> CaseSnapshot | None:
 
 
 def unchanged_rows(request: RecordRequest) -> frozenset[str]:
-    """The child-row fields a request leaves as they are (none, for a whole snapshot)."""
+    """The tables of child rows (by CaseRows.field) a request leaves as they are: none, for a
+    whole snapshot; for changes, each table made from nothing they change (most commits change
+    neither the clocks nor the name, nor any list of what a complaint led to)."""
     if request.changes is None:
         return frozenset()
-    return CHILD_ROW_FIELDS - {str(c.path[0]) for c in request.changes}
+    paths = [c.path for c in request.changes]
+    return frozenset(
+        table.field
+        for table in CASE_ROWS
+        if not any(_overlap(path, source) for path in paths for source in table.made_from())
+    )
+
+
+def _overlap(path: Sequence[str | int], source: Sequence[str | int]) -> bool:
+    """Whether a change at `path` may change what is at `source` (one holds the other)."""
+    n = min(len(path), len(source))
+    return list(path[:n]) == list(source[:n])
 
 
 def _newer(snapshot: CaseSnapshot, row: Case) -> bool:

@@ -581,3 +581,22 @@ def run_together(
     for thread in threads:
         thread.join(timeout=60)
     return errors
+
+
+def test_a_commit_leaves_the_tables_made_from_what_it_did_not_change() -> None:
+    """Each table of a case's child rows is synced only when a change reaches what its rows are
+    made from: most commits touch neither the name (search words) nor the clocks."""
+    every = {t.field for t in store_module.CASE_ROWS}
+
+    def left(*paths: list[str | int]) -> set[str]:
+        changes = [[path, "x"] for path in paths]
+        return set(store_module.unchanged_rows(RecordRequest(reference="CMP-1", revision=2,
+                                                             changes=changes)))  # fmt: skip
+
+    assert left(["status"], ["data", "status"], ["updated_at"]) == every
+    assert left(["data", "clocks", 0, "met_at"]) == every - {"clocks"}
+    assert left(["data"]) == every - {"clocks"}  # the data sent whole holds the clocks
+    assert left(["resident_name"]) == every - {"search_words"}
+    assert left(["received_at"]) == every - {"search_words"}
+    assert left(["actions"], ["point_outcomes"]) == every - {"actions", "point_outcomes"}
+    assert store_module.unchanged_rows(RecordRequest(snapshot=snapshot())) == frozenset()
