@@ -44,6 +44,7 @@ bench: venv
 	$(BIN)/python bench/history_length.py
 	$(BIN)/python bench/sandbox_cost.py
 	$(BIN)/python bench/staff_step.py --steps 50
+	$(BIN)/python bench/record_write.py --cases 20
 	$(BIN)/python bench/intake.py --burst 100
 	$(BIN)/python bench/login_flood.py --samples 100 --seconds 15
 	$(BIN)/python bench/temporal_down.py --repeat 2

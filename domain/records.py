@@ -278,10 +278,11 @@ class _Absent:
 _ABSENT = _Absent()
 
 
-def apply_json_changes(document: Any, changes: list[DataChange]) -> Any:
-    """`document` (JSON: dicts and lists) with the changes made, in a copy; making the same
+def apply_json_changes(document: Any, changes: list[DataChange], *, in_place: bool = False) -> Any:
+    """`document` (JSON: dicts and lists) with the changes made, in a copy (or, `in_place`, in
+    the document itself: one made for the purpose, as the records store's); making the same
     changes twice is harmless."""
-    out = copy.deepcopy(document)
+    out = document if in_place else copy.deepcopy(document)
     for change in changes:
         *parents, last = change.path
         here = out

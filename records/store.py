@@ -798,7 +798,7 @@ def _whole(request: RecordRequest, row: Case | None) -> CaseSnapshot | None:
     # the child-row fields are not read back: a change to one comes whole, and the tables of
     # those not changed are left alone (`unchanged_rows`)
     before = _snapshot(row).model_dump(mode="json")
-    return CaseSnapshot.model_validate(apply_json_changes(before, request.changes))
+    return CaseSnapshot.model_validate(apply_json_changes(before, request.changes, in_place=True))
 
 
 def unchanged_rows(request: RecordRequest) -> frozenset[str]:
@@ -807,7 +807,8 @@ def unchanged_rows(request: RecordRequest) -> frozenset[str]:
     neither the clocks nor the name, nor any list of what a complaint led to)."""
     if request.changes is None:
         return frozenset()
-    paths = [c.path for c in request.changes]
+    # every source is one or two steps deep: what the changes reach, that deep, is enough
+    paths = {tuple(c.path[:2]) for c in request.changes}
     return frozenset(
         table.field
         for table in CASE_ROWS

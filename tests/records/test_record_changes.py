@@ -4,6 +4,7 @@ must come out exactly as if each snapshot had been sent whole, on both databases
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,6 +44,10 @@ def test_the_changes_turn_one_document_into_the_other_and_again_change_nothing(b
     assert apply_json_changes({"doc": before}, changes) == {"doc": after}
     once = apply_json_changes({"doc": before}, changes)
     assert apply_json_changes(once, changes) == once  # a retried request
+    # made in the document itself, when it is the caller's to change (the records store's)
+    mine = {"doc": copy.deepcopy(before)}
+    assert apply_json_changes(mine, changes, in_place=True) is mine
+    assert mine == {"doc": after}
 
 
 def test_only_what_changed_is_sent():
