@@ -523,7 +523,7 @@ class RecordsStore:
         elif row is None:
             session.add(Case(**_case_values(whole), created_at=datetime.now(UTC)))
             session.flush()
-            _sync_case_rows(session, whole, self.calendar)
+            _sync_case_rows(session, whole, self.calendar, new=True)
         elif _newer(whole, row):
             for name, value in _case_values(whole).items():
                 setattr(row, name, value)
@@ -1009,13 +1009,21 @@ def _sync_case_rows(
     snapshot: CaseSnapshot,
     calendar: WorkingCalendar | None,
     leave: frozenset[str] = frozenset(),
+    *,
+    new: bool = False,
 ) -> None:
     """Make each table of the case's child rows say what the snapshot says (but those of the
-    fields in `leave`, which it does not carry)."""
+    fields in `leave`, which it does not carry). `new`: the case's row has just been inserted,
+    so it has no child rows yet (each table's foreign key to `cases` says so): none is read."""
     for table in CASE_ROWS:
         if table.field in leave:
             continue
         rows = table.rows(snapshot, calendar)
+        if new:
+            session.add_all(
+                table.model(reference=snapshot.reference, **r.model_dump()) for r in rows
+            )
+            continue
         _sync_rows(session, table.model, snapshot.reference, rows, table.keys)
 
 
