@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.adjustments import Adjustments
@@ -214,7 +214,9 @@ class PersonRecords:
     def case_details(self, reference: str) -> PersonDetails | None:
         """The person a recorded case is about, or None (not recorded, or no such person)."""
         with self.store.reading() as session:
-            row = session.get(Case, reference)
+            row = session.execute(
+                select(Case.data, Case.kind).where(Case.reference == reference)
+            ).first()
             return case_person(dict(row.data or {}), row.kind) if row is not None else None
 
     def person(self, reference: str) -> Person | None:
@@ -325,13 +327,12 @@ class PersonRecords:
             return []
         with self.store.reading() as session:
             rows = session.scalars(select(PersonRow).where(or_(*wanted)).limit(50)).all()
+            ids = [r.id for r in rows]
+            counted = select(PersonCase.person_id, func.count()).where(
+                PersonCase.person_id.in_(ids)
+            )
             counts = {
-                r.id: len(
-                    session.scalars(
-                        select(PersonCase.reference).where(PersonCase.person_id == r.id)
-                    ).all()
-                )
-                for r in rows
+                person: n for person, n in session.execute(counted.group_by(PersonCase.person_id))
             }
         found = []
         for row in rows:
@@ -343,7 +344,7 @@ class PersonRecords:
                         name=row.name,
                         on=on,
                         strength=match_strength(on),
-                        cases=counts[row.id],
+                        cases=counts.get(row.id, 0),
                     )
                 )
         found.sort(key=lambda s: (s.strength != "strong", -len(s.on), s.name, s.reference))

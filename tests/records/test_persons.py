@@ -142,3 +142,17 @@ def test_items_and_which_reviews_fall_due(store: RecordsStore) -> None:
     link = people.for_case("CMP-AAAA-0001")
     assert link is not None
     assert [a.large_print for a in link.person.needs()] == [True]
+
+
+def test_each_suggestion_counts_the_cases_of_that_person(store: RecordsStore) -> None:
+    people = PersonRecords(store)
+    record_case(store, "CMP-AAAA-0001", ANN)
+    ann = people.create_from_case("CMP-AAAA-0001", "jo.officer", T0)
+    record_case(store, "CMP-AAAA-0002", ANN)
+    people.link("CMP-AAAA-0002", ann, "jo.officer", T0 + timedelta(minutes=1))
+    neighbour = {**ANN, "name": "Bob Neighbour", "email": "bob@example.org", "phone": None}
+    record_case(store, "CMP-AAAA-0003", neighbour)
+    bob = people.create_from_case("CMP-AAAA-0003", "jo.officer", T0)
+    record_case(store, "CMP-AAAA-0004", ANN)
+    found = {s.reference: s.cases for s in people.suggestions("CMP-AAAA-0004")}
+    assert found == {ann: 2, bob: 1}
