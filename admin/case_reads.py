@@ -47,10 +47,10 @@ TIMELINE_SHOWN = 50
 RECORD_WAITS = (0.002, 0.002, 0.003, 0.003, 0.003, 0.003, 0.004, 0.004, 0.005, 0.005, 0.006)
 RECORD_WAITS += (0.008, 0.01, 0.012)
 
-# The page after a step shows what was read for it when the Update answered if the browser asks
-# for the page within this many seconds (it follows the redirect at once); later (a slow network,
-# a test that waits for the letters), the page reads them again: a letter sent meanwhile shows
-# as sent.
+# The page after a step shows what was read for it while the Update ran if the browser asks for
+# the page within this many seconds of that read (it follows the redirect at once); later (a slow
+# network, a test that waits for the letters), the page reads them again: a letter sent meanwhile
+# shows as sent.
 FRESH_FOR = 1.0
 
 

@@ -328,12 +328,20 @@ def taken_not_shown(kind: CaseKind, result: StepResult) -> str:
     )
 
 
-def _begin_page_data(request: Request, kind: CaseKind, ref: str) -> asyncio.Task[PageData]:
-    """The page's reads that do not depend on what the case says now, begun while the case is
-    read."""
+async def _page_data(
+    request: Request,
+    kind: CaseKind,
+    ref: str,
+    linked: list[str] | None = None,
+    with_letters: bool = True,
+) -> PageData:
+    """The page's reads that do not depend on what the case says now (case_reads.page_data),
+    with the staff list if this request has read it already."""
     state = request.app.state
     staff = getattr(request.state, "active_staff", None)
-    return _begin(off_loop(case_reads.page_data, state.store, state.accounts, kind, ref, staff))
+    return await off_loop(
+        case_reads.page_data, state.store, state.accounts, kind, ref, staff, linked, with_letters
+    )
 
 
 async def build_view(
@@ -355,9 +363,7 @@ async def build_view(
     linked = list(case.linked_references)
     store = request.app.state.store
     if data is None:
-        staff = getattr(request.state, "active_staff", None)
-        accounts = request.app.state.accounts
-        data = await off_loop(case_reads.page_data, store, accounts, kind, ref, staff, linked)
+        data = await _page_data(request, kind, ref, linked)
     elif not isinstance(data, PageData):
         data = await data
     evidence = data.evidence
@@ -420,7 +426,7 @@ async def live_view(
             unread=shown.unread,
             whole_timeline=whole_timeline,
         )
-    reads = _begin_page_data(request, kind, ref)
+    reads = _begin(_page_data(request, kind, ref))  # while the case is read
     try:
         case = await kind.status(client, ref)
     except CaseNotFound:
@@ -698,10 +704,9 @@ async def perform_from_form(
     record, and the workflow checks the step against the case as it is now anyway. A case not
     yet recorded is asked of its workflow."""
     values = form_values(await request.form())
-    store = request.app.state.store
-    accounts = request.app.state.accounts
-    case, staff = await off_loop(_form_reads, store, accounts, kind, ref)
-    request.state.active_staff = staff
+    state = request.app.state
+    case, staff = await off_loop(_form_reads, state.store, state.accounts, kind, ref)
+    request.state.active_staff = staff  # the page's reads (`_page_data`) take it from here
     if case is None:
         try:
             case = await kind.status(client, ref)
@@ -726,12 +731,7 @@ async def perform_from_form(
     here = f"#step-{step.value}"
     # What the page after the step shows besides the case does not depend on the step: read it
     # in a worker thread while the Update runs.
-    linked = list(case.linked_references)
-    reads = _begin(
-        off_loop(
-            case_reads.page_data, store, accounts, kind, ref, staff, linked, with_letters=False
-        )
-    )
+    reads = _begin(_page_data(request, kind, ref, list(case.linked_references), False))
     try:
         result = await kind.perform(client, ref, step, payload)
     except StepRejected as err:
@@ -743,7 +743,6 @@ async def perform_from_form(
         raise TemporalDown(NO_ANSWER) from err
     # The browser is sent to the case page at once; the case is read meanwhile (`live_view`),
     # and the page says what the step did (`step_done`).
-    state = request.app.state
     shown = _begin(_after_step(state, kind, client, result, reads, account.id))
     state.step_results.put(account.id, ref, AfterStep(shown))
     request.session[STEP_DONE] = {"ref": ref, "step": step.value, "unowned": case.owner is None}
