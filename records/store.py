@@ -807,13 +807,15 @@ def unchanged_rows(request: RecordRequest) -> frozenset[str]:
     neither the clocks nor the name, nor any list of what a complaint led to)."""
     if request.changes is None:
         return frozenset()
-    # every source is one or two steps deep: what the changes reach, that deep, is enough
-    paths = {tuple(c.path[:2]) for c in request.changes}
+    paths = {tuple(c.path[:_SOURCE_DEPTH]) for c in request.changes}  # that deep is enough
     return frozenset(
         table.field
         for table in CASE_ROWS
         if not any(_overlap(path, source) for path in paths for source in table.made_from())
     )
+
+
+_SOURCE_DEPTH = max(len(source) for table in CASE_ROWS for source in table.made_from())
 
 
 def _overlap(path: Sequence[str | int], source: Sequence[str | int]) -> bool:
@@ -1019,12 +1021,7 @@ def _sync_case_rows(
         if table.field in leave:
             continue
         rows = table.rows(snapshot, calendar)
-        if new:
-            session.add_all(
-                table.model(reference=snapshot.reference, **r.model_dump()) for r in rows
-            )
-            continue
-        _sync_rows(session, table.model, snapshot.reference, rows, table.keys)
+        _sync_rows(session, table.model, snapshot.reference, rows, table.keys, new=new)
 
 
 def _sync_rows(
@@ -1033,15 +1030,21 @@ def _sync_rows(
     reference: str,
     rows: Sequence[BaseModel],
     keys: tuple[str, ...],
+    *,
+    new: bool = False,
 ) -> None:
     """Make the case's rows of `model` say what `rows` say, matching them on the `keys` columns:
     a row not stored is inserted, a stored row not in `rows` deleted, and only the columns that
-    differ are updated (most snapshots change none)."""
+    differ are updated (most snapshots change none). `new`: none is stored (not read)."""
     column = model.__table__.c
-    stored = {
-        tuple(getattr(row, key) for key in keys): row
-        for row in session.scalars(select(model).where(column.reference == reference))
-    }
+    stored = (
+        {}
+        if new
+        else {
+            tuple(getattr(row, key) for key in keys): row
+            for row in session.scalars(select(model).where(column.reference == reference))
+        }
+    )
     for item in rows:
         values = item.model_dump()
         row = stored.pop(tuple(values[key] for key in keys), None)
