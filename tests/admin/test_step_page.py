@@ -61,6 +61,13 @@ async def _long_case(env: WorkflowEnvironment, settings: Settings, contacts: int
     return ref
 
 
+async def contact_form(http: Any, ref: str, notes: str) -> dict[str, str]:
+    """Signed in as Jo, the case page's form to record a contact, filled in."""
+    await admin_sign_in(http, JO)
+    page = await http.get(f"/cases/{ref}")
+    return {"csrf_token": csrf_in(page.text), "method": "phone", "notes": notes}
+
+
 def timeline_texts(page: str) -> list[str]:
     table = re.search(r'<table class="table" id="timeline">.*?</table>', page, re.S)
     assert table, "no timeline on the page"
@@ -76,9 +83,7 @@ async def test_the_page_after_a_step_shows_the_latest_entries_and_links_to_them_
     monkeypatch.setattr(case_reads, "TIMELINE_SHOWN", 4)
     ref = await _long_case(env, settings, 5)  # lodged, accepted, five calls: 7 entries and more
     async with admin_http(live_admin_app) as http:
-        await admin_sign_in(http, JO)
-        page = await http.get(f"/cases/{ref}")
-        form = {"csrf_token": csrf_in(page.text), "method": "phone", "notes": "Rang them back"}
+        form = await contact_form(http, ref, "Rang them back")
         done = await http.post(f"/cases/{ref}/steps/record_contact", data=form)
         assert done.status_code == 303
         shown = await http.get(done.headers["location"])
@@ -105,9 +110,7 @@ async def test_the_page_after_a_step_says_what_it_did_when_another_process_serve
 ) -> None:
     ref = await _long_case(env, settings, 0)
     async with admin_http(live_admin_app) as http:
-        await admin_sign_in(http, JO)
-        page = await http.get(f"/cases/{ref}")
-        form = {"csrf_token": csrf_in(page.text), "method": "phone", "notes": "Rang them"}
+        form = await contact_form(http, ref, "Rang them")
         done = await http.post(f"/cases/{ref}/steps/record_contact", data=form)
         assert done.status_code == 303
         live_admin_app.state.step_results = StepResults()  # as in a process the step never saw
@@ -128,9 +131,7 @@ async def test_a_record_late_to_show_the_step_leaves_the_page_to_the_workflows_q
     monkeypatch.setattr(case_reads, "wait_for_record", lambda *args: None)
     ref = await _long_case(env, settings, 0)
     async with admin_http(live_admin_app) as http:
-        await admin_sign_in(http, JO)
-        page = await http.get(f"/cases/{ref}")
-        form = {"csrf_token": csrf_in(page.text), "method": "phone", "notes": "Rang them late"}
+        form = await contact_form(http, ref, "Rang them late")
         done = await http.post(f"/cases/{ref}/steps/record_contact", data=form)
         shown = await http.get(done.headers["location"])
         assert "Rang them late" in timeline_texts(shown.text)[-1]
@@ -158,9 +159,7 @@ async def test_a_step_taken_whose_case_cannot_be_read_back_says_it_was_taken(
     ref = await _long_case(env, settings, 0)
     status = COMPLAINT.status
     async with admin_http(live_admin_app) as http:
-        await admin_sign_in(http, JO)
-        page = await http.get(f"/cases/{ref}")
-        form = {"csrf_token": csrf_in(page.text), "method": "phone", "notes": "Rang them"}
+        form = await contact_form(http, ref, "Rang them")
         object.__setattr__(COMPLAINT, "perform", ahead_of_its_record)  # frozen: put back below
         object.__setattr__(COMPLAINT, "status", no_answer)
         try:
